@@ -1,0 +1,83 @@
+// goro/detail/park.hpp — the one parking mechanism every blocking call uses.
+// Internal: included by the public headers' templates, not part of the API.
+//
+// A "waiter" is either a goroutine (G) or a plain OS thread. Both park the same
+// way: with a permit, like a futex word. wake() grants the permit; park()
+// consumes it or sleeps until it is granted. A park may return without its
+// condition being true (a late permit from an earlier wait), so every caller
+// loops on its own condition. That is what lets a waker set a waiter's
+// condition and then wake it without holding any lock.
+//
+// Goroutine descriptors (G) and thread parkers are type-stable: their memory
+// is never returned to the system while a runtime (or the process, for thread
+// parkers) lives, so a Waker copied under a lock may be used after the lock is
+// released, even if the waiter has moved on; the worst a stale wake does is a
+// spurious permit.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstddef>
+
+namespace goro::detail {
+
+struct G;
+struct ThreadParker;
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// Waker names one parked (or about to park) goroutine or thread.
+struct Waker {
+    G* g = nullptr;
+    ThreadParker* thread = nullptr;
+    void wake() const noexcept;
+    explicit operator bool() const noexcept { return g != nullptr || thread != nullptr; }
+};
+
+// The goroutine running on this thread, or nullptr on a plain thread.
+G* current_g() noexcept;
+Waker current_waker() noexcept;
+
+// park() sleeps until a permit is granted (it may already be). park_until()
+// also returns at `deadline`; it returns false once the deadline has passed.
+void park();
+bool park_until(TimePoint deadline);
+
+// Cancellation. cancel_pending() tells whether the current goroutine has a
+// cancellation request it may receive now (none on plain threads, none while
+// an exception unwinds). take_cancel() consumes it and throws Cancelled.
+bool cancel_pending() noexcept;
+[[noreturn]] void throw_cancelled();
+inline void cancellation_point() {
+    if (cancel_pending()) throw_cancelled();
+}
+
+// A small spin lock for the short critical sections inside primitives. It
+// blocks the thread (never the goroutine): hold it only for a few loads and
+// stores, and never across a park.
+class SpinLock {
+public:
+    void lock() noexcept {
+        for (;;) {
+            if (!locked_.exchange(true, std::memory_order_acquire)) return;  // pairs with release in unlock()
+            while (locked_.load(std::memory_order_relaxed)) pause();
+        }
+    }
+    bool try_lock() noexcept {
+        return !locked_.load(std::memory_order_relaxed) &&
+               !locked_.exchange(true, std::memory_order_acquire);  // pairs with release in unlock()
+    }
+    void unlock() noexcept { locked_.store(false, std::memory_order_release); }  // pairs with acquire in lock()
+
+private:
+    static void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    std::atomic<bool> locked_{false};
+};
+
+}  // namespace goro::detail

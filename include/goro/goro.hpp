@@ -1,0 +1,8 @@
+// goro/goro.hpp — everything: goroutines, channels and select, sync, time,
+// the asyncio-style tasks, and the network. See README.md for a tour.
+#pragma once
+
+#include <goro/errors.hpp>
+#include <goro/runtime.hpp>
+#include <goro/sync.hpp>
+#include <goro/time.hpp>

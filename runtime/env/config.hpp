@@ -1,0 +1,46 @@
+// runtime/env/config.hpp: settings the runtime takes from its surroundings.
+//
+// Contract: this is the only part of goro that reads the environment variables GORO_MAXPROCS, GOMAXPROCS and
+// GORO_STACK_SIZE, /proc, cgroup files or the CPU affinity mask. Everything here is called when a runtime starts,
+// never on a hot path. A bad value throws std::invalid_argument whose what() names the variable and the value
+// ("GORO_MAXPROCS=abc"); nothing falls back silently to a default.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace goro::rt {
+
+inline constexpr int kMaxProcsLimit = 10000;                    // sanity bound, far above any real core count
+inline constexpr std::size_t kStackPageSize = 4096;             // stack sizes are rounded up to this
+inline constexpr std::size_t kMinStackSize = 16 * 1024;         // below this, ordinary frames overflow the guard
+inline constexpr std::size_t kMaxStackSize = 1024 * 1024 * 1024; // 1 GiB: a typo guard, not a real need
+
+// maxprocs_from_env() reads GORO_MAXPROCS, then GOMAXPROCS (an empty value counts as unset) and returns the
+// worker count it names, or 0 when neither is set. The first one set is the one parsed: an invalid
+// GORO_MAXPROCS throws even if GOMAXPROCS is valid.
+int maxprocs_from_env();
+
+// stack_size_from_env() reads GORO_STACK_SIZE (an empty value counts as unset) and returns the size in bytes,
+// rounded up to kStackPageSize, or 0 when unset.
+std::size_t stack_size_from_env();
+
+// parse_maxprocs() accepts a plain decimal integer in [1, kMaxProcsLimit]: no sign, spaces or suffix.
+// var_name is used only in the error message.
+int parse_maxprocs(std::string_view var_name, std::string_view value);
+
+// parse_stack_size() accepts decimal bytes with an optional K/k (x1024) or M/m (x1048576) suffix, in
+// [kMinStackSize, kMaxStackSize] once scaled, and returns it rounded up to kStackPageSize.
+std::size_t parse_stack_size(std::string_view var_name, std::string_view value);
+
+// cpu_quota_limit() turns a CFS quota and period (microseconds) into a CPU count: ceil(quota / period), at
+// least 1, or 0 meaning "no limit" when quota or period is not positive (cgroup v1 writes -1 for none).
+int cpu_quota_limit(std::int64_t quota_us, std::int64_t period_us);
+
+// num_cpu_detect() returns the CPUs this process may use: the affinity mask, further limited by the cgroup
+// v2 cpu.max or v1 cpu.cfs_quota_us / cpu.cfs_period_us of its cgroup and their ancestors; at least 1.
+// Computed once, on first call (thread-safe), and cached: later affinity or quota changes are not seen.
+int num_cpu_detect();
+
+}  // namespace goro::rt

@@ -1,0 +1,166 @@
+// fiber/context.cpp — the context switch, on Boost.Context's fcontext.
+//
+// Owns: the only calls to jump_fcontext/make_fcontext, and the sanitizer
+// fiber hooks. See context.hpp for the contract.
+//
+// Per switch, in order: save this thread's exception globals and errno into
+// `from`; tell ASan/TSan which stack comes next; jump. When `from` is resumed
+// (possibly on another thread): finish the ASan switch, record the suspended
+// context of whoever resumed us, and load our exception globals and errno
+// into the (possibly new) thread. TLS is always reached through the noipa
+// accessors below, never through an address computed before the jump.
+//
+// Rejected: boost::context::fiber (allocates a control record on each new
+// stack and ties the stack's lifetime to the fiber object; goro recycles
+// stacks and descriptors separately); ucontext (a syscall per switch for the
+// signal mask).
+#include "fiber/context.hpp"
+
+#include "debug/assert.hpp"
+
+#include <boost/context/detail/fcontext.hpp>
+#include <cxxabi.h>
+
+#include <cerrno>
+#include <cstring>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORO_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define GORO_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define GORO_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GORO_TSAN 1
+#endif
+
+#if GORO_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#if GORO_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace goro::rt {
+namespace bctx = boost::context::detail;
+
+namespace {
+
+static_assert(sizeof(void*) == 8, "goro supports 64-bit targets only");
+
+// __cxa_get_globals() is declared const: the compiler may reuse its result
+// across a call, which is wrong across a switch. noipa keeps it from learning
+// that this wrapper is const too.
+[[gnu::noipa]] EhState* eh_globals() noexcept {
+    return reinterpret_cast<EhState*>(abi::__cxa_get_globals());
+}
+[[gnu::noipa]] int* errno_location() noexcept { return &errno; }
+
+inline void save_thread_state(Context& c) noexcept {
+    EhState* eh = eh_globals();
+    c.eh.caught_exceptions = eh->caught_exceptions;
+    c.eh.uncaught_exceptions = eh->uncaught_exceptions;
+    c.saved_errno = *errno_location();
+}
+inline void load_thread_state(const Context& c) noexcept {
+    EhState* eh = eh_globals();
+    eh->caught_exceptions = c.eh.caught_exceptions;
+    eh->uncaught_exceptions = c.eh.uncaught_exceptions;
+    *errno_location() = c.saved_errno;
+}
+
+inline void before_jump([[maybe_unused]] Context& from, [[maybe_unused]] Context& to,
+                        [[maybe_unused]] bool final) noexcept {
+#if GORO_ASAN
+    __sanitizer_start_switch_fiber(final ? nullptr : &from.asan_fake_stack, to.stack_bottom, to.stack_size);
+#endif
+#if GORO_TSAN
+    __tsan_switch_to_fiber(to.tsan_fiber, 0);
+#endif
+}
+
+// On the resumed side: `self` is the context now running.
+inline HandoffHeader* after_jump(Context& self, bctx::transfer_t t) noexcept {
+    auto* header = static_cast<HandoffHeader*>(t.data);
+#if GORO_ASAN
+    const void* old_bottom = nullptr;
+    std::size_t old_size = 0;
+    __sanitizer_finish_switch_fiber(self.asan_fake_stack, &old_bottom, &old_size);
+    // A thread's own stack (g0) learns its bounds the first time it is left.
+    if (header->from->stack_bottom == nullptr) {
+        header->from->stack_bottom = old_bottom;
+        header->from->stack_size = old_size;
+    }
+#endif
+    header->from->fctx = t.fctx;
+    load_thread_state(self);
+    return header;
+}
+
+// The first resume of a fresh context: find ourselves through the Handoff.
+void fresh_trampoline(bctx::transfer_t t) {
+    auto* header = static_cast<HandoffHeader*>(t.data);
+    Context& self = *header->to;
+    ContextEntry entry = self.entry;
+    HandoffHeader* h = after_jump(self, t);
+    entry(h);
+    fatal("a goroutine context returned from its entry");
+}
+
+}  // namespace
+
+void context_init(Context& ctx, const Stack& stack, ContextEntry entry) {
+    ctx.fctx = bctx::make_fcontext(stack.top(), stack.size, &fresh_trampoline);
+    ctx.entry = entry;
+    ctx.eh = EhState{};
+    ctx.saved_errno = 0;
+    ctx.stack_bottom = stack.base;
+    ctx.stack_size = stack.size;
+    ctx.asan_fake_stack = nullptr;
+#if GORO_TSAN
+    if (!ctx.tsan_fiber) ctx.tsan_fiber = __tsan_create_fiber(0);
+#endif
+}
+
+void context_init_thread(Context& ctx) {
+    ctx.fctx = nullptr;
+    ctx.eh = EhState{};
+    ctx.saved_errno = 0;
+    ctx.stack_bottom = nullptr;
+    ctx.stack_size = 0;
+    ctx.asan_fake_stack = nullptr;
+#if GORO_TSAN
+    ctx.tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+void context_destroy([[maybe_unused]] Context& ctx) {
+#if GORO_TSAN
+    if (ctx.tsan_fiber) __tsan_destroy_fiber(ctx.tsan_fiber);
+    ctx.tsan_fiber = nullptr;
+#endif
+}
+
+HandoffHeader* switch_context(Context& from, Context& to, HandoffHeader* h) {
+    save_thread_state(from);
+    h->from = &from;
+    h->to = &to;
+    before_jump(from, to, false);
+    bctx::transfer_t t = bctx::jump_fcontext(to.fctx, h);
+    return after_jump(from, t);
+}
+
+void switch_context_final(Context& from, Context& to, HandoffHeader* h) {
+    h->from = &from;
+    h->to = &to;
+    before_jump(from, to, true);
+    bctx::jump_fcontext(to.fctx, h);
+    fatal("a finished goroutine was resumed");
+}
+
+}  // namespace goro::rt

@@ -1,0 +1,74 @@
+// fiber/context.hpp — switching between execution contexts (the contract).
+//
+// Owns: the machine-level switch (Boost.Context's fcontext), what must travel
+// with a goroutine across a switch (the C++ exception globals and errno), and
+// the sanitizer annotations that make ASan and TSan follow the switch. Nothing
+// else in goro includes Boost.Context or the sanitizer interfaces.
+//
+// A Context is either a worker's scheduler context (g0: the worker thread's own
+// stack) or a goroutine's. switch_context(from, to, h) suspends `from` and
+// resumes `to`; the resumed side receives `h` and must first record the
+// suspended context (done inside switch_context / the entry trampoline) and
+// then carry out the action h describes (park, yield, exit: the scheduler's
+// business, see sched/worker.cpp). `h` lives on the suspended stack and stays
+// valid until that context is resumed again.
+//
+// Thread-locals read after a switch may belong to another thread: the
+// exception globals (__cxa_get_globals is declared const and may be cached by
+// the compiler) and errno are read only through non-inlinable accessors here.
+#pragma once
+
+#include "fiber/stack.hpp"
+
+#include <cstddef>
+
+namespace goro::rt {
+
+struct Context;
+
+
+// Every Handoff begins with this header (Handoff derives from it): the
+// sender's context, to record where it was suspended, and the receiver's.
+struct HandoffHeader {
+    Context* from = nullptr;
+    Context* to = nullptr;
+};
+
+// What a context saves while suspended. Layout of the C++ ABI's per-thread
+// exception state (libsupc++ __cxa_eh_globals): caught-exception stack and
+// uncaught count. Saving it per context makes exception state per goroutine.
+struct EhState {
+    void* caught_exceptions = nullptr;
+    unsigned int uncaught_exceptions = 0;
+    unsigned int pad_ = 0;
+};
+
+// Entry of a fresh context: called on the new stack with the first Handoff.
+using ContextEntry = void (*)(HandoffHeader* first);
+
+struct Context {
+    void* fctx = nullptr;  // Boost.Context fcontext_t while suspended
+    ContextEntry entry = nullptr;
+    EhState eh;
+    int saved_errno = 0;
+    // Sanitizer bookkeeping (unused without sanitizers).
+    const void* stack_bottom = nullptr;
+    std::size_t stack_size = 0;
+    void* asan_fake_stack = nullptr;
+    void* tsan_fiber = nullptr;
+};
+
+// Prepares `ctx` to start running `entry` on `stack` at its first resume.
+void context_init(Context& ctx, const Stack& stack, ContextEntry entry);
+// Makes `ctx` describe the calling thread's own stack (a worker's g0).
+void context_init_thread(Context& ctx);
+// Releases sanitizer state of a goroutine context that will never run again.
+void context_destroy(Context& ctx);
+
+// Suspends `from`, resumes `to` with `h`. Returns the Handoff of whoever
+// resumes `from` later (after recording their suspended context).
+HandoffHeader* switch_context(Context& from, Context& to, HandoffHeader* h);  // h: a Handoff, which derives from HandoffHeader
+// The same for a context that will never be resumed (an exiting goroutine).
+[[noreturn]] void switch_context_final(Context& from, Context& to, HandoffHeader* h);
+
+}  // namespace goro::rt
