@@ -41,8 +41,9 @@ private:
 };
 
 // Mutex parks the goroutine that cannot take it (sync.Mutex; asyncio.Lock).
-// FIFO hand-off to parked waiters after a short window of barging, so a
-// waiter cannot starve. lock() is a cancellation point.
+// unlock() hands the mutex directly to the longest waiter (FIFO), so no
+// waiter starves. lock() is a cancellation point. Unlocking a mutex that is
+// not locked is a fatal error, as in Go.
 class Mutex {
 public:
     Mutex() = default;
@@ -54,6 +55,9 @@ public:
     void unlock();
 
 private:
+    friend class CondVar;
+    void lock_impl(bool cancellable);
+
     detail::SpinLock lock_;
     bool locked_ = false;       // guarded by lock_
     detail::WaitList waiters_;  // guarded by lock_

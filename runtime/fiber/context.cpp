@@ -53,13 +53,18 @@ namespace {
 
 static_assert(sizeof(void*) == 8, "goro supports 64-bit targets only");
 
-// __cxa_get_globals() is declared const: the compiler may reuse its result
-// across a call, which is wrong across a switch. noipa keeps it from learning
-// that this wrapper is const too.
-[[gnu::noipa]] EhState* eh_globals() noexcept {
+// __cxa_get_globals() and errno's __errno_location() are declared const: the
+// compiler may reuse their result across a call, which is wrong across a
+// switch. These wrappers are not inlined, and the volatile asm with a memory
+// clobber keeps the compiler from inferring that they are const themselves.
+[[gnu::noinline]] EhState* eh_globals() noexcept {
+    asm volatile("" ::: "memory");
     return reinterpret_cast<EhState*>(abi::__cxa_get_globals());
 }
-[[gnu::noipa]] int* errno_location() noexcept { return &errno; }
+[[gnu::noinline]] int* errno_location() noexcept {
+    asm volatile("" ::: "memory");
+    return &errno;
+}
 
 inline void save_thread_state(Context& c) noexcept {
     EhState* eh = eh_globals();

@@ -86,14 +86,14 @@ inline void signal_chain(WaitNode* chain) noexcept {
 }
 
 // block() parks the caller until `node` is signalled. Precondition: `lk` is
-// held and `node` is linked. Returns with `lk` released: true when signalled,
+// held and `node` is linked (its waker may be set already, else block sets it). Returns with `lk` released: true when signalled,
 // false when `deadline` passed first (node unlinked). A cancellation request
 // unlinks the node and throws Cancelled, unless the node was already taken by
 // a waker, in which case the wait completes normally and the request stays
 // pending for the next blocking call.
 template <class Lock>
 bool block(Lock& lk, WaitNode& node, const TimePoint* deadline = nullptr) {
-    node.waker = current_waker();
+    if (!node.waker) node.waker = current_waker();
     lk.unlock();
     bool cancel_tried = false;
     for (;;) {

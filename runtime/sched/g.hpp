@@ -1,0 +1,60 @@
+// sched/g.hpp — the goroutine descriptor (G) and its state machine.
+//
+// Owns: the fields of a goroutine. Who may touch which is stated per field.
+//
+// States (G::status), and who moves a G between them:
+//   Free      in a free list, no goroutine.          -> Runnable   g_start()
+//   Runnable  on exactly one run queue (a P's runnext or runq, or the global
+//             queue), or being handed to a worker.   -> Running    the worker that dequeued it
+//   Running   executing on a worker, which owns its stack.
+//             -> Notified  ready() while it runs: a permit for its next park
+//             -> Parked    the worker that switched away from it (commit_park)
+//             -> Runnable  yield (the worker that switched away from it)
+//             -> Free      exit (the worker that switched away from it)
+//   Notified  Running, with a wake-up permit pending: its next park() returns
+//             at once (Notified -> Running by the G itself, or -> Runnable if
+//             the permit arrives while it is switching out).
+//   Parked    on no run queue; its context is suspended. -> Runnable  ready()
+//
+// Invariants: a G is on at most one run queue, and only while Runnable; only
+// the worker that dequeued a Runnable G may resume it; a G's stack is used by
+// at most one thread at a time; descriptors are never freed while their
+// runtime lives (type-stable: a stale Waker may grant a spurious permit, never
+// touch freed memory).
+//
+// Synchronisation: status is the only field written by other threads
+// (ready(), cancellation) besides cancel_requested; both are atomics. All
+// other fields belong to the worker running the G, or to the allocator while
+// the G is Free.
+#pragma once
+
+#include "fiber/context.hpp"
+
+#include <goro/detail/spawn.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace goro::detail {
+
+enum class GStatus : std::uint32_t { Free, Runnable, Running, Notified, Parked };
+
+struct alignas(64) G {
+    rt::Context ctx;              // owner: the worker running it
+    rt::Stack stack;              // bound at first run, released at exit
+    std::atomic<GStatus> status{GStatus::Free};
+    std::atomic<bool> cancel_requested{false};
+    bool user = true;             // counted by num_goroutines()
+    bool is_main = false;
+    std::uint64_t id = 0;
+    const EntryOps* ops = nullptr;
+    void* fn = nullptr;           // the callable: inline_fn or a heap block
+    bool fn_on_heap = false;
+    std::size_t fn_align = 0;
+    const std::string* name = nullptr;
+    G* next = nullptr;            // intrusive link for free lists and batches (list owner only)
+    alignas(16) unsigned char inline_fn[kInlineFnSize];
+};
+
+}  // namespace goro::detail

@@ -1,0 +1,266 @@
+// sched/park.cpp — park/wake for goroutines and plain threads, cancellation,
+// and sleeping.
+//
+// Owns: the permit semantics of include/goro/detail/park.hpp. A goroutine's
+// permit lives in its status (Notified, see g.hpp); a plain thread's in its
+// ThreadParker. ThreadParkers come from a process-wide pool and are never
+// freed, so a Waker may outlive the thread it names (the stale wake grants a
+// permit to whichever thread uses the parker next, which loops and re-parks).
+//
+// Cancellation: a request is a flag on the G plus a wake. Waits check
+// cancel_pending() in their loop before each park, so the request cannot be
+// lost: either the flag is seen before parking, or the wake arrives after
+// (Parked -> Runnable) or during (Running -> Notified) the park. While the
+// runtime shuts down, every park of a leftover goroutine is cancelled
+// (shutting_down); the main goroutine is exempt.
+#include "sched/futex.hpp"
+#include "sched/scheduler.hpp"
+
+#include <goro/detail/park.hpp>
+#include <goro/errors.hpp>
+#include <goro/runtime.hpp>
+#include <goro/time.hpp>
+
+#include "env/config.hpp"
+
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace goro::detail {
+
+using rt::g_runtime;
+using rt::Runtime;
+
+// ---------------------------------------------------------------- thread parkers
+
+struct ThreadParker {
+    std::atomic<std::uint32_t> permit{0};
+    ThreadParker* next_free = nullptr;  // guarded by the pool's mutex
+
+    void park(const TimePoint* deadline) {
+        // Consume a permit, or sleep until one is granted (or the deadline).
+        if (permit.exchange(0, std::memory_order_acquire) != 0) return;  // pairs with release in unpark
+        rt::futex_wait(&permit, 0, deadline);
+        permit.store(0, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);  // pairs with release in unpark
+    }
+    void unpark() noexcept {
+        permit.store(1, std::memory_order_release);
+        rt::futex_wake(&permit);
+    }
+};
+
+namespace {
+
+std::mutex g_parker_mu;
+ThreadParker* g_parker_free = nullptr;  // guarded by g_parker_mu
+
+struct ThreadParkerSlot {
+    ThreadParker* parker;
+    ThreadParkerSlot() {
+        std::lock_guard lk(g_parker_mu);
+        if (g_parker_free) {
+            parker = g_parker_free;
+            g_parker_free = parker->next_free;
+        } else {
+            parker = new ThreadParker;  // never freed: type-stable (see file comment)
+        }
+    }
+    ~ThreadParkerSlot() {
+        std::lock_guard lk(g_parker_mu);
+        parker->next_free = g_parker_free;
+        g_parker_free = parker;
+    }
+};
+
+ThreadParker* this_thread_parker() {
+    thread_local ThreadParkerSlot slot;
+    return slot.parker;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- park / wake
+
+G* current_g() noexcept {
+    rt::M* m = rt::this_m();
+    return m ? m->curg : nullptr;
+}
+
+Waker current_waker() noexcept {
+    if (G* g = current_g()) return Waker{g, nullptr};
+    return Waker{nullptr, this_thread_parker()};
+}
+
+void Waker::wake() const noexcept {
+    if (g) {
+        if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready(g);
+    } else if (thread) {
+        thread->unpark();
+    }
+}
+
+void park() {
+    if (G* g = current_g()) {
+        // A permit already granted: consume it without switching.
+        GStatus s = GStatus::Notified;
+        if (g->status.compare_exchange_strong(s, GStatus::Running, std::memory_order_acq_rel)) return;
+        g_runtime.load(std::memory_order_relaxed)->g_switch_away(g, rt::Action::Park);
+        return;
+    }
+    this_thread_parker()->park(nullptr);
+}
+
+namespace {
+// A timer that wakes one goroutine. fired is set before the wake so that the
+// owner, finding the node already gone from the heap, knows when the timers
+// code is done with it.
+struct WakeTimer : rt::TimerNode {
+    G* g = nullptr;
+    std::atomic<bool> fired{false};
+    static void fire_fn(rt::TimerNode* n) {
+        auto* t = static_cast<WakeTimer*>(n);
+        G* g = t->g;
+        t->fired.store(true, std::memory_order_release);  // pairs with acquire in disarm
+        if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready(g);
+    }
+    void arm(Runtime* r, TimePoint deadline) {
+        when = deadline;
+        fire = &fire_fn;
+        g = current_g();
+        if (r->timers.add(this)) r->wake_for_timer();
+    }
+    // Returns only once the timers code no longer references the node.
+    void disarm(Runtime* r) {
+        if (r->timers.remove(this)) return;
+        while (!fired.load(std::memory_order_acquire)) park();
+    }
+};
+}  // namespace
+
+bool park_until(TimePoint deadline) {
+    if (Clock::now() >= deadline) return false;
+    if (current_g()) {
+        Runtime* r = g_runtime.load(std::memory_order_relaxed);
+        WakeTimer t;
+        t.arm(r, deadline);
+        park();
+        t.disarm(r);
+    } else {
+        this_thread_parker()->park(&deadline);
+    }
+    return Clock::now() < deadline;
+}
+
+// ---------------------------------------------------------------- cancellation
+
+bool cancel_pending() noexcept {
+    G* g = current_g();
+    if (!g) return false;
+    bool requested = g->cancel_requested.load(std::memory_order_acquire);  // pairs with release in g_cancel
+    if (!requested && !g->is_main) {
+        Runtime* r = g_runtime.load(std::memory_order_relaxed);
+        requested = r && r->shutting_down.load(std::memory_order_acquire);
+    }
+    // Never while an exception unwinds: destructors may block safely.
+    return requested && std::uncaught_exceptions() == 0;
+}
+
+void throw_cancelled() {
+    if (G* g = current_g()) g->cancel_requested.store(false, std::memory_order_relaxed);  // delivered once
+    throw Cancelled();
+}
+
+void g_cancel(G* g) noexcept {
+    g->cancel_requested.store(true, std::memory_order_release);  // pairs with acquire in cancel_pending
+    // seq_cst: the flag must be visible before we read the status in ready().
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready(g);
+}
+
+// ---------------------------------------------------------------- spawning
+
+G* g_alloc(std::size_t size, std::size_t align, void** storage) {
+    Runtime* r = g_runtime.load(std::memory_order_acquire);
+    if (!r) throw InvalidState("goro: go() called with no runtime running (start one with goro::run)");
+    return r->alloc_g(size, align, storage);
+}
+
+void g_abandon(G* g) noexcept {
+    Runtime* r = g_runtime.load(std::memory_order_acquire);
+    rt::M* m = rt::this_m();
+    if (m && m->p) r->free_g(m->p, g); else r->free_g_shared(g);
+}
+
+void g_start(G* g, const EntryOps* ops, const std::string* name, bool user) noexcept {
+    g->ops = ops;
+    g->name = name;
+    g->user = user;
+    g_runtime.load(std::memory_order_acquire)->start_g(g);
+}
+
+// ---------------------------------------------------------------- sleeping
+
+void sleep_until_steady(TimePoint deadline) {
+    G* g = current_g();
+    if (!g) {
+        std::this_thread::sleep_until(deadline);
+        return;
+    }
+    cancellation_point();
+    Runtime* r = g_runtime.load(std::memory_order_relaxed);
+    if (Clock::now() >= deadline) {
+        // sleep_for(0) yields, like asyncio.sleep(0).
+        r->g_switch_away(g, rt::Action::Yield);
+        return;
+    }
+    WakeTimer t;
+    t.arm(r, deadline);
+    while (!t.fired.load(std::memory_order_acquire)) {  // pairs with release in fire_fn
+        if (cancel_pending()) {
+            t.disarm(r);
+            throw_cancelled();
+        }
+        park();
+    }
+}
+
+}  // namespace goro::detail
+
+// ---------------------------------------------------------------- public calls
+
+namespace goro {
+
+using rt::g_runtime;
+
+void yield() {
+    detail::G* g = detail::current_g();
+    if (!g) {
+        std::this_thread::yield();
+        return;
+    }
+    detail::cancellation_point();
+    g_runtime.load(std::memory_order_relaxed)->g_switch_away(g, rt::Action::Yield);
+}
+
+int maxprocs() {
+    rt::Runtime* r = g_runtime.load(std::memory_order_acquire);
+    return r ? r->maxprocs() : 0;
+}
+
+int set_maxprocs(int n) {
+    rt::Runtime* r = g_runtime.load(std::memory_order_acquire);
+    return r ? r->set_maxprocs(n) : 0;
+}
+
+int num_cpu() { return rt::num_cpu_detect(); }
+
+std::size_t num_goroutines() {
+    rt::Runtime* r = g_runtime.load(std::memory_order_acquire);
+    if (!r) return 0;
+    std::int64_t n = r->live_goroutines();
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+}  // namespace goro

@@ -1,0 +1,388 @@
+// sched/scheduler.cpp — the runtime's life cycle, goroutine descriptors, and
+// making goroutines runnable.
+//
+// Owns: run() (start, shutdown, stop), allocation and recycling of G
+// descriptors, ready()/enqueue, set_maxprocs, and the public runtime calls.
+// The find-work loop and context switches are in worker.cpp; park/wake and
+// cancellation in park.cpp.
+//
+// Life of a runtime (run_runtime):
+//  1. The calling thread becomes M0 holding P0; maxprocs-1 more Ms start.
+//  2. The main goroutine runs the user's function.
+//  3. When it returns, shutting_down is set: every goroutine still alive is
+//     readied, and from now on each blocking call of a leftover throws
+//     Cancelled (again each time it parks) until it ends. The main goroutine
+//     waits until it is the last one alive.
+//  4. stopping is set and every worker woken; workers leave their loops, the
+//     extra threads are joined, and run() returns on M0.
+//
+// ready() and the lost wake-up: see g.hpp. A G readied while it is still
+// Running gets a permit (Notified) instead of being queued, so it is never on
+// a queue while its stack is in use.
+#include "sched/scheduler.hpp"
+
+#include "env/config.hpp"
+#include "sched/futex.hpp"
+
+#include <goro/detail/park.hpp>
+#include <goro/runtime.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <new>
+
+namespace goro::rt {
+
+std::atomic<Runtime*> g_runtime{nullptr};
+
+namespace {
+thread_local M* t_this_m = nullptr;
+}
+
+// Not inlined, and opaque to the optimizer: the address of a thread-local may
+// not be reused across a context switch (the goroutine may resume on another
+// thread).
+[[gnu::noinline]] M* this_m() noexcept {
+    asm volatile("" ::: "memory");
+    return t_this_m;
+}
+[[gnu::noinline]] void set_this_m(M* m) noexcept {
+    asm volatile("" ::: "memory");
+    t_this_m = m;
+}
+
+Runtime::Runtime(int maxprocs, std::size_t stack_size)
+    : stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcs]) {
+    for (int i = 0; i < kMaxProcs; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
+    std::lock_guard lk(procs_mu_);
+    for (int i = 0; i < maxprocs; ++i) {
+        auto* p = new P;
+        p->id = i;
+        p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
+        allp_[i].store(p, std::memory_order_release);  // pairs with acquire in steal_work
+        auto m = std::make_unique<M>();
+        m->id = i;
+        m->p = p;
+        p->m = m.get();
+        allm_.push_back(std::move(m));
+    }
+    nallocated_.store(maxprocs, std::memory_order_release);
+    nprocs_.store(maxprocs, std::memory_order_release);
+}
+
+Runtime::~Runtime() {
+    for (auto& chunk : g_chunks_) {
+        for (std::size_t i = 0; i < kGChunk; ++i) {
+            G& g = chunk[i];
+            if (g.ctx.tsan_fiber) context_destroy(g.ctx);
+        }
+    }
+    int n = nallocated_.load(std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) delete allp_[i].load(std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------- descriptors
+
+G* Runtime::alloc_g_local(P* p) {
+    if (!p->free_gs) {
+        // Refill from the shared list, else carve a new chunk.
+        std::lock_guard lk(g_mu_);
+        for (int i = 0; i < kLocalCacheMax / 2; ++i) {
+            G* g = g_free_;
+            if (g) {
+                g_free_ = g->next;
+            } else {
+                if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
+                    g_chunks_.emplace_back(new G[kGChunk]);
+                    g_chunk_used_ = 0;
+                }
+                g = &g_chunks_.back()[g_chunk_used_++];
+            }
+            g->next = p->free_gs;
+            p->free_gs = g;
+            ++p->n_free_gs;
+        }
+    }
+    G* g = p->free_gs;
+    p->free_gs = g->next;
+    --p->n_free_gs;
+    return g;
+}
+
+G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
+    M* m = this_m();
+    G* g;
+    if (m && m->p) {
+        g = alloc_g_local(m->p);
+    } else {
+        std::lock_guard lk(g_mu_);
+        g = g_free_;
+        if (g) {
+            g_free_ = g->next;
+        } else {
+            if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
+                g_chunks_.emplace_back(new G[kGChunk]);
+                g_chunk_used_ = 0;
+            }
+            g = &g_chunks_.back()[g_chunk_used_++];
+        }
+    }
+    g->next = nullptr;
+    g->cancel_requested.store(false, std::memory_order_relaxed);  // not yet visible to anyone
+    g->user = true;
+    g->is_main = false;
+    g->name = nullptr;
+    if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
+        g->fn = g->inline_fn;
+        g->fn_on_heap = false;
+    } else {
+        g->fn = ::operator new(fn_size, std::align_val_t(fn_align));
+        g->fn_on_heap = true;
+        g->fn_align = fn_align;
+    }
+    *storage = g->fn;
+    return g;
+}
+
+void Runtime::free_g(P* p, G* g) {
+    if (g->fn_on_heap) ::operator delete(g->fn, std::align_val_t(g->fn_align));
+    g->fn = nullptr;
+    g->ops = nullptr;
+    g->status.store(GStatus::Free, std::memory_order_release);  // stale ready()s now see Free and do nothing
+    g->next = p->free_gs;
+    p->free_gs = g;
+    if (++p->n_free_gs > kLocalCacheMax) {
+        // Give half back so a spawning P and an exiting P balance out.
+        std::lock_guard lk(g_mu_);
+        for (int i = 0; i < kLocalCacheMax / 2; ++i) {
+            G* x = p->free_gs;
+            p->free_gs = x->next;
+            --p->n_free_gs;
+            x->next = g_free_;
+            g_free_ = x;
+        }
+    }
+}
+
+void Runtime::free_g_shared(G* g) {
+    if (g->fn_on_heap) ::operator delete(g->fn, std::align_val_t(g->fn_align));
+    g->fn = nullptr;
+    g->status.store(GStatus::Free, std::memory_order_release);
+    std::lock_guard lk(g_mu_);
+    g->next = g_free_;
+    g_free_ = g;
+}
+
+void Runtime::start_g(G* g) {
+    g->id = next_goid.fetch_add(1, std::memory_order_relaxed);  // a unique number, no ordering
+    g->stack = Stack{};
+    g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
+    M* m = this_m();
+    if (m && m->p) {
+        if (g->user) m->p->started.store(m->p->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
+        enqueue_local(m->p, g, true);
+    } else {
+        if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
+        enqueue_global(g);
+    }
+    wakep();
+}
+
+std::int64_t Runtime::live_goroutines() const noexcept {
+    std::int64_t n = started_offp_.load(std::memory_order_relaxed) - ended_offp_.load(std::memory_order_relaxed);
+    int np = nallocated_.load(std::memory_order_acquire);
+    for (int i = 0; i < np; ++i) {
+        P* p = allp_[i].load(std::memory_order_acquire);
+        n += p->started.load(std::memory_order_relaxed) - p->ended.load(std::memory_order_relaxed);
+    }
+    return n;
+}
+
+// ---------------------------------------------------------------- ready / enqueue
+
+void Runtime::ready(G* g, bool next) {
+    GStatus s = g->status.load(std::memory_order_acquire);
+    for (;;) {
+        switch (s) {
+        case GStatus::Parked:
+            // acq_rel: the waker's writes (e.g. a received value) happen before the G resumes.
+            if (g->status.compare_exchange_weak(s, GStatus::Runnable, std::memory_order_acq_rel)) {
+                M* m = this_m();
+                if (m && m->p) enqueue_local(m->p, g, next); else enqueue_global(g);
+                wakep();
+                return;
+            }
+            break;
+        case GStatus::Running:
+            // It has not switched out yet: leave a permit for its park().
+            if (g->status.compare_exchange_weak(s, GStatus::Notified, std::memory_order_acq_rel)) return;
+            break;
+        default:
+            return;  // Runnable or Notified already; Free: a stale wake
+        }
+    }
+}
+
+void Runtime::enqueue_local(P* p, G* g, bool next) {
+    if (next) {
+        G* old = p->runnext.exchange(g, std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange
+        if (!old) return;
+        g = old;  // the previous runnext goes to the tail
+    }
+    if (!p->runq.push(g)) runq_put_slow(p, g);
+}
+
+void Runtime::runq_put_slow(P* p, G* g) {
+    // Local queue full: move half of it, plus g, to the global queue in one batch.
+    G* batch[kRunqCapacity / 2 + 1];
+    std::uint32_t n = p->runq.pop_batch(batch, kRunqCapacity / 2);
+    batch[n++] = g;
+    global_.enqueue_bulk(batch, n);
+    global_size_.fetch_add(n, std::memory_order_release);  // pairs with acquire in take_global
+}
+
+void Runtime::enqueue_global(G* g) {
+    global_.enqueue(g);
+    global_size_.fetch_add(1, std::memory_order_release);  // pairs with acquire in take_global
+}
+
+void Runtime::cancel_all() {
+    // Every descriptor not Free belongs to a live goroutine; ready() gives a
+    // parked one the chance to see shutting_down, a running one a permit.
+    std::lock_guard lk(g_mu_);
+    G* self = detail::current_g();
+    for (auto& chunk : g_chunks_) {
+        for (std::size_t i = 0; i < kGChunk; ++i) {
+            G* g = &chunk[i];
+            if (g != self && g->status.load(std::memory_order_acquire) != GStatus::Free) ready(g, false);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- procs
+
+int Runtime::set_maxprocs(int n) {
+    std::unique_lock lk(procs_mu_);
+    int old = nprocs_.load(std::memory_order_relaxed);
+    if (n <= 0 || n == old) return old;
+    if (n > kMaxProcs) n = kMaxProcs;
+    int allocated = nallocated_.load(std::memory_order_relaxed);
+    for (int i = allocated; i < n; ++i) {
+        auto* p = new P;
+        p->id = i;
+        p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
+        allp_[i].store(p, std::memory_order_release);  // pairs with acquire in steal_work
+        auto m = std::make_unique<M>();
+        m->id = i;
+        m->p = p;
+        p->m = m.get();
+        allm_.push_back(std::move(m));
+    }
+    if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
+    nprocs_.store(n, std::memory_order_seq_cst);  // retiring Ms read it at every schedule
+    for (int i = old; i < n; ++i) {
+        M* m = allm_[i].get();
+        if (i >= allocated) {
+            start_m(i);
+        } else if (m->retired) {
+            m->retired = false;
+            m->wake.store(1, std::memory_order_release);  // pairs with acquire in the retired wait
+            futex_wake(&m->wake);
+        }
+    }
+    return old;
+}
+
+void Runtime::start_m(int id) {
+    M* m = allm_[id].get();
+    m->thread = std::thread([this, m] { m_main(m); });
+}
+
+void Runtime::stop_all() {
+    stopping.store(true, std::memory_order_seq_cst);
+    std::lock_guard lk(procs_mu_);
+    for (auto& m : allm_) {
+        m->wake.store(1, std::memory_order_release);  // pairs with acquire in idle_sleep
+        futex_wake(&m->wake);
+    }
+}
+
+// ---------------------------------------------------------------- run()
+
+namespace {
+
+int resolve_maxprocs(const Config& cfg) {
+    if (cfg.maxprocs > 0) return cfg.maxprocs > kMaxProcs ? kMaxProcs : cfg.maxprocs;
+    int n = maxprocs_from_env();
+    return n > 0 ? n : num_cpu_detect();
+}
+
+std::size_t resolve_stack_size(const Config& cfg) {
+    if (cfg.stack_size > 0) {
+        if (cfg.stack_size < kMinStackSize)
+            throw std::invalid_argument("goro: Config::stack_size=" + std::to_string(cfg.stack_size) +
+                                        " is below the minimum of 16384 bytes");
+        return (cfg.stack_size + kStackPageSize - 1) / kStackPageSize * kStackPageSize;
+    }
+    std::size_t s = stack_size_from_env();
+    return s > 0 ? s : kDefaultStackSize;
+}
+
+}  // namespace
+
+void Runtime::run_main(std::function<void()>& main) {
+    M* m0 = allm_[0].get();
+    set_this_m(m0);
+    G* g = detail::spawn_goroutine([this, &main] {
+        main();
+        shutdown_from_main();
+    });
+    g->is_main = true;
+    main_g = g;
+    int procs = nprocs_.load(std::memory_order_relaxed);
+    {
+        std::lock_guard lk(procs_mu_);
+        for (int i = 1; i < procs; ++i) start_m(i);
+    }
+    m_main(m0);
+    set_this_m(nullptr);
+    // Workers leave their loops once `stopping` is set; set_maxprocs can no
+    // longer add any (the main goroutine has ended).
+    for (auto& m : allm_)
+        if (m->thread.joinable()) m->thread.join();
+}
+
+// On the main goroutine, after the user's function returned.
+void Runtime::shutdown_from_main() {
+    main_waker = detail::current_waker();
+    shutting_down.store(true, std::memory_order_seq_cst);
+    cancel_all();
+    // Exiting goroutines wake us once they see shutting_down; the timed park
+    // is a backstop for one that ended just before it could see the flag.
+    while (live_goroutines() > 1) detail::park_until(detail::Clock::now() + std::chrono::milliseconds(10));
+    stop_all();
+}
+
+}  // namespace goro::rt
+
+namespace goro::detail {
+
+using namespace goro::rt;
+
+void run_runtime(const Config& cfg, std::function<void()> main) {
+    if (current_g()) throw InvalidState("goro: run() called from inside a goroutine");
+    int procs = resolve_maxprocs(cfg);
+    std::size_t stack_size = resolve_stack_size(cfg);
+
+    auto rt = std::make_unique<Runtime>(procs, stack_size);
+    Runtime* expected = nullptr;
+    if (!g_runtime.compare_exchange_strong(expected, rt.get()))
+        throw InvalidState("goro: run() called while another runtime is running in this process");
+    struct Unpublish {
+        ~Unpublish() { g_runtime.store(nullptr, std::memory_order_release); }
+    } unpublish;
+    rt->run_main(main);
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,187 @@
+// sched/scheduler.hpp — the runtime: processors (P), worker threads (M), the
+// global queue, idle workers, and the calls between them. Internal.
+//
+// Vocabulary (Go's): G a goroutine; M a worker thread; P a processor, i.e. a
+// local run queue plus the right to run goroutines. maxprocs Ps exist; each
+// active M holds one P. Today M and P are paired one to one, but no code
+// reaches a queue except through M::p, so a monitor can later hand a stuck
+// M's P to another thread (Go's handoffp) without touching the queues.
+//
+// Where a runnable G waits: its P's runnext slot (the G readied last by the
+// running one: it runs next, inheriting the time slice, at most
+// kRunnextStreak times in a row), the P's runq (FIFO), or the global queue
+// (spawns from plain threads, overflow, work of retired Ps).
+//
+// Lock order (also in runtime/DESIGN.md): a primitive's SpinLock, then
+// Timers::mu_, then Idle::mu_, then GPool::mu_ / StackPool. No lock is held
+// across a context switch, except by the handoff protocol (none today).
+#pragma once
+
+#include "debug/assert.hpp"
+#include "fiber/context.hpp"
+#include "fiber/stack.hpp"
+#include "sched/g.hpp"
+#include "sched/runq.hpp"
+#include "time/timers.hpp"
+
+#include <goro/runtime.hpp>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace goro::rt {
+
+using detail::G;
+using detail::GStatus;
+
+#ifndef GORO_RUNQ_CAPACITY
+inline constexpr std::uint32_t kRunqCapacity = 256;  // Go's value: a steal moves up to 128
+#else
+inline constexpr std::uint32_t kRunqCapacity = GORO_RUNQ_CAPACITY;
+#endif
+// A pair of goroutines handing off to each other through runnext may run this
+// many times in a row before the queue gets a turn (Go bounds it by the 10 ms
+// time slice; we have no preemption, so we count).
+inline constexpr int kRunnextStreak = 32;
+// Every kGlobalCheckInterval schedules, look at the global queue and the
+// timers first, so neither starves behind a busy local queue (Go: 61).
+inline constexpr std::uint32_t kGlobalCheckInterval = 61;
+// Free descriptors and stacks a P keeps for itself before giving half back.
+inline constexpr int kLocalCacheMax = 64;
+inline constexpr int kMaxProcs = 10000;
+// Descriptors are allocated this many at a time.
+inline constexpr std::size_t kGChunk = 256;
+
+struct M;
+
+struct P {
+    int id = 0;
+    M* m = nullptr;                         // the M holding it (written under Runtime::procs_mu_)
+    RunQueue<kRunqCapacity> runq;
+    std::atomic<G*> runnext{nullptr};      // owner sets; thieves may take it
+    int runnext_streak = 0;                 // owner only
+    std::uint32_t schedtick = 0;            // owner only
+    std::uint64_t rng = 0;                  // owner only (steal order)
+    G* free_gs = nullptr;                   // owner only
+    int n_free_gs = 0;                      // owner only
+    std::vector<Stack> free_stacks;         // owner only
+    std::atomic<std::int64_t> started{0};   // goroutines started on this P (owner increments)
+    std::atomic<std::int64_t> ended{0};     // goroutines ended on this P (owner increments)
+};
+
+struct M {
+    int id = 0;
+    P* p = nullptr;                         // owner thread only (set when it acquires/retires)
+    Context g0;                             // the scheduler context: this thread's own stack
+    G* curg = nullptr;                      // owner thread only
+    bool spinning = false;                  // owner thread only
+    bool retired = false;                   // guarded by Runtime::procs_mu_
+    std::atomic<std::uint32_t> wake{0};     // futex word for idle parking
+    std::thread thread;                     // empty for M0 (the thread inside run())
+};
+
+// The handoff record of a switch (fiber/context.hpp): what the receiver must
+// do with the goroutine that switched away.
+enum class Action : std::uint8_t { None, Yield, Park, Exit };
+struct Handoff : HandoffHeader {
+    Action action = Action::None;
+    G* g = nullptr;  // the goroutine that switched away (null for g0)
+};
+
+class Runtime {
+public:
+    Runtime(int maxprocs, std::size_t stack_size);
+    ~Runtime();
+
+    // --- goroutines
+    G* alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage);
+    void start_g(G* g);
+    void free_g(P* p, G* g);
+    void free_g_shared(G* g);               // from a plain thread
+    // ready() makes a Parked G runnable (or gives a Running one a permit).
+    void ready(G* g, bool next = true);
+    void cancel_all();
+    std::int64_t live_goroutines() const noexcept;
+
+    // --- scheduling (sched/worker.cpp)
+    void m_main(M* m);                      // a worker's loop, on its g0
+    [[noreturn]] void g_exit(M* m, G* g);
+    void g_switch_away(G* self, Action a);  // park or yield the running G
+    void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
+    void wakep();                           // wake an idle worker if none is spinning
+    void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
+
+    // --- procs
+    int maxprocs() const noexcept { return nprocs_.load(std::memory_order_acquire); }
+    int set_maxprocs(int n);
+    void stop_all();
+    void run_main(std::function<void()>& main);  // on the thread inside run()
+    void shutdown_from_main();
+
+    Timers timers;
+    StackPool stacks;
+    std::atomic<bool> shutting_down{false};  // set when main returns: leftovers see Cancelled at every park
+    std::atomic<bool> stopping{false};       // set when every goroutine ended: workers exit
+    G* main_g = nullptr;
+    detail::Waker main_waker;                // the main goroutine while it waits for leftovers
+    std::atomic<std::uint64_t> next_goid{1};
+
+private:
+    friend struct Worker;
+    void enqueue_local(P* p, G* g, bool next);
+    void enqueue_global(G* g);
+    void runq_put_slow(P* p, G* g);
+    G* find_runnable(M* m);                 // blocks while idle; null when stopping
+    G* local_next(P* p);
+    G* take_global(P* p);
+    G* steal_work(M* m);
+    bool any_work_visible() const;
+    void idle_sleep(M* m);
+    void execute(M* m, G* g);
+    void bind_stack(P* p, G* g);
+    bool check_retire(M* m);
+    void start_m(int id);
+    G* alloc_g_local(P* p);
+
+    // Procs: allp_[0, nprocs_) are active; [nprocs_, nallocated_) retired.
+    std::unique_ptr<std::atomic<P*>[]> allp_;
+    std::vector<std::unique_ptr<M>> allm_;   // guarded by procs_mu_
+    std::atomic<int> nprocs_{0};
+    std::atomic<int> nallocated_{0};
+    std::mutex procs_mu_;
+
+    moodycamel::ConcurrentQueue<G*> global_;
+    std::atomic<std::int64_t> global_size_{0};  // a hint: queued minus taken
+
+    // Idle workers: a stack of parked Ms.
+    std::mutex idle_mu_;
+    std::vector<M*> idle_;                   // guarded by idle_mu_
+    std::atomic<int> nidle_{0};
+    std::atomic<int> nspinning_{0};
+    std::atomic<M*> timer_m_{nullptr};       // the idle worker sleeping on the earliest timer
+
+    // Descriptors: chunks never freed before the runtime ends.
+    std::mutex g_mu_;
+    std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by g_mu_
+    std::size_t g_chunk_used_ = 0;                // guarded by g_mu_
+    G* g_free_ = nullptr;                         // guarded by g_mu_
+    std::atomic<std::int64_t> started_offp_{0};   // goroutines started from plain threads
+    std::atomic<std::int64_t> ended_offp_{0};
+};
+
+// The runtime of this process, if one runs.
+extern std::atomic<Runtime*> g_runtime;
+
+// The worker this thread is, if any. Read through this_m(), never cached
+// across a context switch.
+M* this_m() noexcept;
+void set_this_m(M* m) noexcept;
+
+}  // namespace goro::rt

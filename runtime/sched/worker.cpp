@@ -1,0 +1,425 @@
+// sched/worker.cpp — a worker's life: find work, run it, switch, go idle.
+//
+// Owns: the find-work loop (find_runnable), the context switches between
+// goroutines and a worker's scheduler context (g0), the spinning/idle
+// protocol, and retiring workers when set_maxprocs shrinks.
+//
+// Switches. A goroutine that parks, yields or exits picks its successor
+// itself when its P has local work (one switch, G to G); otherwise it
+// switches to g0, which runs find_runnable. Either way the receiver of the
+// switch carries out the sender's Handoff (after_switch): only then is the
+// sender's stack free, so only then may it be queued (yield), published as
+// Parked (park) or recycled (exit).
+//
+// Spinning and idling (Go's protocol, proc.go "Worker thread parking/unparking"):
+//  * A worker with no local work becomes "spinning" (nspinning_ counts them,
+//    at most half the busy workers) and tries to steal.
+//  * Whoever makes work visible calls wakep(), which wakes one idle worker
+//    only if none is spinning: a spinner is already looking.
+//  * A spinner that finds work stops spinning and, if it was the last one,
+//    calls wakep(): there may be more work than one worker can take.
+//  * A worker going idle first publishes itself (idle_ list, nidle_), then
+//    stops spinning, then looks at every queue once more. seq_cst on both
+//    sides (the pusher's push + load of nidle_/nspinning_, the idler's store
+//    + loads of the queues) means one of them sees the other: no work is left
+//    behind with every worker asleep.
+//  * One idle worker at a time (timer_m_) sleeps with the earliest timer as
+//    its timeout; the others sleep without one.
+#include "sched/futex.hpp"
+#include "sched/scheduler.hpp"
+
+#include <goro/detail/park.hpp>
+#include <goro/errors.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+namespace goro::rt {
+
+namespace {
+
+std::uint64_t next_random(std::uint64_t& s) noexcept {
+    // xorshift64*: cheap, good enough to spread steal victims.
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 2685821657736338717ull;
+}
+
+[[noreturn]] void panic(G* g, const char* what) {
+    std::fflush(stdout);
+    if (g->name)
+        std::fprintf(stderr, "goro: panic in goroutine %llu (%s): %s\n", static_cast<unsigned long long>(g->id),
+                     g->name->c_str(), what);
+    else
+        std::fprintf(stderr, "goro: panic in goroutine %llu: %s\n", static_cast<unsigned long long>(g->id), what);
+    std::fflush(stderr);
+    std::_Exit(2);
+}
+
+// Every goroutine starts here, on its own stack.
+void g_entry(HandoffHeader* first) {
+    Runtime* rt = g_runtime.load(std::memory_order_acquire);
+    M* m = this_m();
+    rt->after_switch(m, static_cast<Handoff*>(first));
+    G* g = m->curg;
+    try {
+        g->ops->run(g->fn);
+    } catch (const Cancelled&) {
+        // A cancelled goroutine ends quietly.
+    } catch (const std::exception& e) {
+        panic(g, e.what());
+    } catch (...) {
+        panic(g, "an exception not derived from std::exception");
+    }
+    rt->g_exit(this_m(), g);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- the loop
+
+void Runtime::m_main(M* m) {
+    set_this_m(m);
+    context_init_thread(m->g0);
+    for (;;) {
+        G* g = find_runnable(m);
+        if (!g) break;
+        execute(m, g);
+    }
+    set_this_m(nullptr);
+}
+
+void Runtime::execute(M* m, G* g) {
+    if (!g->stack) bind_stack(m->p, g);
+    m->curg = g;
+    g->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it: no one else writes it now
+    Handoff h;
+    HandoffHeader* in = switch_context(m->g0, g->ctx, &h);
+    // Back on g0 (g0 never changes threads, so m is still ours).
+    after_switch(m, static_cast<Handoff*>(in));
+}
+
+void Runtime::bind_stack(P* p, G* g) {
+    if (!p->free_stacks.empty()) {
+        g->stack = p->free_stacks.back();
+        p->free_stacks.pop_back();
+    } else {
+        g->stack = stacks.allocate();
+    }
+    context_init(g->ctx, g->stack, &g_entry);
+}
+
+void Runtime::after_switch(M* m, Handoff* h) {
+    G* g = h->g;
+    switch (h->action) {
+    case Action::None:
+        return;
+    case Action::Yield:
+        g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
+        if (m->p->id >= nprocs_.load(std::memory_order_relaxed)) enqueue_global(g); else enqueue_local(m->p, g, false);
+        return;
+    case Action::Park: {
+        // Publish Parked only now that its stack is free. A permit that
+        // arrived meanwhile (Notified) makes it runnable again at once.
+        GStatus s = GStatus::Running;
+        if (!g->status.compare_exchange_strong(s, GStatus::Parked, std::memory_order_acq_rel)) {
+            GORO_ASSERT(s == GStatus::Notified, "goroutine %llu in state %u at park",
+                        static_cast<unsigned long long>(g->id), static_cast<unsigned>(s));
+            g->status.store(GStatus::Runnable, std::memory_order_relaxed);
+            enqueue_local(m->p, g, false);
+        }
+        return;
+    }
+    case Action::Exit: {
+        P* p = m->p;
+        if (p->free_stacks.size() < static_cast<std::size_t>(kLocalCacheMax)) p->free_stacks.push_back(g->stack);
+        else stacks.release(g->stack);
+        g->stack = Stack{};
+        free_g(p, g);
+        return;
+    }
+    }
+}
+
+// Runs on the goroutine `self`: switch to the next goroutine or to g0.
+void Runtime::g_switch_away(G* self, Action a) {
+    M* m = this_m();
+    P* p = m->p;
+    G* next = nullptr;
+    // Every kGlobalCheckInterval-th schedule goes through g0, which looks at
+    // timers and the global queue before the local one.
+    if (++p->schedtick % kGlobalCheckInterval != 0 && p->id < nprocs_.load(std::memory_order_relaxed))
+        next = local_next(p);
+    Handoff h;
+    h.action = a;
+    h.g = self;
+    HandoffHeader* in;
+    if (next) {
+        if (!next->stack) bind_stack(p, next);
+        m->curg = next;
+        next->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it
+        in = switch_context(self->ctx, next->ctx, &h);
+    } else {
+        m->curg = nullptr;
+        in = switch_context(self->ctx, m->g0, &h);
+    }
+    // Resumed, perhaps on another worker.
+    after_switch(this_m(), static_cast<Handoff*>(in));
+}
+
+void Runtime::g_exit(M* m, G* g) {
+    P* p = m->p;
+    if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
+    if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
+    G* next = nullptr;
+    if (++p->schedtick % kGlobalCheckInterval != 0 && p->id < nprocs_.load(std::memory_order_relaxed))
+        next = local_next(p);
+    Handoff h;
+    h.action = Action::Exit;
+    h.g = g;
+    if (next) {
+        if (!next->stack) bind_stack(p, next);
+        m->curg = next;
+        next->status.store(GStatus::Running, std::memory_order_relaxed);
+        switch_context_final(g->ctx, next->ctx, &h);
+    }
+    m->curg = nullptr;
+    switch_context_final(g->ctx, m->g0, &h);
+}
+
+// ---------------------------------------------------------------- finding work
+
+// Owner only: runnext (bounded streak), then the local queue.
+G* Runtime::local_next(P* p) {
+    G* g = p->runnext.load(std::memory_order_relaxed);
+    if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
+        if (p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {  // pairs with acq_rel exchange in enqueue_local
+            ++p->runnext_streak;
+            return g;
+        }
+    }
+    p->runnext_streak = 0;
+    if ((g = p->runq.pop())) return g;
+    return p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
+}
+
+G* Runtime::take_global(P* p) {
+    std::int64_t size = global_size_.load(std::memory_order_acquire);  // pairs with release in enqueue_global
+    if (size <= 0) return nullptr;
+    int np = nprocs_.load(std::memory_order_relaxed);
+    std::int64_t want = std::min<std::int64_t>(size / np + 1, kRunqCapacity / 2);
+    G* batch[kRunqCapacity / 2];
+    std::size_t got = global_.try_dequeue_bulk(batch, static_cast<std::size_t>(want));
+    if (got == 0) return nullptr;
+    global_size_.fetch_sub(static_cast<std::int64_t>(got), std::memory_order_relaxed);  // a hint only
+    for (std::size_t i = 1; i < got; ++i)
+        if (!p->runq.push(batch[i])) runq_put_slow(p, batch[i]);
+    return batch[0];
+}
+
+G* Runtime::steal_work(M* m) {
+    P* p = m->p;
+    int np = nallocated_.load(std::memory_order_acquire);  // pairs with release in set_maxprocs
+    if (np <= 1) return nullptr;
+    for (int round = 0; round < 4; ++round) {
+        int start = static_cast<int>(next_random(p->rng) % static_cast<std::uint64_t>(np));
+        for (int k = 0; k < np; ++k) {
+            P* victim = allp_[(start + k) % np].load(std::memory_order_acquire);
+            if (victim == p) continue;
+            if (victim->runq.steal_into(p->runq) > 0) return p->runq.pop();
+            // Last round: take the victim's runnext too (its owner may be
+            // busy for long, so the G might otherwise wait).
+            if (round == 3) {
+                G* g = victim->runnext.load(std::memory_order_relaxed);
+                if (g && victim->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire))
+                    return g;
+            }
+        }
+        if (G* g = take_global(p)) return g;
+    }
+    return nullptr;
+}
+
+bool Runtime::any_work_visible() const {
+    if (global_size_.load(std::memory_order_seq_cst) > 0) return true;
+    int np = nallocated_.load(std::memory_order_acquire);
+    for (int i = 0; i < np; ++i) {
+        P* p = allp_[i].load(std::memory_order_acquire);
+        if (!p->runq.empty() || p->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
+    }
+    return timers.next_deadline() <= detail::Clock::now();
+}
+
+void Runtime::wakep() {
+    // seq_cst: the caller's push must be visible before we read whether
+    // anyone is idle or spinning (see the file comment).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (nidle_.load(std::memory_order_relaxed) == 0) return;
+    if (nspinning_.load(std::memory_order_relaxed) != 0) return;
+    int zero = 0;
+    if (!nspinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
+    M* m = nullptr;
+    {
+        std::lock_guard lk(idle_mu_);
+        if (!idle_.empty()) {
+            m = idle_.back();
+            idle_.pop_back();
+            nidle_.fetch_sub(1, std::memory_order_relaxed);
+            m->spinning = true;  // it wakes up as the spinner we just counted
+        }
+    }
+    if (!m) {
+        nspinning_.fetch_sub(1, std::memory_order_seq_cst);
+        return;
+    }
+    m->wake.store(1, std::memory_order_release);  // pairs with acquire in idle_sleep
+    futex_wake(&m->wake);
+}
+
+void Runtime::wake_for_timer() {
+    // The earliest deadline moved earlier: the worker sleeping on the timer
+    // must re-time its sleep; if none sleeps on it, any idle one will do.
+    M* tm = timer_m_.load(std::memory_order_acquire);
+    if (tm) {
+        tm->wake.store(1, std::memory_order_release);
+        futex_wake(&tm->wake);
+        return;
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (nidle_.load(std::memory_order_relaxed) == 0) return;
+    M* m = nullptr;
+    {
+        std::lock_guard lk(idle_mu_);
+        if (!idle_.empty()) {
+            m = idle_.back();
+            idle_.pop_back();
+            nidle_.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+    if (m) {
+        m->wake.store(1, std::memory_order_release);
+        futex_wake(&m->wake);
+    }
+}
+
+namespace {
+void stop_spinning(std::atomic<int>& nspinning, M* m, Runtime* rt) {
+    m->spinning = false;
+    // The last spinner to find work brings in another: there may be more.
+    if (nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) rt->wakep();
+}
+}  // namespace
+
+G* Runtime::find_runnable(M* m) {
+    for (;;) {
+        if (stopping.load(std::memory_order_acquire)) return nullptr;
+        if (check_retire(m)) continue;
+        P* p = m->p;
+
+        // Timers that are due make their goroutines runnable first.
+        if (timers.next_deadline() <= detail::Clock::now()) timers.run_expired(detail::Clock::now());
+
+        G* g = nullptr;
+        // Now and then the global queue goes first, so it cannot starve.
+        if (p->schedtick % kGlobalCheckInterval == 0) g = take_global(p);
+        if (!g) g = local_next(p);
+        if (!g) g = take_global(p);
+        if (g) {
+            if (m->spinning) stop_spinning(nspinning_, m, this);
+            return g;
+        }
+
+        // Steal, as a spinner if there are not too many already.
+        if (!m->spinning) {
+            int busy = nprocs_.load(std::memory_order_relaxed) - nidle_.load(std::memory_order_relaxed);
+            if (2 * nspinning_.load(std::memory_order_relaxed) < busy) {
+                m->spinning = true;
+                nspinning_.fetch_add(1, std::memory_order_seq_cst);
+            }
+        }
+        if (m->spinning) {
+            if ((g = steal_work(m))) {
+                stop_spinning(nspinning_, m, this);
+                return g;
+            }
+        }
+
+        idle_sleep(m);
+    }
+}
+
+void Runtime::idle_sleep(M* m) {
+    {
+        std::lock_guard lk(idle_mu_);
+        if (global_size_.load(std::memory_order_relaxed) > 0) return;
+        idle_.push_back(m);
+        nidle_.fetch_add(1, std::memory_order_seq_cst);
+        m->wake.store(0, std::memory_order_relaxed);
+    }
+    bool was_spinning = m->spinning;
+    if (was_spinning) {
+        m->spinning = false;
+        nspinning_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    auto leave_idle_list = [&] {
+        std::lock_guard lk(idle_mu_);
+        auto it = std::find(idle_.begin(), idle_.end(), m);
+        if (it != idle_.end()) {
+            idle_.erase(it);
+            nidle_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        // else: wakep() took us off the list and set m->spinning.
+    };
+    // Look once more now that we are published as idle (see file comment).
+    if (any_work_visible() || stopping.load(std::memory_order_seq_cst)) {
+        leave_idle_list();
+        return;
+    }
+    // One idle worker sleeps on the earliest timer; the rest without timeout.
+    M* expected = nullptr;
+    bool timer_sleeper = timer_m_.compare_exchange_strong(expected, m, std::memory_order_acq_rel);
+    detail::TimePoint deadline = timer_sleeper ? timers.next_deadline() : detail::TimePoint::max();
+    while (m->wake.load(std::memory_order_acquire) == 0 && !stopping.load(std::memory_order_acquire)) {  // pairs with release in wakep
+        if (timer_sleeper && detail::Clock::now() >= deadline) break;
+        futex_wait(&m->wake, 0, timer_sleeper ? &deadline : nullptr);
+        if (timer_sleeper) {
+            // The earliest deadline may have moved while we slept.
+            detail::TimePoint d = timers.next_deadline();
+            if (d < deadline) break;
+        }
+    }
+    if (timer_sleeper) timer_m_.store(nullptr, std::memory_order_release);
+    leave_idle_list();
+}
+
+bool Runtime::check_retire(M* m) {
+    P* p = m->p;
+    if (p->id < nprocs_.load(std::memory_order_acquire)) return false;
+    // This P is beyond maxprocs: hand its goroutines to the global queue and
+    // wait until set_maxprocs brings it back or the runtime stops.
+    if (m->spinning) stop_spinning(nspinning_, m, this);
+    G* batch[kRunqCapacity];
+    std::uint32_t n = p->runq.pop_batch(batch, kRunqCapacity);
+    if (G* g = p->runnext.exchange(nullptr, std::memory_order_acquire)) batch[n++] = g;
+    if (n) {
+        global_.enqueue_bulk(batch, n);
+        global_size_.fetch_add(n, std::memory_order_release);  // pairs with acquire in take_global
+        wakep();
+    }
+    std::unique_lock lk(procs_mu_);
+    if (p->id < nprocs_.load(std::memory_order_acquire)) return true;
+    m->retired = true;
+    m->wake.store(0, std::memory_order_relaxed);
+    while (m->retired && !stopping.load(std::memory_order_acquire)) {
+        lk.unlock();
+        futex_wait(&m->wake, 0);
+        lk.lock();
+        m->wake.store(0, std::memory_order_relaxed);
+    }
+    return true;
+}
+
+}  // namespace goro::rt

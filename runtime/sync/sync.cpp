@@ -1,0 +1,224 @@
+// sync/sync.cpp — WaitGroup, Mutex, CondVar, Semaphore, Event.
+//
+// Owns: the state of each primitive; every wait goes through the one
+// protocol of include/goro/detail/waitlist.hpp (link under the primitive's
+// SpinLock, block(), unlink + signal by the waker after unlocking). So each
+// primitive only decides who is woken and what the waiter gets:
+//  * WaitGroup: count == 0 wakes every waiter.
+//  * Mutex: unlock() hands ownership to the first waiter (locked_ stays true);
+//    a waiter cancelled before the hand-off is simply unlinked.
+//  * CondVar: a waiter is linked before the user's mutex is released, so a
+//    notify after that release cannot miss it; it is woken only by a notify
+//    (no spurious wake-ups), and re-takes the mutex uncancellably.
+//  * Semaphore: release() hands units to waiters in FIFO order; a signalled
+//    waiter owns one unit; a cancelled one took none.
+//  * Event: set() wakes every waiter.
+// Invariant for all: a waiter linked in waiters_ has been given nothing yet.
+#include "debug/assert.hpp"
+
+#include <goro/detail/waitlist.hpp>
+#include <goro/errors.hpp>
+#include <goro/sync.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace goro {
+
+using detail::WaitNode;
+
+// ---------------------------------------------------------------- WaitGroup
+
+void WaitGroup::add(std::int64_t delta) {
+    WaitNode* chain = nullptr;
+    {
+        std::lock_guard lk(lock_);
+        std::int64_t next = count_ + delta;
+        if (next < 0)
+            throw std::logic_error("goro: WaitGroup counter would go negative (" + std::to_string(count_) + " + " +
+                                   std::to_string(delta) + ")");
+        count_ = next;
+        if (next == 0) chain = waiters_.take_all();
+    }
+    detail::signal_chain(chain);
+}
+
+void WaitGroup::wait() {
+    lock_.lock();
+    if (count_ == 0) {
+        lock_.unlock();
+        return;
+    }
+    WaitNode node;
+    waiters_.push_back(&node);
+    detail::block(lock_, node);
+}
+
+std::int64_t WaitGroup::count() const noexcept {
+    std::lock_guard lk(lock_);
+    return count_;
+}
+
+// ---------------------------------------------------------------- Mutex
+
+void Mutex::lock() { lock_impl(true); }
+
+void Mutex::lock_impl(bool cancellable) {
+    lock_.lock();
+    if (!locked_) {
+        locked_ = true;
+        lock_.unlock();
+        return;
+    }
+    WaitNode node;
+    waiters_.push_back(&node);
+    if (cancellable) {
+        detail::block(lock_, node);  // signalled == ownership handed to us
+        return;
+    }
+    node.waker = detail::current_waker();
+    lock_.unlock();
+    while (!node.signalled.load(std::memory_order_acquire)) detail::park();  // pairs with release in signal()
+}
+
+bool Mutex::try_lock() noexcept {
+    std::lock_guard lk(lock_);
+    if (locked_) return false;
+    locked_ = true;
+    return true;
+}
+
+void Mutex::unlock() {
+    WaitNode* next = nullptr;
+    {
+        std::lock_guard lk(lock_);
+        if (!locked_) rt::fatal("sync: unlock of unlocked goro::Mutex %p", static_cast<void*>(this));
+        next = waiters_.pop_front();
+        if (!next) locked_ = false;  // else ownership passes to `next`
+    }
+    if (next) detail::signal(next);
+}
+
+// ---------------------------------------------------------------- CondVar
+
+void CondVar::wait(std::unique_lock<Mutex>& lock) {
+    GORO_ASSERT(lock.owns_lock(), "CondVar::wait without holding the lock");
+    detail::cancellation_point();
+    WaitNode node;
+    node.waker = detail::current_waker();
+    lock_.lock();
+    waiters_.push_back(&node);
+    lock_.unlock();
+    lock.unlock();
+    lock_.lock();
+    try {
+        detail::block(lock_, node);
+    } catch (...) {
+        lock.mutex()->lock_impl(false);  // held again, whatever happened
+        throw;
+    }
+    lock.mutex()->lock_impl(false);
+}
+
+void CondVar::notify_one() noexcept {
+    WaitNode* n;
+    {
+        std::lock_guard lk(lock_);
+        n = waiters_.pop_front();
+    }
+    if (n) detail::signal(n);
+}
+
+void CondVar::notify_all() noexcept {
+    WaitNode* chain;
+    {
+        std::lock_guard lk(lock_);
+        chain = waiters_.take_all();
+    }
+    detail::signal_chain(chain);
+}
+
+// ---------------------------------------------------------------- Semaphore
+
+Semaphore::Semaphore(std::int64_t n) : count_(n) {
+    if (n < 0) throw std::invalid_argument("goro: Semaphore initial count " + std::to_string(n) + " is negative");
+}
+
+void Semaphore::acquire() {
+    lock_.lock();
+    if (count_ > 0 && waiters_.empty()) {
+        --count_;
+        lock_.unlock();
+        return;
+    }
+    WaitNode node;
+    waiters_.push_back(&node);
+    detail::block(lock_, node);  // signalled == one unit handed to us
+}
+
+bool Semaphore::try_acquire() noexcept {
+    std::lock_guard lk(lock_);
+    if (count_ > 0 && waiters_.empty()) {
+        --count_;
+        return true;
+    }
+    return false;
+}
+
+void Semaphore::release(std::int64_t n) {
+    if (n < 0) throw std::invalid_argument("goro: Semaphore::release(" + std::to_string(n) + ") is negative");
+    WaitNode* chain = nullptr;
+    WaitNode* last = nullptr;
+    {
+        std::lock_guard lk(lock_);
+        count_ += n;
+        while (count_ > 0 && !waiters_.empty()) {
+            WaitNode* w = waiters_.pop_front();
+            --count_;
+            w->next = nullptr;
+            if (last) last->next = w; else chain = w;
+            last = w;
+        }
+    }
+    detail::signal_chain(chain);
+}
+
+std::int64_t Semaphore::available() const noexcept {
+    std::lock_guard lk(lock_);
+    return count_;
+}
+
+// ---------------------------------------------------------------- Event
+
+void Event::set() {
+    WaitNode* chain;
+    {
+        std::lock_guard lk(lock_);
+        set_ = true;
+        chain = waiters_.take_all();
+    }
+    detail::signal_chain(chain);
+}
+
+void Event::clear() noexcept {
+    std::lock_guard lk(lock_);
+    set_ = false;
+}
+
+bool Event::is_set() const noexcept {
+    std::lock_guard lk(lock_);
+    return set_;
+}
+
+void Event::wait() {
+    lock_.lock();
+    if (set_) {
+        lock_.unlock();
+        return;
+    }
+    WaitNode node;
+    waiters_.push_back(&node);
+    detail::block(lock_, node);
+}
+
+}  // namespace goro

@@ -1,0 +1,188 @@
+// tests/sched/maxprocs_test.cpp: set_maxprocs() while goroutines run keeps every goroutine running and
+// correct, and maxprocs bounds how many goroutines run in parallel.
+#include "test_util.hpp"
+
+#include <thread>
+
+using namespace goro_test;
+
+namespace {
+
+// busy_for() spins without yielding: a goroutine that holds its worker.
+void busy_for(std::chrono::microseconds d) {
+    auto until = Clock::now() + d;
+    while (Clock::now() < until) {
+    }
+}
+
+// Parallelism measures how many goroutines are inside a busy section at once.
+struct Parallelism {
+    std::atomic<int> running{0};
+    std::atomic<int> max{0};
+    void section(std::chrono::microseconds d) {
+        int now = running.fetch_add(1) + 1;
+        int m = max.load();
+        while (now > m && !max.compare_exchange_weak(m, now)) {
+        }
+        busy_for(d);
+        running.fetch_sub(1);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("set_maxprocs_while_10k_goroutines_spin_yield", "[sched]") {
+    const long n = scale(10000);
+    const int iters = 100;
+    for (int start : {1, 2, 4}) {
+        INFO("starting maxprocs = " << start);
+        run_at(start, [&] {
+            std::unique_ptr<std::atomic<int>[]> per(new std::atomic<int>[static_cast<std::size_t>(n)]);
+            for (long i = 0; i < n; ++i) per[i] = 0;
+            std::atomic<long> total{0};
+            goro::WaitGroup wg;
+            wg.add(n);
+            for (long i = 0; i < n; ++i) {
+                goro::go([&, i] {
+                    for (int k = 0; k < iters; ++k) {
+                        per[i].fetch_add(1, std::memory_order_relaxed);
+                        total.fetch_add(1, std::memory_order_relaxed);
+                        goro::yield();
+                    }
+                    wg.done();
+                });
+            }
+            int expect_prev = start;
+            for (int next : {4, 2, 1, 3, 1, 4, 2}) {
+                goro::sleep_for(3ms);
+                CHECK(goro::set_maxprocs(next) == expect_prev);
+                CHECK(goro::maxprocs() == next);
+                expect_prev = next;
+            }
+            wg.wait();
+            CHECK(total.load() == n * iters);
+            long wrong = 0;
+            for (long i = 0; i < n; ++i) wrong += per[i].load() != iters;
+            CHECK(wrong == 0);
+            CHECK(eventually([] { return goro::num_goroutines() == 1; }));
+        });
+    }
+}
+
+TEST_CASE("set_maxprocs_from_goroutines_concurrently", "[sched]") {
+    // Several goroutines change maxprocs at once while others work: nothing is lost, and the final value
+    // is one of those asked for.
+    run_at(2, [] {
+        std::atomic<long> work{0};
+        goro::WaitGroup wg;
+        for (int i = 0; i < 200; ++i) {
+            wg.add();
+            goro::go([&] {
+                for (int k = 0; k < 200; ++k) {
+                    work.fetch_add(1);
+                    goro::yield();
+                }
+                wg.done();
+            });
+        }
+        for (int c = 0; c < 4; ++c) {
+            wg.add();
+            goro::go([&, c] {
+                for (int k = 0; k < 20; ++k) {
+                    int prev = goro::set_maxprocs(1 + (c + k) % 4);
+                    GCHECK(prev >= 1 && prev <= 4);
+                    goro::sleep_for(100us);
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+        CHECK(work.load() == 200 * 200);
+        int now = goro::maxprocs();
+        CHECK(now >= 1);
+        CHECK(now <= 4);
+    });
+}
+
+TEST_CASE("maxprocs_1_runs_one_goroutine_at_a_time", "[sched]") {
+    run_at(1, [] {
+        Parallelism p;
+        goro::WaitGroup wg;
+        for (int i = 0; i < 32; ++i) {
+            wg.add();
+            goro::go([&] {
+                for (int k = 0; k < 5; ++k) {
+                    p.section(200us);
+                    goro::yield();
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+        CHECK(p.max.load() == 1);
+    });
+}
+
+TEST_CASE("set_maxprocs_bounds_parallelism", "[sched]") {
+    // Down to 1: from then on, only one goroutine runs at a time. Up to 4: more than one does.
+    run_at(4, [] {
+        std::atomic<bool> stop{false};
+        Parallelism p;
+        goro::WaitGroup wg;
+        for (int i = 0; i < 16; ++i) {
+            wg.add();
+            goro::go([&] {
+                while (!stop.load()) {
+                    p.section(100us);
+                    goro::yield();
+                }
+                wg.done();
+            });
+        }
+        CHECK(goro::set_maxprocs(1) == 4);
+        goro::sleep_for(20ms);  // let workers beyond the first finish their current section and stand down
+        p.max = 0;
+        goro::sleep_for(100ms);
+        int max_at_1 = p.max.load();
+        CHECK(goro::set_maxprocs(4) == 1);
+        goro::sleep_for(20ms);
+        p.max = 0;
+        goro::sleep_for(100ms);
+        int max_at_4 = p.max.load();
+        stop = true;
+        wg.wait();
+        INFO("most goroutines running at once: " << max_at_1 << " at maxprocs 1, " << max_at_4
+                                                  << " at maxprocs 4");
+        CHECK(max_at_1 == 1);
+        CHECK(max_at_4 >= 2);
+        CHECK(max_at_4 <= 4);
+    });
+}
+
+TEST_CASE("set_maxprocs_up_then_down_with_parked_goroutines", "[sched]") {
+    // Goroutines parked while workers come and go are still woken and finish.
+    for (int start : {1, 4}) {
+        INFO("starting maxprocs = " << start);
+        run_at(start, [] {
+            goro::Event go_on;
+            goro::WaitGroup wg;
+            std::atomic<int> finished{0};
+            for (int i = 0; i < 1000; ++i) {
+                wg.add();
+                goro::go([&, i] {
+                    if (i % 2) go_on.wait(); else goro::sleep_for(std::chrono::milliseconds(i % 20));
+                    finished.fetch_add(1);
+                    wg.done();
+                });
+            }
+            goro::set_maxprocs(8);
+            goro::sleep_for(5ms);
+            goro::set_maxprocs(1);
+            goro::sleep_for(5ms);
+            go_on.set();
+            goro::set_maxprocs(2);
+            wg.wait();
+            CHECK(finished.load() == 1000);
+        });
+    }
+}

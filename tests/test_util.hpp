@@ -1,0 +1,275 @@
+// tests/test_util.hpp: what every goro test shares.
+//
+//  * scale(n): shrinks big counts under sanitizers (ASan/UBSan/TSan run 5-50x slower) or when the
+//    environment says so (GORO_TEST_SCALE=<divisor>, e.g. GORO_TEST_SCALE=10).
+//  * GCHECK(cond): an assertion usable from any goroutine or plain thread. Catch2 v2 is not thread-safe, so
+//    only the test's own thread and the main goroutine (one sequential flow, wherever it runs) may use
+//    CHECK/REQUIRE; everything else records failures here and run_at() reports them afterwards.
+//  * run_at(procs, fn) / for_each_maxprocs({1, 2, 4}, body): run a body as the main goroutine of a fresh
+//    runtime with `procs` workers (STYLE.md: every behavioural test at several maxprocs).
+//  * eventually(pred) / stays(pred): bounded polling, usable on goroutines and plain threads, so that a
+//    broken runtime fails a test instead of hanging it.
+//  * EnvVar, Tracked/LiveCount, rss_bytes(), process_cpu_time(): environment, destructor counting, and
+//    /proc-based resource probes.
+#pragma once
+
+#include <goro/goro.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+// GORO_TEST_SANITIZED: set by tests/meson.build when b_sanitize is on; detected here as well.
+#if !defined(GORO_TEST_SANITIZED)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GORO_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer) || \
+    __has_feature(undefined_behavior_sanitizer)
+#define GORO_TEST_SANITIZED 1
+#endif
+#endif
+#endif
+#if !defined(GORO_TEST_SANITIZED)
+#define GORO_TEST_SANITIZED 0
+#endif
+
+namespace goro_test {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+inline constexpr bool kSanitized = GORO_TEST_SANITIZED != 0;
+
+// scale_divisor() is GORO_TEST_SCALE when set to a positive integer, else 10 in sanitized builds, else 1.
+inline long scale_divisor() {
+    static const long divisor = [] {
+        if (const char* s = ::getenv("GORO_TEST_SCALE"); s && *s) {
+            char* end = nullptr;
+            long v = std::strtol(s, &end, 10);
+            if (end && *end == '\0' && v > 0) return v;
+        }
+        return kSanitized ? 10L : 1L;
+    }();
+    return divisor;
+}
+
+// scale(n) is n divided by scale_divisor(), at least 1.
+inline long scale(long n) { return std::max(1L, n / scale_divisor()); }
+
+// The worker counts behavioural tests run at: 1, 2, 4, and every CPU when there are more than 4.
+inline std::vector<int> default_procs() {
+    std::vector<int> v{1, 2, 4};
+    int all = goro::num_cpu();
+    if (all > 4) v.push_back(all);
+    return v;
+}
+
+// ---- thread-safe failure recording --------------------------------------------------------------
+
+struct Failures {
+    std::mutex mu;
+    std::vector<std::string> messages;  // guarded by mu; the first few only
+    std::atomic<long> count{0};
+};
+
+inline Failures& failures() {
+    static Failures f;
+    return f;
+}
+
+inline void record_failure(const std::string& what, const char* file, int line) {
+    Failures& f = failures();
+    f.count.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> g(f.mu);
+    if (f.messages.size() < 20) {
+        std::ostringstream os;
+        os << file << ":" << line << ": GCHECK(" << what << ") failed";
+        f.messages.push_back(os.str());
+    }
+}
+
+// check_no_failures() reports (through Catch, on the calling thread) every GCHECK failure recorded since the
+// last call, and clears them. Call it only from the test's thread or the main goroutine.
+inline void check_no_failures() {
+    Failures& f = failures();
+    std::vector<std::string> msgs;
+    long n = 0;
+    {
+        std::lock_guard<std::mutex> g(f.mu);
+        msgs.swap(f.messages);
+        n = f.count.exchange(0, std::memory_order_relaxed);
+    }
+    for (const auto& m : msgs) UNSCOPED_INFO(m);
+    CHECK(n == 0);
+}
+
+}  // namespace goro_test
+
+// GCHECK(cond): usable anywhere (goroutines, plain threads); evaluates cond once; never throws.
+#define GCHECK(...)                                                                              \
+    do {                                                                                         \
+        if (!static_cast<bool>(__VA_ARGS__))                                                     \
+            ::goro_test::record_failure(#__VA_ARGS__, __FILE__, __LINE__);                       \
+    } while (0)
+
+namespace goro_test {
+
+// ---- running bodies on a runtime -----------------------------------------------------------------
+
+// run_at() runs fn as the main goroutine of a runtime with `procs` workers (and `stack_size`, 0 = default),
+// returns its result, and then reports the GCHECK failures recorded meanwhile.
+template <class F>
+auto run_at(int procs, F&& fn, std::size_t stack_size = 0) {
+    struct Report {
+        ~Report() { check_no_failures(); }
+    } report;
+    return goro::run(goro::Config{procs, stack_size}, std::forward<F>(fn));
+}
+
+// for_each_maxprocs({1, 2, 4}, body) runs body(procs) as the main goroutine at each worker count.
+template <class F>
+void for_each_maxprocs(std::initializer_list<int> procs_list, F&& body) {
+    for (int procs : procs_list) {
+        INFO("maxprocs = " << procs);
+        run_at(procs, [&] { body(procs); });
+    }
+}
+
+// The same over default_procs(): 1, 2, 4 and every CPU.
+template <class F>
+void for_each_maxprocs(F&& body) {
+    for (int procs : default_procs()) {
+        INFO("maxprocs = " << procs);
+        run_at(procs, [&] { body(procs); });
+    }
+}
+
+// ---- bounded waiting ---------------------------------------------------------------------------
+
+// eventually() polls pred every millisecond (goro::sleep_for: parks a goroutine, blocks a plain thread) until
+// it holds or `timeout` passes; returns whether it held.
+template <class P>
+bool eventually(P&& pred, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+        if (pred()) return true;
+        if (Clock::now() >= deadline) return false;
+        goro::sleep_for(1ms);
+    }
+}
+
+// stays() checks that pred holds throughout `period` (polled every millisecond).
+template <class P>
+bool stays(P&& pred, std::chrono::milliseconds period = 30ms) {
+    auto deadline = Clock::now() + period;
+    do {
+        if (!pred()) return false;
+        goro::sleep_for(1ms);
+    } while (Clock::now() < deadline);
+    return pred();
+}
+
+// ---- environment ---------------------------------------------------------------------------------
+
+// EnvVar sets (value) or unsets (nullptr) one variable for its scope and restores the old state afterwards.
+class EnvVar {
+public:
+    EnvVar(const char* name, const char* value) : name_(name) {
+        if (const char* old = ::getenv(name)) old_ = old;
+        if (value) ::setenv(name, value, 1); else ::unsetenv(name);
+    }
+    ~EnvVar() {
+        if (old_) ::setenv(name_, old_->c_str(), 1); else ::unsetenv(name_);
+    }
+    EnvVar(const EnvVar&) = delete;
+    EnvVar& operator=(const EnvVar&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+// ---- destructor counting -------------------------------------------------------------------------
+
+struct LiveCount {
+    std::atomic<long> live{0};       // constructed and not yet destroyed
+    std::atomic<long> destroyed{0};  // every destruction, copies and moved-from objects included
+};
+
+// Tracked counts its own copies in a LiveCount; put one in a goroutine's captures or frame.
+class Tracked {
+public:
+    explicit Tracked(LiveCount& c) : c_(&c) { c_->live.fetch_add(1); }
+    Tracked(const Tracked& o) : c_(o.c_) { c_->live.fetch_add(1); }
+    Tracked(Tracked&& o) noexcept : c_(o.c_) { c_->live.fetch_add(1); }
+    Tracked& operator=(const Tracked&) = delete;
+    ~Tracked() {
+        c_->live.fetch_sub(1);
+        c_->destroyed.fetch_add(1);
+    }
+
+private:
+    LiveCount* c_;
+};
+
+// ---- resource probes ----------------------------------------------------------------------------
+
+// rss_bytes() is VmRSS from /proc/self/status, or 0 when unreadable.
+inline long long rss_bytes() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            long long kb = std::atoll(line.c_str() + 6);
+            return kb * 1024;
+        }
+    }
+    return 0;
+}
+
+// cpu_time_from_stat() is utime + stime of /proc/self/stat (clock ticks, 10 ms granularity), as a duration.
+inline std::chrono::microseconds cpu_time_from_stat() {
+    std::ifstream in("/proc/self/stat");
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = all.rfind(')');  // the command name may hold spaces; fields restart after it
+    if (close == std::string::npos) return std::chrono::microseconds(0);
+    std::istringstream fields(all.substr(close + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; fields >> f; ++i) {  // field 3 is the state
+        if (i == 14) utime = std::stoull(f);
+        if (i == 15) { stime = std::stoull(f); break; }
+    }
+    long hz = ::sysconf(_SC_CLK_TCK);
+    return std::chrono::microseconds((utime + stime) * 1000000ULL / static_cast<unsigned long long>(hz));
+}
+
+// process_cpu_time() is the CPU time of all threads of the process (CLOCK_PROCESS_CPUTIME_ID: ns precision).
+inline std::chrono::microseconds process_cpu_time() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return std::chrono::microseconds(static_cast<long long>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000);
+}
+
+inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace goro_test
