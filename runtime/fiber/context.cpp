@@ -57,13 +57,22 @@ static_assert(sizeof(void*) == 8, "goro supports 64-bit targets only");
 // compiler may reuse their result across a call, which is wrong across a
 // switch. These wrappers are not inlined, and the volatile asm with a memory
 // clobber keeps the compiler from inferring that they are const themselves.
+// Each thread's addresses are looked up once and cached in initial-exec
+// thread-locals (libstdc++ reaches its own through __tls_get_addr).
+[[gnu::tls_model("initial-exec")]] thread_local EhState* t_eh_globals = nullptr;
+[[gnu::tls_model("initial-exec")]] thread_local int* t_errno = nullptr;
+
 [[gnu::noinline]] EhState* eh_globals() noexcept {
     asm volatile("" ::: "memory");
-    return reinterpret_cast<EhState*>(abi::__cxa_get_globals());
+    EhState* eh = t_eh_globals;
+    if (__builtin_expect(eh == nullptr, 0)) t_eh_globals = eh = reinterpret_cast<EhState*>(abi::__cxa_get_globals());
+    return eh;
 }
 [[gnu::noinline]] int* errno_location() noexcept {
     asm volatile("" ::: "memory");
-    return &errno;
+    int* e = t_errno;
+    if (__builtin_expect(e == nullptr, 0)) t_errno = e = &errno;
+    return e;
 }
 
 inline void save_thread_state(Context& c) noexcept {

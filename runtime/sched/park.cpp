@@ -240,7 +240,8 @@ void yield() {
         std::this_thread::yield();
         return;
     }
-    detail::cancellation_point();
+    if (g->cancel_requested.load(std::memory_order_relaxed) || g_runtime.load(std::memory_order_relaxed)->shutting_down.load(std::memory_order_relaxed))
+        detail::cancellation_point();
     g_runtime.load(std::memory_order_relaxed)->g_switch_away(g, rt::Action::Yield);
 }
 

@@ -37,7 +37,10 @@ namespace goro::rt {
 std::atomic<Runtime*> g_runtime{nullptr};
 
 namespace {
-thread_local M* t_this_m = nullptr;
+// initial-exec: one %fs-relative load instead of a __tls_get_addr call. goro
+// is linked into executables (or shared objects loaded at start-up), where
+// this model is valid.
+[[gnu::tls_model("initial-exec")]] thread_local M* t_this_m = nullptr;
 }
 
 // Not inlined, and opaque to the optimizer: the address of a thread-local may
@@ -80,6 +83,7 @@ Runtime::~Runtime() {
     }
     int n = nallocated_.load(std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) delete allp_[i].load(std::memory_order_relaxed);
+    delete netpoll_.load(std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------- descriptors
@@ -306,6 +310,7 @@ void Runtime::stop_all() {
         m->wake.store(1, std::memory_order_release);  // pairs with acquire in idle_sleep
         futex_wake(&m->wake);
     }
+    if (Netpoller* np = netpoll_.load(std::memory_order_acquire)) np->interrupt();
 }
 
 // ---------------------------------------------------------------- run()

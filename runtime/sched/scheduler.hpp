@@ -22,6 +22,7 @@
 #include "fiber/stack.hpp"
 #include "sched/g.hpp"
 #include "sched/runq.hpp"
+#include "netpoll/netpoll.hpp"
 #include "time/timers.hpp"
 
 #include <goro/runtime.hpp>
@@ -118,6 +119,10 @@ public:
     void wakep();                           // wake an idle worker if none is spinning
     void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
 
+    // --- I/O: the netpoller, created on first use (net/ and wait_readable).
+    Netpoller* netpoller();
+    Netpoller* netpoller_if_any() const noexcept { return netpoll_.load(std::memory_order_acquire); }
+
     // --- procs
     int maxprocs() const noexcept { return nprocs_.load(std::memory_order_acquire); }
     int set_maxprocs(int n);
@@ -166,6 +171,11 @@ private:
     std::atomic<int> nidle_{0};
     std::atomic<int> nspinning_{0};
     std::atomic<M*> timer_m_{nullptr};       // the idle worker sleeping on the earliest timer
+    std::atomic<M*> poll_m_{nullptr};        // the idle worker blocked in the netpoller
+    std::atomic<Netpoller*> netpoll_{nullptr};
+    std::mutex netpoll_mu_;                  // serialises creation of netpoll_
+    void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
+    bool poll_io_nonblocking();
 
     // Descriptors: chunks never freed before the runtime ends.
     std::mutex g_mu_;

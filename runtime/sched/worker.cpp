@@ -275,8 +275,36 @@ void Runtime::wakep() {
         nspinning_.fetch_sub(1, std::memory_order_seq_cst);
         return;
     }
-    m->wake.store(1, std::memory_order_release);  // pairs with acquire in idle_sleep
+    wake_m(m);
+}
+
+void Runtime::wake_m(M* m) {
+    // seq_cst store and load: against the poller's seq_cst CAS of poll_m_ and
+    // load of m->wake in idle_sleep, so either it sees the flag or we see it
+    // in the poller role and interrupt the poll.
+    m->wake.store(1, std::memory_order_seq_cst);
     futex_wake(&m->wake);
+    if (poll_m_.load(std::memory_order_seq_cst) == m) netpoll_.load(std::memory_order_acquire)->interrupt();
+}
+
+Netpoller* Runtime::netpoller() {
+    Netpoller* np = netpoll_.load(std::memory_order_acquire);  // pairs with release below
+    if (np) return np;
+    std::lock_guard lk(netpoll_mu_);
+    np = netpoll_.load(std::memory_order_relaxed);
+    if (!np) {
+        np = make_netpoller();
+        netpoll_.store(np, std::memory_order_release);
+    }
+    return np;
+}
+
+// Collects I/O readiness without blocking, unless another worker polls.
+bool Runtime::poll_io_nonblocking() {
+    Netpoller* np = netpoll_.load(std::memory_order_acquire);
+    if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return false;
+    if (poll_m_.load(std::memory_order_relaxed) != nullptr) return false;
+    return np->poll(detail::Clock::now()) > 0;
 }
 
 void Runtime::wake_for_timer() {
@@ -284,8 +312,7 @@ void Runtime::wake_for_timer() {
     // must re-time its sleep; if none sleeps on it, any idle one will do.
     M* tm = timer_m_.load(std::memory_order_acquire);
     if (tm) {
-        tm->wake.store(1, std::memory_order_release);
-        futex_wake(&tm->wake);
+        wake_m(tm);
         return;
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -299,10 +326,7 @@ void Runtime::wake_for_timer() {
             nidle_.fetch_sub(1, std::memory_order_relaxed);
         }
     }
-    if (m) {
-        m->wake.store(1, std::memory_order_release);
-        futex_wake(&m->wake);
-    }
+    if (m) wake_m(m);
 }
 
 namespace {
@@ -327,6 +351,8 @@ G* Runtime::find_runnable(M* m) {
         if (p->schedtick % kGlobalCheckInterval == 0) g = take_global(p);
         if (!g) g = local_next(p);
         if (!g) g = take_global(p);
+        // Ready I/O, collected without blocking (its goroutines land on our P).
+        if (!g && poll_io_nonblocking()) g = local_next(p);
         if (g) {
             if (m->spinning) stop_spinning(nspinning_, m, this);
             return g;
@@ -379,16 +405,30 @@ void Runtime::idle_sleep(M* m) {
         return;
     }
     // One idle worker sleeps on the earliest timer; the rest without timeout.
+    // While goroutines wait for I/O, that worker sleeps in the netpoller.
     M* expected = nullptr;
     bool timer_sleeper = timer_m_.compare_exchange_strong(expected, m, std::memory_order_acq_rel);
+    Netpoller* np = netpoll_.load(std::memory_order_acquire);
+    bool poller = false;
+    if (np && np->waiters.load(std::memory_order_acquire) > 0) {
+        expected = nullptr;
+        poller = poll_m_.compare_exchange_strong(expected, m, std::memory_order_seq_cst);
+    }
     detail::TimePoint deadline = timer_sleeper ? timers.next_deadline() : detail::TimePoint::max();
-    while (m->wake.load(std::memory_order_acquire) == 0 && !stopping.load(std::memory_order_acquire)) {  // pairs with release in wakep
-        if (timer_sleeper && detail::Clock::now() >= deadline) break;
-        futex_wait(&m->wake, 0, timer_sleeper ? &deadline : nullptr);
-        if (timer_sleeper) {
-            // The earliest deadline may have moved while we slept.
-            detail::TimePoint d = timers.next_deadline();
-            if (d < deadline) break;
+    if (poller) {
+        // Re-check after publishing poll_m_: a wake_m() that missed it used the futex.
+        if (m->wake.load(std::memory_order_seq_cst) == 0 && !stopping.load(std::memory_order_seq_cst))
+            np->poll(deadline);
+        poll_m_.store(nullptr, std::memory_order_release);
+    } else {
+        while (m->wake.load(std::memory_order_acquire) == 0 && !stopping.load(std::memory_order_acquire)) {  // pairs with release in wake_m
+            if (timer_sleeper && detail::Clock::now() >= deadline) break;
+            futex_wait(&m->wake, 0, timer_sleeper ? &deadline : nullptr);
+            if (timer_sleeper) {
+                // The earliest deadline may have moved while we slept.
+                detail::TimePoint d = timers.next_deadline();
+                if (d < deadline) break;
+            }
         }
     }
     if (timer_sleeper) timer_m_.store(nullptr, std::memory_order_release);

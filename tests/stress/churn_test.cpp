@@ -1,0 +1,191 @@
+// tests/stress/churn_test.cpp: long mixed workloads. A skynet-style spawn tree with a WaitGroup on every
+// node's stack, and a churn of goroutines and plain threads through every primitive while maxprocs changes,
+// checking each primitive's invariant all along (lost wake-ups show up as a hang, caught by eventually()).
+#include "test_util.hpp"
+
+#include <deque>
+#include <random>
+#include <thread>
+
+using namespace goro_test;
+
+namespace {
+
+// skynet() spawns `fanout` children per node down to `depth`, each with the WaitGroup on its parent's stack,
+// and returns the sum of the leaf numbers below `num`.
+long skynet(long num, int depth, int fanout) {
+    if (depth == 0) return num;
+    goro::WaitGroup wg;
+    std::atomic<long> sum{0};
+    long width = 1;
+    for (int d = 1; d < depth; ++d) width *= fanout;
+    for (int i = 0; i < fanout; ++i) {
+        wg.add();
+        goro::go([&, i] {
+            sum.fetch_add(skynet(num + i * width, depth - 1, fanout));
+            wg.done();
+        });
+    }
+    wg.wait();
+    return sum.load();
+}
+
+}  // namespace
+
+TEST_CASE("skynet_tree_sum_exact", "[stress]") {
+    // 10^5 leaves (111,111 goroutines); 10^4 under sanitizers.
+    const int depth = kSanitized || scale_divisor() > 1 ? 4 : 5;
+    long leaves = 1;
+    for (int d = 0; d < depth; ++d) leaves *= 10;
+    for_each_maxprocs([&](int procs) {
+        auto t0 = Clock::now();
+        long sum = skynet(0, depth, 10);
+        INFO("maxprocs " << procs << ": skynet depth " << depth << " in " << ms(Clock::now() - t0) << " ms");
+        CHECK(sum == leaves * (leaves - 1) / 2);
+        CHECK(eventually([] { return goro::num_goroutines() == 1; }));
+    });
+}
+
+namespace {
+
+// Churn holds every primitive and the invariant it protects.
+struct Churn {
+    goro::Mutex mu;
+    long counter = 0;          // guarded by mu
+    long inside = 0;           // guarded by mu
+    long overlap = 0;          // guarded by mu
+    goro::Semaphore sem{3};
+    std::atomic<int> sem_holders{0};
+    std::atomic<int> sem_overflow{0};
+    goro::Mutex qmu;
+    goro::CondVar qcv;
+    std::deque<long> queue;    // guarded by qmu
+    std::atomic<long> produced{0}, consumed{0};
+    goro::Event tick;
+    std::atomic<long> ops{0};
+
+    void mutex_op() {
+        std::lock_guard<goro::Mutex> g(mu);
+        if (++inside != 1) ++overlap;
+        ++counter;
+        --inside;
+    }
+    void sem_op(bool yield_inside) {
+        sem.acquire();
+        if (sem_holders.fetch_add(1) + 1 > 3) sem_overflow.fetch_add(1);
+        if (yield_inside) goro::yield();
+        sem_holders.fetch_sub(1);
+        sem.release();
+    }
+    void produce(long v) {
+        {
+            std::lock_guard<goro::Mutex> g(qmu);
+            queue.push_back(v);
+        }
+        qcv.notify_one();
+        produced.fetch_add(1);
+    }
+    // consume() takes one item, waiting for it.
+    void consume() {
+        std::unique_lock<goro::Mutex> lk(qmu);
+        qcv.wait(lk, [&] { return !queue.empty(); });
+        queue.pop_front();
+        consumed.fetch_add(1);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("churn_all_primitives_while_maxprocs_changes", "[stress]") {
+    const long workers = scale(2000);
+    const int rounds = 30;
+    for (int start : {1, 4}) {
+        INFO("starting maxprocs = " << start);
+        run_at(start, [&] {
+            Churn c;
+            goro::WaitGroup wg;
+            wg.add(workers + 2);
+            // Each worker goroutine produces one item per round and consumes one: every consume is matched.
+            for (long w = 0; w < workers; ++w) {
+                goro::go([&, w] {
+                    std::minstd_rand rng(static_cast<unsigned>(w + 1));
+                    for (int r = 0; r < rounds; ++r) {
+                        switch (rng() % 5) {
+                            case 0: c.mutex_op(); break;
+                            case 1: c.sem_op(rng() % 2 == 0); break;
+                            case 2: goro::sleep_for(std::chrono::microseconds(rng() % 200)); break;
+                            case 3: goro::yield(); break;
+                            default: if (c.tick.is_set()) c.tick.wait(); break;
+                        }
+                        c.produce(w * rounds + r);
+                        c.consume();
+                        c.ops.fetch_add(1);
+                    }
+                    wg.done();
+                });
+            }
+            // Two plain threads do the same kind of work from outside the runtime.
+            std::vector<std::thread> ts;
+            for (int t = 0; t < 2; ++t) {
+                ts.emplace_back([&] {
+                    for (int r = 0; r < 200; ++r) {
+                        c.mutex_op();
+                        c.sem_op(false);
+                        c.produce(-1);
+                        c.consume();
+                    }
+                    wg.done();
+                });
+            }
+            // Meanwhile the main goroutine toggles the Event and changes maxprocs.
+            int next = start;
+            for (int k = 0; k < 20; ++k) {
+                goro::sleep_for(1ms);
+                next = next % 4 + 1;
+                goro::set_maxprocs(next);
+                c.tick.set();
+                c.tick.clear();
+            }
+            c.tick.set();
+            CHECK(eventually([&] { return wg.count() == 0; }, 120s));
+            wg.wait();
+            for (auto& t : ts) t.join();
+            CHECK(c.ops.load() == workers * rounds);
+            CHECK(c.produced.load() == workers * rounds + 400);
+            CHECK(c.consumed.load() == c.produced.load());
+            CHECK(c.sem_overflow.load() == 0);
+            CHECK(c.sem.available() == 3);
+            std::lock_guard<goro::Mutex> g(c.mu);
+            CHECK(c.overlap == 0);
+            CHECK(c.queue.empty());
+        });
+    }
+}
+
+TEST_CASE("spawn_churn_short_lived_goroutines_for_a_while", "[stress]") {
+    // Generations of goroutines that spawn the next and die, from several roots, for ~300 ms.
+    for_each_maxprocs({1, 2, 4}, [](int) {
+        std::atomic<bool> stop{false};
+        std::atomic<long> lives{0};
+        goro::WaitGroup roots;
+        std::function<void(goro::WaitGroup*)> life = [&](goro::WaitGroup* root) {
+            lives.fetch_add(1);
+            if (stop.load()) {
+                root->done();
+                return;
+            }
+            goro::go([&, root] { life(root); });
+            if (lives.load() % 64 == 0) goro::go([&] { lives.fetch_add(1); });  // an extra short one
+        };
+        for (int r = 0; r < 16; ++r) {
+            roots.add();
+            goro::go([&] { life(&roots); });
+        }
+        goro::sleep_for(300ms);
+        stop = true;
+        roots.wait();
+        INFO(lives.load() << " goroutine lives");
+        CHECK(lives.load() > 16);
+        CHECK(eventually([] { return goro::num_goroutines() == 1; }));
+    });
+}
