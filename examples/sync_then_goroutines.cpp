@@ -28,7 +28,9 @@
 // synchronously on the calling goroutine before any `go`. The thirty lines of
 // the three goroutines follow; each goroutine's own lines are in order, but
 // how the three interleave depends on the scheduler and the worker count
-// (try GORO_MAXPROCS=1 and GORO_MAXPROCS=4). "done" is always last.
+// (try GORO_MAXPROCS=1 and GORO_MAXPROCS=4). Go's own scheduler often runs
+// the newest goroutine first (its runnext slot), so "goroutine 3" leading is
+// no surprise either. "done" is always last.
 #include <goro/goro.hpp>
 
 #include <cstdio>

@@ -2,7 +2,9 @@
 // the asyncio-style tasks, and the network. See README.md for a tour.
 #pragma once
 
+#include <goro/chan.hpp>
 #include <goro/errors.hpp>
 #include <goro/runtime.hpp>
+#include <goro/select.hpp>
 #include <goro/sync.hpp>
 #include <goro/time.hpp>

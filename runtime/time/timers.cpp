@@ -16,6 +16,15 @@
 
 namespace goro::rt {
 
+Timers::~Timers() {
+    // Only heap-owned nodes (after()) can still be pending: every goroutine
+    // that had a node on its stack has ended.
+    for (TimerNode* n : heap_) {
+        n->index = -1;
+        if (n->drop) n->drop(n);
+    }
+}
+
 void Timers::sift_up(std::size_t i) {
     TimerNode* n = heap_[i];
     while (i > 0) {

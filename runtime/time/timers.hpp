@@ -28,11 +28,17 @@ namespace goro::rt {
 struct TimerNode {
     detail::TimePoint when;
     void (*fire)(TimerNode*) = nullptr;  // runs on a worker after removal, outside the lock
+    void (*drop)(TimerNode*) = nullptr;  // frees a heap-owned node still pending when the runtime ends
     std::int32_t index = -1;             // guarded by Timers::mu_
 };
 
 class Timers {
 public:
+    Timers() = default;
+    ~Timers();
+    Timers(const Timers&) = delete;
+    Timers& operator=(const Timers&) = delete;
+
     // add() returns true when the node became the earliest deadline (the
     // caller then wakes an idle worker so it shortens its sleep).
     bool add(TimerNode* n);

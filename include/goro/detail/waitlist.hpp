@@ -35,7 +35,20 @@ struct WaitNode {
     void* data = nullptr;      // primitive-specific payload (a channel slot, a count...)
     std::int64_t amount = 0;   // primitive-specific (semaphore units, select case index...)
     bool ok = true;            // primitive-specific result set by the waker (e.g. closed channel)
+    // A node of a select: the select's winner word, shared by all its nodes.
+    // A waker must win it (claim()) before acting on the node; a node whose
+    // select was already won elsewhere is stale and is simply unlinked.
+    std::atomic<int>* select_winner = nullptr;
 };
+
+// claim() decides whether a waker that popped `n` may complete it. Plain
+// waiters always may; a select's node only if its select is still undecided.
+inline bool claim(WaitNode* n) noexcept {
+    if (!n->select_winner) return true;
+    int undecided = -1;
+    return n->select_winner->compare_exchange_strong(undecided, static_cast<int>(n->amount),
+                                                     std::memory_order_acq_rel);  // pairs with the select's acquire load
+}
 
 struct WaitList {
     WaitNode* head = nullptr;

@@ -1,0 +1,196 @@
+// goro/chan.hpp — Go's channels.
+//
+//   goro::Chan<int> ch;            // unbuffered: a send waits for a receiver
+//   goro::go([=] { ch.send(42); ch.close(); });
+//   for (int v : ch) std::printf("%d\n", v);   // range: until closed and drained
+//
+// A Chan<T> is a cheap, copyable, thread-safe handle; copies name the same
+// channel. Operations park the goroutine (or block a plain thread). Semantics
+// are Go's: FIFO buffer of capacity(); close() lets receivers drain what is
+// buffered and then get std::nullopt, and makes every blocked or later sender
+// throw ChannelClosed; closing twice throws ChannelClosed. Chan<T>::nil() is
+// the nil channel: its send and recv block forever, and select never picks
+// it. See goro/select.hpp for select and after().
+#pragma once
+
+#include <goro/detail/chan_core.hpp>
+#include <goro/detail/waitlist.hpp>
+#include <goro/errors.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace goro {
+
+namespace detail {
+template <class T>
+struct ChanAccess;
+}
+
+template <class T>
+class Chan {
+public:
+    using value_type = T;
+
+    Chan() : state_(std::make_shared<detail::ChanState<T>>(0)) {}
+    explicit Chan(std::size_t capacity) : state_(std::make_shared<detail::ChanState<T>>(capacity)) {}
+
+    // nil() is the nil channel (Go's `var ch chan T`).
+    static Chan nil() { return Chan(nullptr); }
+    bool is_nil() const noexcept { return state_ == nullptr; }
+
+    // send() blocks until a receiver takes v (unbuffered) or v is buffered.
+    // Throws ChannelClosed if the channel is or becomes closed (v not sent).
+    void send(T v) const {
+        if (!state_) detail::block_forever();
+        auto& s = *state_;
+        detail::WaitNode* partner = nullptr;
+        s.lock_.lock();
+        switch (s.try_send_locked(v, partner)) {
+        case detail::ChanResult::Done:
+            s.lock_.unlock();
+            if (partner) detail::signal(partner);
+            return;
+        case detail::ChanResult::Closed:
+            s.lock_.unlock();
+            throw ChannelClosed("goro: send on closed channel");
+        case detail::ChanResult::WouldBlock:
+            break;
+        }
+        detail::WaitNode node;
+        node.data = &v;
+        s.sendq_.push_back(&node);
+        detail::block(s.lock_, node);
+        if (!node.ok) throw ChannelClosed("goro: send on closed channel");
+    }
+
+    // recv() blocks for a value; nullopt once the channel is closed and drained.
+    std::optional<T> recv() const {
+        if (!state_) detail::block_forever();
+        auto& s = *state_;
+        std::optional<T> out;
+        detail::WaitNode* partner = nullptr;
+        s.lock_.lock();
+        switch (s.try_recv_locked(out, partner)) {
+        case detail::ChanResult::Done:
+            s.lock_.unlock();
+            if (partner) detail::signal(partner);
+            return out;
+        case detail::ChanResult::Closed:
+            s.lock_.unlock();
+            return std::nullopt;
+        case detail::ChanResult::WouldBlock:
+            break;
+        }
+        detail::WaitNode node;
+        node.data = &out;
+        s.recvq_.push_back(&node);
+        detail::block(s.lock_, node);
+        return out;  // nullopt when woken by close()
+    }
+
+    // try_send() never blocks: false (v left unmoved) when it would.
+    bool try_send(T&& v) const { return try_send_impl(v); }
+    bool try_send(const T& v) const {
+        T copy(v);
+        return try_send_impl(copy);
+    }
+
+    // try_recv() never blocks: nullopt when nothing is ready (or closed and drained).
+    std::optional<T> try_recv() const {
+        if (!state_) return std::nullopt;
+        auto& s = *state_;
+        std::optional<T> out;
+        detail::WaitNode* partner = nullptr;
+        s.lock_.lock();
+        s.try_recv_locked(out, partner);
+        s.lock_.unlock();
+        if (partner) detail::signal(partner);
+        return out;
+    }
+
+    // close() wakes every receiver and every blocked sender (which throws).
+    void close() const {
+        if (!state_) throw ChannelClosed("goro: close of nil channel");
+        state_->lock_.lock();
+        state_->close_locked_and_unlock();
+    }
+
+    bool closed() const noexcept {
+        if (!state_) return false;
+        std::lock_guard lk(state_->lock_);
+        return state_->closed_;
+    }
+    // size() is the number of buffered values (Go's len), capacity() Go's cap.
+    std::size_t size() const noexcept {
+        if (!state_) return 0;
+        std::lock_guard lk(state_->lock_);
+        return state_->count_;
+    }
+    std::size_t capacity() const noexcept { return state_ ? state_->capacity_ : 0; }
+
+    friend bool operator==(const Chan& a, const Chan& b) noexcept { return a.state_ == b.state_; }
+
+    // Range-for support: `for (T v : ch)` receives until closed and drained.
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using pointer = T*;
+        using reference = T&;
+
+        iterator() = default;
+        explicit iterator(const Chan* ch) : ch_(ch) { ++*this; }
+        T& operator*() { return *cur_; }
+        T* operator->() { return &*cur_; }
+        iterator& operator++() {
+            cur_ = ch_->recv();
+            if (!cur_) ch_ = nullptr;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.ch_ == b.ch_; }
+
+    private:
+        const Chan* ch_ = nullptr;
+        std::optional<T> cur_;
+    };
+    iterator begin() const { return iterator(this); }
+    iterator end() const { return iterator(); }
+
+private:
+    template <class U>
+    friend struct detail::ChanAccess;
+
+    explicit Chan(std::nullptr_t) {}
+
+    bool try_send_impl(T& v) const {
+        if (!state_) return false;
+        auto& s = *state_;
+        detail::WaitNode* partner = nullptr;
+        s.lock_.lock();
+        detail::ChanResult r = s.try_send_locked(v, partner);
+        s.lock_.unlock();
+        if (r == detail::ChanResult::Closed) throw ChannelClosed("goro: send on closed channel");
+        if (partner) detail::signal(partner);
+        return r == detail::ChanResult::Done;
+    }
+
+    std::shared_ptr<detail::ChanState<T>> state_;
+};
+
+namespace detail {
+template <class T>
+struct ChanAccess {
+    static ChanState<T>* state(const Chan<T>& ch) noexcept { return ch.state_.get(); }
+};
+}  // namespace detail
+
+}  // namespace goro
+
+#include <goro/select.hpp>

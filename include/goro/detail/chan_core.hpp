@@ -1,0 +1,124 @@
+// goro/detail/chan_core.hpp — the state behind a Chan<T>. Internal.
+//
+// Owns: the buffer ring and the two wait queues of one channel (Go's hchan).
+// Invariants (checked by the typed operations below, under lock_):
+//  * count_ > 0 (items buffered)  =>  no receiver waits in recvq_ that is
+//    claimable; a receiver that arrives takes from the buffer first.
+//  * count_ < capacity_           =>  no sender waits in sendq_ that is
+//    claimable; a sender that arrives buffers at once.
+//  * Unbuffered (capacity_ == 0): a value moves from a sender's frame
+//    straight into a receiver's frame (the receiver's WaitNode::data), never
+//    through the channel.
+//  * closed_ never goes back to false; after close, recvq_ and sendq_ are
+//    empty (every waiter was woken: receivers with nothing, senders with
+//    ok = false, which makes them throw ChannelClosed).
+// Synchronisation: everything is guarded by lock_ (a SpinLock: the critical
+// sections are a few moves). Wakers complete a node under lock_ and signal()
+// it after unlocking (waitlist.hpp); a select's node must be claim()ed first.
+// select locks several channels at once, always in address order, and no
+// other code holds two channel locks: no lock-order cycle is possible.
+#pragma once
+
+#include <goro/detail/waitlist.hpp>
+#include <goro/errors.hpp>
+
+#include <cstddef>
+#include <new>
+#include <optional>
+#include <utility>
+
+namespace goro::detail {
+
+enum class ChanResult { Done, WouldBlock, Closed };
+
+struct ChanCore {
+    explicit ChanCore(std::size_t capacity) : capacity_(capacity) {}
+
+    SpinLock lock_;
+    WaitList recvq_;             // guarded by lock_; node->data: std::optional<T>* to fill
+    WaitList sendq_;             // guarded by lock_; node->data: T* to take from
+    const std::size_t capacity_;
+    std::size_t count_ = 0;      // guarded by lock_
+    std::size_t head_ = 0;       // guarded by lock_: index of the oldest buffered item
+    bool closed_ = false;        // guarded by lock_
+
+    // Pops the first waiter of q that may be completed, dropping stale
+    // select nodes. Lock held.
+    static WaitNode* pop_claimable(WaitList& q) noexcept {
+        while (WaitNode* n = q.pop_front()) {
+            if (claim(n)) return n;
+        }
+        return nullptr;
+    }
+
+    // close(): lock held on entry, released on return; wakes everyone.
+    void close_locked_and_unlock();
+};
+
+template <class T>
+struct ChanState : ChanCore {
+    explicit ChanState(std::size_t capacity)
+        : ChanCore(capacity),
+          buf_(capacity ? static_cast<T*>(::operator new(sizeof(T) * capacity, std::align_val_t(alignof(T))))
+                        : nullptr) {}
+    ~ChanState() {
+        for (std::size_t i = 0; i < count_; ++i) slot(head_ + i)->~T();
+        if (buf_) ::operator delete(buf_, std::align_val_t(alignof(T)));
+    }
+    ChanState(const ChanState&) = delete;
+    ChanState& operator=(const ChanState&) = delete;
+
+    T* slot(std::size_t i) noexcept { return buf_ + (i % capacity_); }
+
+    // Lock held. On Done, `v` was moved from and *to_signal (if set) must be
+    // signalled after unlocking.
+    ChanResult try_send_locked(T& v, WaitNode*& to_signal) {
+        if (closed_) return ChanResult::Closed;
+        if (WaitNode* r = pop_claimable(recvq_)) {
+            static_cast<std::optional<T>*>(r->data)->emplace(std::move(v));
+            r->ok = true;
+            to_signal = r;
+            return ChanResult::Done;
+        }
+        if (count_ < capacity_) {
+            ::new (slot(head_ + count_)) T(std::move(v));
+            ++count_;
+            return ChanResult::Done;
+        }
+        return ChanResult::WouldBlock;
+    }
+
+    // Lock held. Done: `out` holds a value. Closed: closed and drained.
+    ChanResult try_recv_locked(std::optional<T>& out, WaitNode*& to_signal) {
+        if (count_ > 0) {
+            T* s = slot(head_);
+            out.emplace(std::move(*s));
+            s->~T();
+            head_ = (head_ + 1) % capacity_;
+            --count_;
+            // A parked sender may now buffer its value (FIFO order kept).
+            if (WaitNode* w = pop_claimable(sendq_)) {
+                ::new (slot(head_ + count_)) T(std::move(*static_cast<T*>(w->data)));
+                ++count_;
+                w->ok = true;
+                to_signal = w;
+            }
+            return ChanResult::Done;
+        }
+        if (WaitNode* w = pop_claimable(sendq_)) {
+            out.emplace(std::move(*static_cast<T*>(w->data)));
+            w->ok = true;
+            to_signal = w;
+            return ChanResult::Done;
+        }
+        return closed_ ? ChanResult::Closed : ChanResult::WouldBlock;
+    }
+
+private:
+    T* buf_;
+};
+
+// A nil channel's operations block forever (until cancelled).
+[[noreturn]] void block_forever();
+
+}  // namespace goro::detail

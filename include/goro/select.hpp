@@ -1,0 +1,148 @@
+// goro/select.hpp — Go's select statement, and after().
+//
+//   std::size_t i = goro::select(
+//       goro::case_recv(ch, [&](std::optional<int> v) { /* nullopt: closed */ }),
+//       goro::case_send(out, value, [&] { /* sent */ }),
+//       goro::case_recv(goro::after(100ms), [&](auto) { /* timed out */ }),
+//       goro::case_default([&] { /* nothing ready */ }));
+//
+// When several cases are ready, one is chosen uniformly at random; with none
+// ready and no case_default, select parks until one is. It returns the index
+// of the case that ran (case_default included). A case on Chan<T>::nil() is
+// never chosen. A send case on a closed channel throws ChannelClosed, as a
+// send does. select is a cancellation point when it parks.
+#pragma once
+
+#include <goro/chan.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+namespace detail {
+
+// One case of a select, type-erased for the non-template select core
+// (runtime/chan/select.cpp).
+struct SelectCase {
+    ChanCore* core = nullptr;  // null: a nil channel or the default case
+    bool is_default = false;
+    bool is_send = false;
+    WaitNode node;
+    // Lock held: try to complete now (without parking).
+    virtual ChanResult try_locked(WaitNode*& to_signal) = 0;
+    // Lock held: link `node` into the channel's queue.
+    virtual void enqueue_locked() = 0;
+    // After the case was chosen and its operation completed: run the body.
+    virtual void finish(ChanResult how) = 0;
+    virtual ~SelectCase() = default;
+};
+
+std::size_t select_impl(SelectCase** cases, std::size_t n);
+
+template <class T, class F>
+struct RecvCase final : SelectCase {
+    RecvCase(const Chan<T>& ch, F fn) : chan(ch), body(std::move(fn)) {
+        core = ChanAccess<T>::state(chan);
+    }
+    ChanResult try_locked(WaitNode*& to_signal) override {
+        return ChanAccess<T>::state(chan)->try_recv_locked(value, to_signal);
+    }
+    void enqueue_locked() override {
+        node.data = &value;
+        ChanAccess<T>::state(chan)->recvq_.push_back(&node);
+    }
+    void finish(ChanResult) override {
+        if constexpr (std::is_invocable_v<F&, std::optional<T>>) body(std::move(value));
+        else body();
+    }
+    Chan<T> chan;
+    F body;
+    std::optional<T> value;
+};
+
+template <class T, class F>
+struct SendCase final : SelectCase {
+    SendCase(const Chan<T>& ch, T v, F fn) : chan(ch), value(std::move(v)), body(std::move(fn)) {
+        core = ChanAccess<T>::state(chan);
+        is_send = true;
+    }
+    ChanResult try_locked(WaitNode*& to_signal) override {
+        return ChanAccess<T>::state(chan)->try_send_locked(value, to_signal);
+    }
+    void enqueue_locked() override {
+        node.data = &value;
+        ChanAccess<T>::state(chan)->sendq_.push_back(&node);
+    }
+    void finish(ChanResult how) override {
+        if (how == ChanResult::Closed) throw ChannelClosed("goro: send on closed channel");
+        body();
+    }
+    Chan<T> chan;
+    T value;
+    F body;
+};
+
+template <class F>
+struct DefaultCase final : SelectCase {
+    explicit DefaultCase(F fn) : body(std::move(fn)) { is_default = true; }
+    ChanResult try_locked(WaitNode*&) override { return ChanResult::WouldBlock; }
+    void enqueue_locked() override {}
+    void finish(ChanResult) override { body(); }
+    F body;
+};
+
+struct Nothing {
+    template <class... A>
+    void operator()(A&&...) const noexcept {}
+};
+
+}  // namespace detail
+
+// case_recv(ch, fn): fn(std::optional<T>) — or fn() — runs when a value (or
+// the close) was received.
+template <class T, class F = detail::Nothing>
+detail::RecvCase<T, std::decay_t<F>> case_recv(const Chan<T>& ch, F&& fn = {}) {
+    return detail::RecvCase<T, std::decay_t<F>>(ch, std::forward<F>(fn));
+}
+
+// case_send(ch, v, fn): fn() runs once v was sent.
+template <class T, class V, class F = detail::Nothing>
+detail::SendCase<T, std::decay_t<F>> case_send(const Chan<T>& ch, V&& v, F&& fn = {}) {
+    return detail::SendCase<T, std::decay_t<F>>(ch, T(std::forward<V>(v)), std::forward<F>(fn));
+}
+
+// case_default(fn): makes select non-blocking; fn() runs when no case is ready.
+template <class F = detail::Nothing>
+detail::DefaultCase<std::decay_t<F>> case_default(F&& fn = {}) {
+    return detail::DefaultCase<std::decay_t<F>>(std::forward<F>(fn));
+}
+
+template <class... Cases>
+std::size_t select(Cases&&... cases) {
+    static_assert(sizeof...(Cases) > 0, "select needs at least one case");
+    static_assert((std::is_base_of_v<detail::SelectCase, std::remove_reference_t<Cases>> && ...),
+                  "select takes case_recv, case_send and case_default");
+    detail::SelectCase* list[] = {&cases...};
+    return detail::select_impl(list, sizeof...(Cases));
+}
+
+namespace detail {
+void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when);
+}
+
+// after(d) is a channel that receives the time once, d from now (time.After).
+// It never closes.
+template <class Rep, class Period>
+Chan<std::chrono::steady_clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
+    Chan<std::chrono::steady_clock::time_point> ch(1);
+    auto now = std::chrono::steady_clock::now();
+    auto when = d <= d.zero() ? now : now + std::chrono::ceil<std::chrono::steady_clock::duration>(d);
+    detail::after_impl(ch, when);
+    return ch;
+}
+
+}  // namespace goro
