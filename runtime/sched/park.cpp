@@ -103,9 +103,12 @@ void Waker::wake() const noexcept {
 
 void park() {
     if (G* g = current_g()) {
-        // A permit already granted: consume it without switching.
+        // A permit already granted: consume it without switching. (Load
+        // first: the CAS is rarely needed and costs a locked instruction.)
         GStatus s = GStatus::Notified;
-        if (g->status.compare_exchange_strong(s, GStatus::Running, std::memory_order_acq_rel)) return;
+        if (g->status.load(std::memory_order_relaxed) == GStatus::Notified &&
+            g->status.compare_exchange_strong(s, GStatus::Running, std::memory_order_acq_rel))
+            return;
         g_runtime.load(std::memory_order_relaxed)->g_switch_away(g, rt::Action::Park);
         return;
     }

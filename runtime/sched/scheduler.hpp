@@ -30,6 +30,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,6 +55,12 @@ inline constexpr int kRunnextStreak = 32;
 // Every kGlobalCheckInterval schedules, look at the global queue and the
 // timers first, so neither starves behind a busy local queue (Go: 61).
 inline constexpr std::uint32_t kGlobalCheckInterval = 61;
+// A spinning worker looks for work this long before it sleeps (Go spins
+// through four steal rounds plus its other checks; a futex wake-up costs a
+// few microseconds, so spinning for a few tens of them pays off).
+inline constexpr std::chrono::microseconds kSpinBeforeIdle{50};
+// Pause iterations (~10 ns each) before a thief takes a victim's runnext.
+inline constexpr int kRunnextStealPause = 300;
 // Free descriptors and stacks a P keeps for itself before giving half back.
 inline constexpr int kLocalCacheMax = 64;
 inline constexpr int kMaxProcs = 10000;

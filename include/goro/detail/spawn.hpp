@@ -31,11 +31,11 @@ inline constexpr EntryOps entry_ops_for{
         Fn* fn = static_cast<Fn*>(p);
         struct Destroy {
             Fn* fn;
-            ~Destroy() { fn->~Fn(); }
+            ~Destroy() { std::destroy_at(fn); }
         } destroy{fn};
         (*fn)();
     },
-    [](void* p) { static_cast<Fn*>(p)->~Fn(); },
+    [](void* p) { std::destroy_at(static_cast<Fn*>(p)); },
 };
 
 // Allocates a goroutine descriptor with room for a callable of `size` bytes
