@@ -282,7 +282,11 @@ echo
 echo "goro vs peers: median of $REPS runs each ($(date -u +%Y-%m-%dT%H:%MZ), $NPROC CPUs, workers: $WORKERS)"
 echo
 awk -v failed_file="$FAILED" '
-function fmt(v) { if (v == "") return "-"; s = sprintf(v + 0 >= 100 ? "%.1f" : "%.2f", v); return s }
+function fmt(v) {
+    if (v == "") return "-"
+    if (v + 0 == int(v + 0)) return sprintf("%d", v)
+    return sprintf(v + 0 >= 100 ? "%.1f" : "%.2f", v)
+}
 function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
 BEGIN {
     while ((getline line < failed_file) > 0) { split(line, f, " "); fail[f[1], f[2]] = 1 }

@@ -28,7 +28,11 @@
     X(hello_waitgroup, "three goroutines print Hello; a WaitGroup waits for them")        \
     X(maxprocs_hello, "set_maxprocs(num_cpu()), then 100 goroutines say Hello, world!")   \
     X(ping_pong_callbacks, "hello/world re-schedule each other for five rounds")          \
-    X(cpu_bound, "sum of squares on 30 goroutines: 1 worker vs all workers")
+    X(cpu_bound, "sum of squares on 30 goroutines: 1 worker vs all workers") \
+    /* issue "netpoller and TCP" */ \
+    X(echo_server, "TCP echo server, a goroutine per connection, and three clients") \
+    X(http_hello, "HTTP/1.1 keep-alive Hello, World! server serving its own client") \
+    X(crawler, "fetch 15 slow pages: sequential vs 4 threads vs a goroutine each")
 
 #define GORO_EXAMPLE_DECLARE_(name, description) void example_##name();
 GORO_EXAMPLES(GORO_EXAMPLE_DECLARE_)

@@ -4,7 +4,9 @@
 
 #include <goro/chan.hpp>
 #include <goro/errors.hpp>
+#include <goro/net.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
+#include <goro/task.hpp>
 #include <goro/time.hpp>

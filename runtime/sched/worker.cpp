@@ -356,11 +356,10 @@ void stop_spinning(std::atomic<int>& nspinning, M* m, Runtime* rt) {
 G* Runtime::find_runnable(M* m) {
     for (;;) {
         if (stopping.load(std::memory_order_acquire)) return nullptr;
-        if (check_retire(m)) continue;
-        P* p = m->p;
-
         // Timers that are due make their goroutines runnable first.
         if (timers.next_deadline() <= detail::Clock::now()) timers.run_expired(detail::Clock::now());
+        if (check_retire(m)) continue;
+        P* p = m->p;
 
         G* g = nullptr;
         // Now and then the global queue goes first, so it cannot starve.
@@ -457,7 +456,12 @@ void Runtime::idle_sleep(M* m) {
             }
         }
     }
-    if (timer_sleeper) timer_m_.store(nullptr, std::memory_order_release);
+    if (timer_sleeper) {
+        timer_m_.store(nullptr, std::memory_order_release);
+        // Woken for other work before the deadline: hand the timer watch to
+        // another idle worker, or the pending timers would wait for us.
+        if (!timers.empty() && detail::Clock::now() < timers.next_deadline()) wake_for_timer();
+    }
     leave_idle_list();
 }
 
@@ -475,6 +479,8 @@ bool Runtime::check_retire(M* m) {
         global_size_.fetch_add(n, std::memory_order_release);  // pairs with acquire in take_global
         wakep();
     }
+    // Someone else must watch the timers while we are retired.
+    if (!timers.empty()) wake_for_timer();
     std::unique_lock lk(procs_mu_);
     if (p->id < nprocs_.load(std::memory_order_acquire)) return true;
     m->retired = true;

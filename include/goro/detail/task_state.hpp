@@ -33,6 +33,9 @@ namespace detail {
 // next_task_name() is "Task-N", N counting from 1 over the process.
 std::string next_task_name();
 
+class TaskCore;
+bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
+
 class TaskCore {
 public:
     explicit TaskCore(std::string name) : name_(std::move(name)) {}
@@ -76,6 +79,8 @@ protected:
     bool taken_ = false;  // guarded by lock_: the move-only result was moved out
 
 private:
+    friend bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
+
     std::atomic<TaskState> state_{TaskState::Pending};
     G* g_ = nullptr;              // guarded by lock_: the task's goroutine, from attach() until done
     bool cancel_early_ = false;   // guarded by lock_: cancel() came before attach()

@@ -1,0 +1,212 @@
+// goro/net.hpp — TCP over the runtime's netpoller (epoll on Linux).
+//
+//   goro::run([] {
+//       auto ln = goro::net::TcpListener::listen("127.0.0.1", 0);   // port 0: any free port
+//       goro::go([port = ln.port()] {
+//           auto c = goro::net::TcpStream::connect("127.0.0.1", port, 1s);
+//           c.write_all(std::as_bytes(std::span("ping", 4)));
+//       });
+//       goro::net::TcpStream s = ln.accept();
+//       std::array<std::byte, 16> buf;
+//       std::size_t n = s.read(buf);                                 // 0 at end of stream
+//   });
+//
+// Sockets are non-blocking underneath. On a goroutine every blocking call
+// parks only the goroutine: a worker with nothing else to run sleeps in
+// epoll_wait. On a plain thread (no runtime needed) the same calls block the
+// thread in poll(2). Every blocking call is a cancellation point: it throws
+// goro::Cancelled when the goroutine is cancelled (on entry, or while parked),
+// and leaves the socket usable (nothing was read or written by the cancelled
+// wait).
+//
+// Errors:
+//  * operating-system failures: std::system_error carrying the errno
+//    (ECONNREFUSED, ECONNRESET, EPIPE, EMFILE...). SIGPIPE is never raised:
+//    writes use MSG_NOSIGNAL, so a write to a reset peer throws EPIPE.
+//  * a call on a closed socket, and a call parked when another goroutine or
+//    thread calls close() (e.g. accept() woken by TcpListener::close()):
+//    std::system_error with errc::bad_file_descriptor (EBADF), like a
+//    blocking syscall on a closed fd.
+//  * a timeout (connect's, set_read_timeout's, set_write_timeout's):
+//    goro::Timeout. The socket stays usable after a read or write timeout.
+//  * name resolution: std::system_error in the "getaddrinfo" category.
+//
+// Timeouts: every `duration` parameter accepts any std::chrono::duration.
+// set_read_timeout(d) bounds each later read() call by d (Python's
+// settimeout, per call, not Go's absolute deadline); a write_all() call is
+// bounded by the write timeout as a whole. A zero or negative duration (or
+// std::nullopt) removes the timeout.
+//
+// Concurrency: one goroutine may read while another writes, several may
+// accept() on one listener, and any of them may close() the socket to wake
+// the others. The fd is closed once the last call in flight has returned.
+// Handles are move-only; destroying one closes its socket.
+#pragma once
+
+#include <goro/errors.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace goro::rt {
+struct PollDesc;
+}
+
+namespace goro::net {
+
+namespace detail {
+using Nanos = std::chrono::nanoseconds;
+
+// to_nanos() converts any duration to nanoseconds, rounding up (a timeout is
+// never shorter than asked) and saturating at a century.
+template <class Rep, class Period>
+constexpr Nanos to_nanos(const std::chrono::duration<Rep, Period>& d) {
+    using LD = std::chrono::duration<long double, std::nano>;
+    LD x = std::chrono::duration_cast<LD>(d);
+    if (x.count() <= 0) return Nanos::zero();
+    constexpr long double kCentury = 3.2e18L;  // ~101 years of nanoseconds
+    if (x.count() >= kCentury) return Nanos(static_cast<Nanos::rep>(kCentury));
+    return std::chrono::ceil<Nanos>(d);
+}
+template <class Rep, class Period>
+constexpr std::optional<Nanos> to_nanos(const std::optional<std::chrono::duration<Rep, Period>>& d) {
+    if (!d) return std::nullopt;
+    return to_nanos(*d);
+}
+
+bool wait_fd(int fd, bool write, std::optional<Nanos> timeout);
+}  // namespace detail
+
+class TcpListener;
+
+// TcpStream is a connected TCP socket (TCP_NODELAY set, as in Go).
+class TcpStream {
+public:
+    TcpStream() noexcept = default;  // not connected: every call throws EBADF
+    TcpStream(TcpStream&& o) noexcept;
+    TcpStream& operator=(TcpStream&& o) noexcept;
+    TcpStream(const TcpStream&) = delete;
+    TcpStream& operator=(const TcpStream&) = delete;
+    ~TcpStream();
+
+    // connect() resolves host (literals at once, names without blocking a
+    // worker), then tries each address in turn within `timeout` overall.
+    // Throws Timeout, or std::system_error (ECONNREFUSED...).
+    static TcpStream connect(std::string_view host, std::uint16_t port, std::optional<detail::Nanos> timeout = {});
+    template <class Rep, class Period>
+    static TcpStream connect(std::string_view host, std::uint16_t port, std::chrono::duration<Rep, Period> timeout) {
+        return connect(host, port, std::optional<detail::Nanos>(detail::to_nanos(timeout)));
+    }
+    template <class Rep, class Period>
+    static TcpStream connect(std::string_view host, std::uint16_t port,
+                             std::optional<std::chrono::duration<Rep, Period>> timeout) {
+        return connect(host, port, detail::to_nanos(timeout));
+    }
+
+    // from_fd() adopts a connected stream socket (made non-blocking here).
+    static TcpStream from_fd(int fd);
+
+    // read() parks until at least one byte is there; returns how many were
+    // read, 0 at end of stream (or for an empty buffer).
+    std::size_t read(std::span<std::byte> buf);
+    // write() parks until some bytes fit; returns how many were written.
+    std::size_t write(std::span<const std::byte> buf);
+    // write_all() writes everything, completing partial writes.
+    void write_all(std::span<const std::byte> buf);
+
+    template <class Rep, class Period>
+    void set_read_timeout(std::chrono::duration<Rep, Period> d) { read_timeout_ = detail::to_nanos(d); }
+    template <class Rep, class Period>
+    void set_write_timeout(std::chrono::duration<Rep, Period> d) { write_timeout_ = detail::to_nanos(d); }
+    void set_read_timeout(std::nullopt_t) { read_timeout_ = detail::Nanos::zero(); }
+    void set_write_timeout(std::nullopt_t) { write_timeout_ = detail::Nanos::zero(); }
+
+    // shutdown_write() sends FIN: the peer's read() returns 0; we may still read.
+    void shutdown_write();
+    // close() closes the socket and wakes every call parked on it (EBADF).
+    // Idempotent; also done by the destructor.
+    void close() noexcept;
+
+    bool is_open() const noexcept;
+    explicit operator bool() const noexcept { return is_open(); }
+    // native_handle() is the fd (-1 when closed); it stays owned by the stream.
+    int native_handle() const noexcept;
+    std::uint16_t local_port() const;
+    std::uint16_t peer_port() const;
+
+private:
+    friend class TcpListener;
+    explicit TcpStream(rt::PollDesc* pd) noexcept : pd_(pd) {}
+    rt::PollDesc* pd_ = nullptr;
+    detail::Nanos read_timeout_{0};   // 0: none
+    detail::Nanos write_timeout_{0};  // 0: none
+};
+
+// TcpListener is a listening TCP socket (SO_REUSEADDR set).
+class TcpListener {
+public:
+    TcpListener() noexcept = default;
+    TcpListener(TcpListener&& o) noexcept;
+    TcpListener& operator=(TcpListener&& o) noexcept;
+    TcpListener(const TcpListener&) = delete;
+    TcpListener& operator=(const TcpListener&) = delete;
+    ~TcpListener();
+
+    // listen() binds host:port (port 0: any free port; host "" or "0.0.0.0":
+    // every IPv4 address, "::" every IPv6 address) with backlog SOMAXCONN.
+    static TcpListener listen(std::string_view host, std::uint16_t port);
+    static TcpListener listen(std::string_view host, std::uint16_t port, int backlog);
+
+    std::uint16_t port() const noexcept { return port_; }
+    // accept() parks until a connection arrives. Out of fds (EMFILE, ENFILE,
+    // ENOBUFS, ENOMEM) it backs off (5 ms doubling to 1 s, as net/http does)
+    // and retries instead of failing or spinning. A close() meanwhile throws
+    // EBADF.
+    TcpStream accept();
+    // close() stops listening and wakes every parked accept(). Idempotent.
+    void close() noexcept;
+
+    bool is_open() const noexcept;
+    explicit operator bool() const noexcept { return is_open(); }
+    int native_handle() const noexcept;
+
+private:
+    rt::PollDesc* pd_ = nullptr;
+    std::uint16_t port_ = 0;
+};
+
+// wait_readable() parks until `fd`, which the caller owns and keeps owning,
+// is readable (or hung up / in error); false when `timeout` passed first.
+// wait_writable() the same for writing. Any fd epoll accepts works (sockets,
+// pipes, eventfds, terminals); regular files are always ready. The fd is
+// registered with the netpoller only for the duration of the call (a
+// one-shot registration, on a dup of fd when fd is registered already), so
+// it may be closed as soon as the call returns. On a plain thread: poll(2).
+inline bool wait_readable(int fd, std::optional<detail::Nanos> timeout = {}) {
+    return detail::wait_fd(fd, false, timeout);
+}
+inline bool wait_writable(int fd, std::optional<detail::Nanos> timeout = {}) {
+    return detail::wait_fd(fd, true, timeout);
+}
+template <class Rep, class Period>
+bool wait_readable(int fd, std::chrono::duration<Rep, Period> timeout) {
+    return detail::wait_fd(fd, false, detail::to_nanos(timeout));
+}
+template <class Rep, class Period>
+bool wait_writable(int fd, std::chrono::duration<Rep, Period> timeout) {
+    return detail::wait_fd(fd, true, detail::to_nanos(timeout));
+}
+template <class Rep, class Period>
+bool wait_readable(int fd, std::optional<std::chrono::duration<Rep, Period>> timeout) {
+    return detail::wait_fd(fd, false, detail::to_nanos(timeout));
+}
+template <class Rep, class Period>
+bool wait_writable(int fd, std::optional<std::chrono::duration<Rep, Period>> timeout) {
+    return detail::wait_fd(fd, true, detail::to_nanos(timeout));
+}
+
+}  // namespace goro::net

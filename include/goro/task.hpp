@@ -1,0 +1,635 @@
+// goro/task.hpp — the asyncio layer: Task, gather, wait, wait_for,
+// as_completed and run_blocking, on the same scheduler as goroutines.
+//
+//   goro::run([] {
+//       goro::Task<int> a = goro::spawn([] { goro::sleep_for(10ms); return 1; });
+//       goro::Task<int> b = goro::spawn("second", [] { return 2; });
+//       auto [x, y] = goro::gather(a, b);                 // 1, 2
+//       auto slow = goro::spawn([] { goro::sleep_for(1h); });
+//       try { goro::wait_for(slow, 50ms); } catch (const goro::Timeout&) {}
+//       // slow is cancelled now: slow.cancelled() == true
+//       std::string s = goro::run_blocking([] { return read_file_blocking(); });
+//   });
+//
+// A Task<R> is a copyable handle (a shared pointer) to the outcome of one
+// goroutine, asyncio's Task/Future; every member is const. Its states are
+// Pending, Cancelled (it ended with goro::Cancelled) and Finished (a value or
+// another exception). Everything here works from goroutines, where it parks
+// only the goroutine, and from plain threads, where it blocks the thread.
+//
+// Cancellation is cooperative: cancel() delivers one request, and the task's
+// goroutine sees goro::Cancelled thrown from the blocking goro call it is
+// parked in (sleep, channel, select, Mutex, CondVar, Semaphore, Event,
+// WaitGroup, Task::get, gather, wait, I/O), or from its next one. A task
+// cancelled before its goroutine first ran still runs, and throws at its
+// first blocking call. A task that catches Cancelled and returns normally is
+// Finished. Cancelling a goroutine that waits in get() or wait() cancels the
+// waiter only; gather and wait_for, like asyncio's, then also cancel the
+// tasks they wait for and wait for them to unwind before throwing.
+//
+// Results: get() returns a copy of the value, so it can be called many times
+// from many goroutines and threads. For a move-only R the value is moved out:
+// the first get() (or gather, wait_for) gets it, a later one throws
+// InvalidState.
+//
+// Done callbacks (add_done_callback) run once, in registration order, on a
+// fresh goroutine started when the task is done: never inside cancel() or the
+// completing goroutine's frame. An exception escaping a callback ends the
+// process, as one escaping goro::go does.
+//
+// run_blocking(fn) runs fn on a pool of plain threads (at most 64; a thread
+// idle for 10 s ends; idle threads are stopped at process exit) and parks
+// only the caller, so the workers keep running other goroutines, also with
+// maxprocs 1. Called from a plain thread it just calls fn. fn cannot be
+// interrupted: a caller cancelled meanwhile waits for fn to return, then
+// throws Cancelled (fn's result is discarded; fn may reference the caller's
+// frame, so the caller never leaves before it). A caller with a request
+// already pending throws Cancelled without running fn.
+#pragma once
+
+#include <goro/detail/park.hpp>
+#include <goro/detail/spawn.hpp>
+#include <goro/detail/task_state.hpp>
+#include <goro/errors.hpp>
+#include <goro/runtime.hpp>
+
+#include <array>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace goro {
+
+template <class R>
+class Task;
+
+namespace detail {
+
+template <class R>
+using ResultSlot = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+
+template <class T>
+struct IsTask : std::false_type {};
+template <class R>
+struct IsTask<Task<R>> : std::true_type {};
+
+template <class R>
+class TaskShared final : public TaskCore {
+public:
+    using TaskCore::TaskCore;
+    using Callback = std::function<void(const Task<R>&)>;
+
+    // add_callback() stores cb unless the task is done; false: run it now.
+    bool add_callback(Callback& cb) {
+        std::lock_guard lk(lock_);
+        if (done()) return false;
+        callbacks_.push_back(std::move(cb));
+        return true;
+    }
+    // take_once() claims the move-only result; false if already taken.
+    bool take_once() noexcept {
+        std::lock_guard lk(lock_);
+        if (taken_) return false;
+        taken_ = true;
+        return true;
+    }
+    void finish(TaskState s, std::exception_ptr e) noexcept { complete(s, std::move(e)); }
+
+    std::optional<ResultSlot<R>> value_;  // written by the task's goroutine before complete()
+    std::vector<Callback> fired_;         // the completing goroutine's, after complete()
+
+private:
+    void take_callbacks_locked() noexcept override { fired_.swap(callbacks_); }
+    std::vector<Callback> callbacks_;  // guarded by lock_
+};
+
+struct TaskAccess;
+
+// schedule_callbacks() runs cbs(task) on a new goroutine; with no runtime
+// running (a task done before run() ended), on the caller.
+template <class R, class Cbs>
+void schedule_callbacks(const Task<R>& t, Cbs cbs) {
+    auto body = [t, cbs = std::move(cbs)]() mutable {
+        for (auto& cb : cbs) cb(t);
+    };
+    if (maxprocs() > 0) {
+        try {
+            spawn_goroutine(std::move(body));
+            return;
+        } catch (const InvalidState&) {
+            // the runtime ended meanwhile: run here
+        }
+    }
+    body();
+}
+
+template <class Rep, class Period>
+TimePoint deadline_after(std::chrono::duration<Rep, Period> d) {
+    auto now = Clock::now();
+    if (d <= d.zero()) return now;
+    // Beyond ~30 years: no deadline at all (and no overflow).
+    if (std::chrono::duration<double>(d).count() > 1e9) return TimePoint::max();
+    return now + std::chrono::ceil<Clock::duration>(d);
+}
+
+}  // namespace detail
+
+// Task<R> is a copyable handle to one goroutine's outcome (asyncio.Task).
+template <class R>
+class Task {
+public:
+    using result_type = R;
+
+    // An empty handle; every member but valid() throws InvalidState on it.
+    Task() noexcept = default;
+
+    // get() waits for the outcome: the value (a copy; moved out once for a
+    // move-only R), or rethrows the task's exception (Cancelled if it was
+    // cancelled). Cancelling the waiter cancels the waiter only.
+    R get() const {
+        detail::TaskCore& c = core();
+        if (!c.done()) c.wait_done(nullptr, true);
+        return result();
+    }
+
+    TaskState state() const { return core().state(); }
+    bool done() const { return core().done(); }
+    bool cancelled() const { return core().state() == TaskState::Cancelled; }
+
+    // cancel() asks the task to stop (see the file comment); false if it was
+    // already done. Never blocks; never runs callbacks.
+    bool cancel() const { return core().cancel(); }
+
+    // exception() is the exception the task ended with (a Cancelled for a
+    // cancelled task; null if it returned normally). On a pending task it
+    // throws InvalidState.
+    std::exception_ptr exception() const {
+        const detail::TaskCore& c = core();
+        if (!c.done()) throw InvalidState("goro: exception() of pending task '" + c.name() + "'");
+        return c.error();
+    }
+
+    const std::string& name() const { return core().name(); }
+
+    // add_done_callback(cb) schedules cb(const Task<R>&) once when the task is
+    // done (at once if it already is), on a new goroutine.
+    template <class F>
+        requires std::invocable<std::decay_t<F>&, const Task<R>&>
+    void add_done_callback(F&& cb) const {
+        typename detail::TaskShared<R>::Callback f(std::forward<F>(cb));
+        if (core().add_callback(f)) return;
+        std::vector<typename detail::TaskShared<R>::Callback> one;
+        one.push_back(std::move(f));
+        detail::schedule_callbacks(*this, std::move(one));
+    }
+
+    bool valid() const noexcept { return st_ != nullptr; }
+    explicit operator bool() const noexcept { return valid(); }
+    friend bool operator==(const Task& a, const Task& b) noexcept { return a.st_ == b.st_; }
+    std::size_t hash_value() const noexcept { return std::hash<const void*>{}(st_.get()); }
+
+private:
+    friend struct detail::TaskAccess;
+
+    explicit Task(std::shared_ptr<detail::TaskShared<R>> st) noexcept : st_(std::move(st)) {}
+
+    detail::TaskShared<R>& core() const {
+        if (!st_) throw InvalidState("goro: use of an empty Task");
+        return *st_;
+    }
+
+    // result() is the outcome of a done task.
+    R result() const {
+        detail::TaskShared<R>& c = *st_;
+        if (c.error()) std::rethrow_exception(c.error());
+        if constexpr (std::is_void_v<R>) {
+            return;
+        } else if constexpr (std::is_copy_constructible_v<R>) {
+            return *c.value_;
+        } else {
+            if (!c.take_once())
+                throw InvalidState("goro: the move-only result of task '" + c.name() + "' was already taken");
+            return std::move(*c.value_);
+        }
+    }
+
+    std::shared_ptr<detail::TaskShared<R>> st_;
+};
+
+namespace detail {
+
+struct TaskAccess {
+    template <class R>
+    static TaskCore* core(const Task<R>& t) {
+        return &t.core();
+    }
+    template <class R>
+    static ResultSlot<R> result(const Task<R>& t) {
+        if constexpr (std::is_void_v<R>) {
+            t.result();
+            return {};
+        } else {
+            return t.result();
+        }
+    }
+    template <class R>
+    static Task<R> make(std::shared_ptr<TaskShared<R>> st) noexcept {
+        return Task<R>(std::move(st));
+    }
+};
+
+// TaskEntry is the body of a task's goroutine: run fn, destroy it, publish
+// the outcome, then start the done callbacks.
+template <class R, class Fn>
+struct TaskEntry {
+    std::shared_ptr<TaskShared<R>> st;
+    std::optional<Fn> fn;
+
+    template <class F>
+    TaskEntry(std::shared_ptr<TaskShared<R>> s, F&& f) : st(std::move(s)), fn(std::in_place, std::forward<F>(f)) {}
+
+    void operator()() {
+        st->attach(current_g());
+        TaskState state = TaskState::Finished;
+        std::exception_ptr error;
+        try {
+            if constexpr (std::is_void_v<R>) {
+                (*fn)();
+                st->value_.emplace();
+            } else {
+                st->value_.emplace((*fn)());
+            }
+        } catch (const Cancelled&) {
+            state = TaskState::Cancelled;
+            error = std::current_exception();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        // The callable (and what it captured) is gone before anyone sees the
+        // task done: gather's "no child outlives the caller's frame".
+        fn.reset();
+        st->finish(state, std::move(error));
+        if (!st->fired_.empty()) schedule_callbacks(TaskAccess::make(st), std::move(st->fired_));
+    }
+};
+
+}  // namespace detail
+
+// spawn(fn) starts fn as a task's goroutine now (asyncio.create_task); the
+// task is named "Task-N". spawn(name, fn) names it.
+template <class F>
+auto spawn(std::string name, F&& fn) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_v<Fn&>, "goro::spawn: fn must be callable with no arguments");
+    using R = std::remove_cvref_t<std::invoke_result_t<Fn&>>;
+    auto st = std::make_shared<detail::TaskShared<R>>(std::move(name));
+    const std::string* task_name = &st->name();
+    detail::spawn_goroutine(detail::TaskEntry<R, Fn>(st, std::forward<F>(fn)), task_name);
+    return detail::TaskAccess::make(std::move(st));
+}
+
+template <class F>
+    requires std::invocable<std::decay_t<F>&>
+auto spawn(F&& fn) {
+    return spawn(detail::next_task_name(), std::forward<F>(fn));
+}
+
+// Outcome<R> is one settled task (gather_settled): a value or an exception.
+template <class R>
+class Outcome {
+public:
+    explicit Outcome(std::exception_ptr e) noexcept : error_(std::move(e)) {}
+    template <class... A>
+    explicit Outcome(std::in_place_t, A&&... a) : value_(std::in_place, std::forward<A>(a)...) {}
+
+    bool ok() const noexcept { return !error_; }
+    // value() is the value, or rethrows the error.
+    R& value() & {
+        if (error_) std::rethrow_exception(error_);
+        return *value_;
+    }
+    const R& value() const& {
+        if (error_) std::rethrow_exception(error_);
+        return *value_;
+    }
+    R&& value() && {
+        if (error_) std::rethrow_exception(error_);
+        return std::move(*value_);
+    }
+    std::exception_ptr error() const noexcept { return error_; }
+
+private:
+    std::optional<R> value_;
+    std::exception_ptr error_;
+};
+
+template <>
+class Outcome<void> {
+public:
+    explicit Outcome(std::exception_ptr e) noexcept : error_(std::move(e)) {}
+    explicit Outcome(std::in_place_t) noexcept {}
+
+    bool ok() const noexcept { return !error_; }
+    void value() const {
+        if (error_) std::rethrow_exception(error_);
+    }
+    std::exception_ptr error() const noexcept { return error_; }
+
+private:
+    std::exception_ptr error_;
+};
+
+// WaitResult<R> is what wait() returns: the tasks done and those still
+// pending, each in input order (asyncio.wait's `done, pending`).
+template <class R>
+struct WaitResult {
+    std::vector<Task<R>> done;
+    std::vector<Task<R>> pending;
+};
+
+namespace detail {
+
+template <class A>
+auto as_task(A&& a) {
+    if constexpr (IsTask<std::remove_cvref_t<A>>::value) {
+        return std::remove_cvref_t<A>(a);
+    } else {
+        return spawn(std::forward<A>(a));
+    }
+}
+
+template <class A>
+concept TaskOrCallable = IsTask<std::remove_cvref_t<A>>::value || std::invocable<std::decay_t<A>&>;
+
+template <class R>
+std::vector<TaskCore*> cores_of(const std::vector<Task<R>>& tasks) {
+    std::vector<TaskCore*> cores;
+    cores.reserve(tasks.size());
+    for (const Task<R>& t : tasks) cores.push_back(TaskAccess::core(t));
+    return cores;
+}
+
+inline void rethrow_first_error(TaskCore* const* cores, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (cores[i]->error()) std::rethrow_exception(cores[i]->error());
+}
+
+}  // namespace detail
+
+// gather(a, b, ...) waits for every argument (a Task, or a callable that is
+// spawned for you, in argument order) and returns a tuple of their results
+// (std::monostate for void). The first exception in argument order is
+// rethrown once every argument is done. If the caller is cancelled, every
+// argument not done is cancelled and awaited, then Cancelled is thrown.
+template <class... A>
+    requires(detail::TaskOrCallable<A> && ...)
+auto gather(A&&... args) {
+    std::tuple<decltype(detail::as_task(std::forward<A>(args)))...> tasks{detail::as_task(std::forward<A>(args))...};
+    std::array<detail::TaskCore*, sizeof...(A)> cores =
+        std::apply([](const auto&... t) { return std::array<detail::TaskCore*, sizeof...(A)>{detail::TaskAccess::core(t)...}; },
+                   tasks);
+    detail::wait_all(cores.data(), cores.size());
+    detail::rethrow_first_error(cores.data(), cores.size());
+    return std::apply(
+        [](const auto&... t) {
+            return std::tuple<detail::ResultSlot<typename std::remove_cvref_t<decltype(t)>::result_type>...>{
+                detail::TaskAccess::result(t)...};
+        },
+        tasks);
+}
+
+// gather(tasks) is the same for a vector: the results in input order.
+template <class R>
+std::vector<detail::ResultSlot<R>> gather(std::vector<Task<R>> tasks) {
+    std::vector<detail::TaskCore*> cores = detail::cores_of(tasks);
+    detail::wait_all(cores.data(), cores.size());
+    detail::rethrow_first_error(cores.data(), cores.size());
+    std::vector<detail::ResultSlot<R>> results;
+    results.reserve(tasks.size());
+    for (const Task<R>& t : tasks) results.push_back(detail::TaskAccess::result(t));
+    return results;
+}
+
+// gather_settled(tasks) waits for every task like gather and reports each
+// outcome, exceptions included (return_exceptions=True); a cancelled task is
+// an error holding Cancelled.
+template <class R>
+std::vector<Outcome<R>> gather_settled(std::vector<Task<R>> tasks) {
+    std::vector<detail::TaskCore*> cores = detail::cores_of(tasks);
+    detail::wait_all(cores.data(), cores.size());
+    std::vector<Outcome<R>> out;
+    out.reserve(tasks.size());
+    for (const Task<R>& t : tasks) {
+        if (auto e = detail::TaskAccess::core(t)->error()) {
+            out.emplace_back(e);
+        } else if constexpr (std::is_void_v<R>) {
+            out.emplace_back(std::in_place);
+        } else {
+            out.emplace_back(std::in_place, detail::TaskAccess::result(t));
+        }
+    }
+    return out;
+}
+
+namespace detail {
+template <class R>
+WaitResult<R> wait_until(std::vector<Task<R>> tasks, ReturnWhen when, const TimePoint* deadline) {
+    std::vector<TaskCore*> cores = cores_of(tasks);
+    wait_some(cores.data(), cores.size(), when, deadline);
+    WaitResult<R> r;
+    for (Task<R>& t : tasks) (t.done() ? r.done : r.pending).push_back(std::move(t));
+    return r;
+}
+}  // namespace detail
+
+// wait(tasks, when, timeout) waits until `when` holds (asyncio.wait): all
+// done, the first done, or the first to end with an exception other than
+// Cancelled (or all done). A timeout only ends the wait: it cancels nothing.
+// The timeout is any std::chrono::duration, optional or not.
+template <class R>
+WaitResult<R> wait(std::vector<Task<R>> tasks, ReturnWhen when = ReturnWhen::AllCompleted,
+                   std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
+    if (!timeout) return detail::wait_until(std::move(tasks), when, nullptr);
+    detail::TimePoint deadline = detail::deadline_after(*timeout);
+    return detail::wait_until(std::move(tasks), when, &deadline);
+}
+template <class R, class Rep, class Period>
+WaitResult<R> wait(std::vector<Task<R>> tasks, ReturnWhen when, std::chrono::duration<Rep, Period> timeout) {
+    detail::TimePoint deadline = detail::deadline_after(timeout);
+    return detail::wait_until(std::move(tasks), when, &deadline);
+}
+template <class R, class Rep, class Period>
+WaitResult<R> wait(std::vector<Task<R>> tasks, ReturnWhen when,
+                   std::optional<std::chrono::duration<Rep, Period>> timeout) {
+    if (!timeout) return detail::wait_until(std::move(tasks), when, nullptr);
+    return wait(std::move(tasks), when, *timeout);
+}
+
+// wait_for(t, d) is t's result if it is done within d. Otherwise t is
+// cancelled, wait_for waits until it has finished unwinding, and throws
+// Timeout. A caller cancelled meanwhile cancels t the same way, then throws
+// Cancelled (asyncio.wait_for).
+template <class R, class Rep, class Period>
+R wait_for(Task<R> t, std::chrono::duration<Rep, Period> d) {
+    detail::TaskCore& c = *detail::TaskAccess::core(t);
+    detail::TimePoint deadline = detail::deadline_after(d);
+    bool in_time;
+    try {
+        in_time = c.wait_done(&deadline, true);
+    } catch (const Cancelled&) {
+        c.cancel();
+        c.wait_done(nullptr, false);
+        throw;
+    }
+    if (!in_time && c.cancel()) {
+        c.wait_done(nullptr, false);
+        throw Timeout("goro: wait_for: task '" + c.name() + "' timed out");
+    }
+    return t.get();
+}
+// wait_for(fn, d) spawns fn first.
+template <class F, class Rep, class Period>
+    requires(std::invocable<std::decay_t<F>&> && !detail::IsTask<std::remove_cvref_t<F>>::value)
+auto wait_for(F&& fn, std::chrono::duration<Rep, Period> d) {
+    return wait_for(spawn(std::forward<F>(fn)), d);
+}
+
+// AsCompleted<R> is as_completed()'s range: iterating it yields the tasks
+// (done) in the order they finish; each step parks until the next one does
+// (a cancellation point).
+template <class R>
+class AsCompleted {
+    struct State {
+        detail::SpinLock lock;
+        std::deque<Task<R>> ready;     // guarded by lock
+        detail::WaitList waiters;      // guarded by lock
+    };
+
+public:
+    explicit AsCompleted(std::vector<Task<R>> tasks) : st_(std::make_shared<State>()), total_(tasks.size()) {
+        for (const Task<R>& t : tasks) {
+            std::weak_ptr<State> weak = st_;
+            detail::TaskAccess::core(t)->add_hook([weak, t] {
+                auto st = weak.lock();
+                if (!st) return;  // the range is gone
+                detail::WaitNode* w;
+                {
+                    std::lock_guard lk(st->lock);
+                    st->ready.push_back(t);
+                    w = st->waiters.pop_front();
+                }
+                if (w) detail::signal(w);
+            });
+        }
+    }
+
+    std::size_t size() const noexcept { return total_; }
+
+    // next() waits for the next task to finish and returns it.
+    Task<R> next() {
+        for (;;) {
+            st_->lock.lock();
+            if (!st_->ready.empty()) {
+                Task<R> t = std::move(st_->ready.front());
+                st_->ready.pop_front();
+                st_->lock.unlock();
+                return t;
+            }
+            detail::WaitNode node;
+            st_->waiters.push_back(&node);
+            detail::block(st_->lock, node);
+        }
+    }
+
+    class iterator {
+    public:
+        using value_type = Task<R>;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        const Task<R>& operator*() const noexcept { return cur_; }
+        const Task<R>* operator->() const noexcept { return &cur_; }
+        iterator& operator++() {
+            if (++pos_ < total_) cur_ = r_->next();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.pos_ >= it.total_; }
+
+    private:
+        friend class AsCompleted;
+        explicit iterator(AsCompleted* r) : r_(r), total_(r->total_) {
+            if (total_ > 0) cur_ = r_->next();
+        }
+        AsCompleted* r_ = nullptr;
+        std::size_t total_ = 0;
+        std::size_t pos_ = 0;
+        Task<R> cur_;
+    };
+
+    // begin() waits for the first task to finish.
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    std::shared_ptr<State> st_;
+    std::size_t total_;
+};
+
+// as_completed(tasks) is a range over the tasks in the order they finish:
+//   for (const goro::Task<int>& t : goro::as_completed(tasks)) use(t.get());
+template <class R>
+AsCompleted<R> as_completed(std::vector<Task<R>> tasks) {
+    return AsCompleted<R>(std::move(tasks));
+}
+
+// run_blocking(fn) runs fn on the blocking-call pool and parks only the
+// calling goroutine until it returns (loop.run_in_executor); fn's exception
+// propagates. See the file comment for the pool and for cancellation.
+template <class F>
+auto run_blocking(F&& fn) -> std::remove_cvref_t<std::invoke_result_t<F&>> {
+    using R = std::remove_cvref_t<std::invoke_result_t<F&>>;
+    if (!detail::current_g()) return fn();  // a plain thread may block itself
+    struct Job : detail::BlockingJob {
+        std::remove_reference_t<F>* f = nullptr;
+        std::optional<detail::ResultSlot<R>> result;
+        std::exception_ptr error;
+    };
+    Job job;
+    job.f = &fn;
+    job.run = [](detail::BlockingJob* b) {
+        Job* j = static_cast<Job*>(b);
+        try {
+            if constexpr (std::is_void_v<R>) {
+                (*j->f)();
+                j->result.emplace();
+            } else {
+                j->result.emplace((*j->f)());
+            }
+        } catch (...) {
+            j->error = std::current_exception();
+        }
+    };
+    detail::run_blocking_job(job);
+    if (job.error) std::rethrow_exception(job.error);
+    if constexpr (!std::is_void_v<R>) return std::move(*job.result);
+}
+
+}  // namespace goro
+
+template <class R>
+struct std::hash<goro::Task<R>> {
+    std::size_t operator()(const goro::Task<R>& t) const noexcept { return t.hash_value(); }
+};
