@@ -165,18 +165,6 @@ std::string roundtrip(goro::net::TcpStream& c, std::string_view requests, std::s
 
 std::string first_line(std::string_view s) { return std::string(s.substr(0, s.find("\r\n"))); }
 
-long env_long(const char* name, long dflt) {
-    const char* s = std::getenv(name);
-    if (!s || !*s) return dflt;
-    char* end = nullptr;
-    long v = std::strtol(s, &end, 10);
-    if (*end != '\0' || v < 0) {
-        std::fprintf(stderr, "http_hello: bad %s=%s\n", name, s);
-        std::exit(2);
-    }
-    return v;
-}
-
 }  // namespace
 
 void example_http_hello() {
@@ -215,6 +203,18 @@ void example_http_hello() {
 
 #ifdef GORO_EXAMPLE_STANDALONE
 namespace {
+
+long env_long(const char* name, long dflt) {
+    const char* s = std::getenv(name);
+    if (!s || !*s) return dflt;
+    char* end = nullptr;
+    long v = std::strtol(s, &end, 10);
+    if (*end != '\0' || v < 0) {
+        std::fprintf(stderr, "http_hello: bad %s=%s\n", name, s);
+        std::exit(2);
+    }
+    return v;
+}
 
 // --serve: the benchmark server (same contract as the Go peer: "port N" on
 // stdout, exit after HTTP_SERVE_S seconds).

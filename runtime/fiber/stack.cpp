@@ -56,46 +56,65 @@ StackPool::~StackPool() {
     delete impl_;
 }
 
-void StackPool::grow_locked() {
+void StackPool::add_slab() {
     std::size_t want_guards = 0;
-    std::size_t have = g_guarded_stacks.load(std::memory_order_relaxed);
+    std::size_t have = g_guarded_stacks.fetch_add(kStacksPerSlab, std::memory_order_relaxed);  // a budget counter
     if (have + kStacksPerSlab <= kGuardedStacksBudget) want_guards = kStacksPerSlab;
+    else g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
     const std::size_t stride = stack_size_ + (want_guards ? kPage : 0);
     const std::size_t len = stride * kStacksPerSlab;
     void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (mem == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "goro: mmap of goroutine stacks");
-    impl_->slabs.emplace_back(mem, len);
+    if (mem == MAP_FAILED) {
+        if (want_guards) g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
+        throw std::system_error(errno, std::generic_category(), "goro: mmap of goroutine stacks");
+    }
+    Stack fresh[kStacksPerSlab];
     char* p = static_cast<char*>(mem);
     for (std::size_t i = 0; i < kStacksPerSlab; ++i, p += stride) {
-        char* usable = p;
-        if (want_guards) {
-            if (::mprotect(p, kPage, PROT_NONE) == 0) {
-                usable = p + kPage;
-            } else {
-                // Out of mappings: keep going unguarded rather than fail.
-                want_guards = 0;
+        // A failed mprotect (out of mappings) leaves the stack unguarded
+        // rather than failing the spawn.
+        bool guarded = want_guards && ::mprotect(p, kPage, PROT_NONE) == 0;
+        fresh[i] = Stack{guarded ? p + kPage : p, stack_size_};
+    }
+    std::lock_guard lk(impl_->mu);
+    impl_->slabs.emplace_back(mem, len);
+    if (want_guards) impl_->guarded += kStacksPerSlab;
+    impl_->free.insert(impl_->free.end(), fresh, fresh + kStacksPerSlab);
+}
+
+std::size_t StackPool::allocate_batch(Stack* out, std::size_t n) {
+    for (;;) {
+        {
+            std::lock_guard lk(impl_->mu);
+            std::size_t have = impl_->free.size();
+            if (have > 0) {
+                std::size_t take = have < n ? have : n;
+                for (std::size_t i = 0; i < take; ++i) {
+                    out[i] = impl_->free.back();
+                    impl_->free.pop_back();
+                }
+                return take;
             }
         }
-        impl_->free.push_back(Stack{usable, stack_size_});
-    }
-    if (want_guards) {
-        impl_->guarded += kStacksPerSlab;
-        g_guarded_stacks.fetch_add(kStacksPerSlab, std::memory_order_relaxed);  // a plain counter
+        add_slab();
     }
 }
 
 Stack StackPool::allocate() {
-    std::lock_guard lk(impl_->mu);
-    if (impl_->free.empty()) grow_locked();
-    Stack s = impl_->free.back();
-    impl_->free.pop_back();
+    Stack s;
+    allocate_batch(&s, 1);
     return s;
 }
 
 void StackPool::release(Stack s) noexcept {
     std::lock_guard lk(impl_->mu);
     impl_->free.push_back(s);
+}
+
+void StackPool::release_batch(const Stack* s, std::size_t n) noexcept {
+    std::lock_guard lk(impl_->mu);
+    impl_->free.insert(impl_->free.end(), s, s + n);
 }
 
 }  // namespace goro::rt

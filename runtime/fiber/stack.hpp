@@ -37,10 +37,17 @@ public:
 
     std::size_t stack_size() const noexcept { return stack_size_; }
     Stack allocate();
+    // Fills out[0..n) and returns n (> 0); throws std::system_error when
+    // the system has no memory for a new slab.
+    std::size_t allocate_batch(Stack* out, std::size_t n);
     void release(Stack s) noexcept;
+    void release_batch(const Stack* s, std::size_t n) noexcept;
 
 private:
-    void grow_locked();
+    // Maps and prepares a slab without holding the pool's lock (mmap and
+    // mprotect take the kernel's memory-map lock, which is slow enough to
+    // serialise every worker behind ours).
+    void add_slab();
 
     std::size_t stack_size_;
     struct Impl;

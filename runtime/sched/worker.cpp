@@ -31,6 +31,8 @@
 #include <goro/detail/park.hpp>
 #include <goro/errors.hpp>
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -90,11 +92,16 @@ void g_entry(HandoffHeader* first) {
 void Runtime::m_main(M* m) {
     set_this_m(m);
     context_init_thread(m->g0);
+    // Timed idle sleeps end at the earliest timer: ask the kernel for 1 us of
+    // slack instead of its default 50 us, or every sleep_for overshoots.
+    int old_slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     for (;;) {
         G* g = find_runnable(m);
         if (!g) break;
         execute(m, g);
     }
+    if (old_slack > 0) ::prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
     set_this_m(nullptr);
 }
 
@@ -109,12 +116,13 @@ void Runtime::execute(M* m, G* g) {
 }
 
 void Runtime::bind_stack(P* p, G* g) {
-    if (!p->free_stacks.empty()) {
-        g->stack = p->free_stacks.back();
-        p->free_stacks.pop_back();
-    } else {
-        g->stack = stacks.allocate();
+    if (p->free_stacks.empty()) {
+        Stack batch[kLocalCacheMax / 2];
+        std::size_t n = stacks.allocate_batch(batch, kLocalCacheMax / 2);
+        p->free_stacks.assign(batch, batch + n);
     }
+    g->stack = p->free_stacks.back();
+    p->free_stacks.pop_back();
     context_init(g->ctx, g->stack, &g_entry);
 }
 
@@ -141,8 +149,14 @@ void Runtime::after_switch(M* m, Handoff* h) {
     }
     case Action::Exit: {
         P* p = m->p;
-        if (p->free_stacks.size() < static_cast<std::size_t>(kLocalCacheMax)) p->free_stacks.push_back(g->stack);
-        else stacks.release(g->stack);
+        p->free_stacks.push_back(g->stack);
+        if (p->free_stacks.size() > static_cast<std::size_t>(kLocalCacheMax)) {
+            // Give half back, so a P that only spawns and one that only
+            // exits goroutines share one pool.
+            std::size_t keep = kLocalCacheMax / 2;
+            stacks.release_batch(p->free_stacks.data() + keep, p->free_stacks.size() - keep);
+            p->free_stacks.resize(keep);
+        }
         g->stack = Stack{};
         free_g(p, g);
         return;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# net_http_hello.sh: the peers' http_hello workload (/work/shared/peers/README.md): goro's keep-alive
+# "Hello, World!" server (examples/http_hello.cpp --serve) against Go's raw server and Go's net/http server,
+# each with one worker pinned to the first CPU, loaded by `wrk -t1 -c64 -d5s` pinned to the second CPU.
+# The servers alternate within each rep. Figures, medians over REPS: requests/s (wrk's Requests/sec) and
+# server CPU time per request (utime+stime of the server from /proc/PID/stat over the wrk run, divided by
+# wrk's request count; /proc ticks are 10 ms, i.e. about 0.1% of a 5 s run).
+#
+#   bench/net_http_hello.sh [BUILD_DIR]        default ./build; needs BUILD_DIR/examples/http_hello
+#   REPS=5 HTTP_SECONDS=5 HTTP_CONNS=64 bench/net_http_hello.sh build-net
+#
+# Needs wrk and go (apt-get install -y wrk golang-go). Only 127.0.0.1 is used; every load is bounded
+# (HTTP_SECONDS), and each server exits by itself after HTTP_SECONDS + 30 s.
+set -u -o pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=net_common.sh
+. "$here/net_common.sh"
+
+build=${1:-$root/build}
+REPS=${REPS:-3}
+HTTP_SECONDS=${HTTP_SECONDS:-5}
+HTTP_CONNS=${HTTP_CONNS:-64}
+goro_bin=$build/examples/http_hello
+[ -x "$goro_bin" ] || { echo "bench: $goro_bin not built (ninja -C $build)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "bench: wrk not found: apt-get install -y wrk" >&2; exit 1; }
+work=$(mktemp -d)
+build_go_peers "$work"
+
+results=$work/results
+: >"$results"
+once() { # once NAME CMD...
+    local name=$1 out t0 t1 reqs rps
+    shift
+    HTTP_SERVE_S=$((HTTP_SECONDS + 30)) start_server "$name" "$@"
+    [ -n "$PORT" ] || { stop_server; return; }
+    t0=$(cpu_ticks "$SERVER_PID")
+    # shellcheck disable=SC2046
+    out=$($(pin 1) wrk -t1 -c"$HTTP_CONNS" -d"${HTTP_SECONDS}s" "http://127.0.0.1:$PORT/" 2>&1)
+    t1=$(cpu_ticks "$SERVER_PID")
+    stop_server
+    echo "$out" | grep -E 'Socket errors|Non-2xx' | sed "s/^/bench: $name: /" >&2
+    rps=$(echo "$out" | awk '/^Requests\/sec:/{ print $2 }')
+    reqs=$(echo "$out" | awk '/requests in/{ print $1 }')
+    if [ -z "$rps" ] || [ -z "$reqs" ]; then
+        echo "bench: wrk against $name failed:" >&2
+        echo "$out" | tail -5 >&2
+        return
+    fi
+    echo "$name req_per_s $rps" >>"$results"
+    echo "$name cpu_us_per_req $(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.3f", t * 1e6 / hz / n }')" >>"$results"
+    echo "  rep $rep $name: $rps req/s, $((t1 - t0)) ticks for $reqs requests" >&2
+}
+
+echo "# http_hello: wrk -t1 -c$HTTP_CONNS -d${HTTP_SECONDS}s, servers at 1 worker; $(nproc) CPUs; pin: '$(pin 0)' / '$(pin 1)'" >&2
+for ((rep = 1; rep <= REPS; rep++)); do
+    once goro "$goro_bin" --serve
+    once go_raw "$work/peers-go" http_raw
+    once go_nethttp "$work/peers-go" http_nethttp
+done
+
+printf '%-12s %14s %16s %14s\n' server req_per_s cpu_us_per_req "goro/this rps"
+goro_rps=$(awk '$1 == "goro" && $2 == "req_per_s" { print $3 }' "$results" | median)
+for s in goro go_raw go_nethttp; do
+    rps=$(awk -v s=$s '$1 == s && $2 == "req_per_s" { print $3 }' "$results" | median)
+    cpu=$(awk -v s=$s '$1 == s && $2 == "cpu_us_per_req" { print $3 }' "$results" | median)
+    printf '%-12s %14s %16s %14s\n' "$s" "$rps" "$cpu" "$(awk -v a="$goro_rps" -v b="$rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+done
+rm -rf "$work"

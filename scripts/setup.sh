@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — install what goro needs on Debian/Ubuntu (only what is
+# missing), then configure and build into build/ (or $1).
+#
+#   scripts/setup.sh [BUILD_DIR] [extra meson options...]
+#
+# Needs: g++ (C++20), meson, ninja, Boost.Context, moodycamel concurrentqueue,
+# Catch2 v2, Google Benchmark. Runs apt-get as root, or through sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+        sudo="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build=${1:-build}
+shift || true
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$@" >/dev/null
+fi
+ninja -C "$build"
