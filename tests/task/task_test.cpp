@@ -251,9 +251,10 @@ TEST_CASE("task_cancel_of_a_running_task_lands_at_its_next_blocking_call", "[tas
             where = 2;
         });
         if (procs == 1) {
-            goro::yield();  // let it start: it spins without yielding, so stop it from a plain thread
+            // It spins without yielding the only worker: cancel and stop it from a plain thread.
             std::thread th([&] {
-                std::this_thread::sleep_for(5ms);
+                while (!started.load()) std::this_thread::sleep_for(100us);
+                std::this_thread::sleep_for(2ms);
                 t.cancel();
                 stop = true;
             });
