@@ -32,7 +32,13 @@
     /* issue "netpoller and TCP" */ \
     X(echo_server, "TCP echo server, a goroutine per connection, and three clients") \
     X(http_hello, "HTTP/1.1 keep-alive Hello, World! server serving its own client") \
-    X(crawler, "fetch 15 slow pages: sequential vs 4 threads vs a goroutine each")
+    X(crawler, "fetch 15 slow pages: sequential vs 4 threads vs a goroutine each") \
+    /* issue "asyncio layer" */ \
+    X(task_future_callbacks, "a callback sets a future's result; a done callback saves it to a db") \
+    X(task_gather_random, "do_something(i) with random waits, gathered: results in argument order") \
+    X(task_gather_sleep, "sleep(1), sleep(2) gathered in ~2 s; the same with run_blocking(sleep)") \
+    X(task_factorial, "asyncio docs: factorial A, B, C gathered -> [2, 6, 24]") \
+    X(task_named, "spawn(\"foo\", ...) then pick the result by the task's name")
 
 #define GORO_EXAMPLE_DECLARE_(name, description) void example_##name();
 GORO_EXAMPLES(GORO_EXAMPLE_DECLARE_)

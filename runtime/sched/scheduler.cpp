@@ -188,6 +188,7 @@ void Runtime::start_g(G* g) {
         enqueue_local(m->p, g, true);
     } else {
         if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
+        foreign_wakers_.store(true, std::memory_order_relaxed);  // read only by deadlock detection
         enqueue_global(g);
     }
     wakep();
@@ -213,7 +214,12 @@ void Runtime::ready(G* g, bool next) {
             // acq_rel: the waker's writes (e.g. a received value) happen before the G resumes.
             if (g->status.compare_exchange_weak(s, GStatus::Runnable, std::memory_order_acq_rel)) {
                 M* m = this_m();
-                if (m && m->p) enqueue_local(m->p, g, next); else enqueue_global(g);
+                if (m && m->p) {
+                    enqueue_local(m->p, g, next);
+                } else {
+                    foreign_wakers_.store(true, std::memory_order_relaxed);  // read only by deadlock detection
+                    enqueue_global(g);
+                }
                 wakep();
                 return;
             }
@@ -388,6 +394,7 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
         ~Unpublish() { g_runtime.store(nullptr, std::memory_order_release); }
     } unpublish;
     rt->run_main(main);
+    if (rt->deadlocked.load(std::memory_order_acquire)) throw Deadlock();
 }
 
 }  // namespace goro::detail

@@ -61,6 +61,9 @@ inline constexpr std::uint32_t kGlobalCheckInterval = 61;
 inline constexpr std::chrono::microseconds kSpinBeforeIdle{50};
 // Pause iterations (~10 ns each) before a thief takes a victim's runnext.
 inline constexpr int kRunnextStealPause = 300;
+// Every goroutine must look asleep for this long before run() reports a
+// deadlock: a plain thread that has not yet touched goro may be about to.
+inline constexpr std::chrono::milliseconds kDeadlockGrace{300};
 // Free descriptors and stacks a P keeps for itself before giving half back.
 inline constexpr int kLocalCacheMax = 64;
 inline constexpr int kMaxProcs = 10000;
@@ -141,6 +144,10 @@ public:
     StackPool stacks;
     std::atomic<bool> shutting_down{false};  // set when main returns: leftovers see Cancelled at every park
     std::atomic<bool> stopping{false};       // set when every goroutine ended: workers exit
+    std::atomic<bool> deadlocked{false};     // set when every goroutine sleeps and nothing can wake one
+    // Work outside the scheduler that will wake a goroutine later (a
+    // run_blocking job in flight): deadlock detection waits for it.
+    std::atomic<std::int64_t> external_pending{0};
     G* main_g = nullptr;
     detail::Waker main_waker;                // the main goroutine while it waits for leftovers
     std::atomic<std::uint64_t> next_goid{1};
@@ -183,6 +190,12 @@ private:
     std::mutex netpoll_mu_;                  // serialises creation of netpoll_
     void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
     bool poll_io_nonblocking();
+    // Deadlock detection (worker.cpp): plain threads that wake goroutines
+    // or spawn them make it impossible to know, so their first such act
+    // turns it off for the rest of the runtime.
+    std::atomic<bool> foreign_wakers_{false};
+    bool may_be_deadlocked() const;
+    void declare_deadlock();
 
     // Descriptors: chunks never freed before the runtime ends.
     std::mutex g_mu_;

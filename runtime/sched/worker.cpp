@@ -443,6 +443,18 @@ void Runtime::idle_sleep(M* m) {
         leave_idle_list();
         return;
     }
+    // The last worker to go idle watches for a deadlock.
+    if (nidle_.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_acquire) && may_be_deadlocked()) {
+        detail::TimePoint until = detail::Clock::now() + kDeadlockGrace;
+        while (m->wake.load(std::memory_order_acquire) == 0 && detail::Clock::now() < until &&
+               !stopping.load(std::memory_order_acquire))
+            futex_wait(&m->wake, 0, &until);
+        if (m->wake.load(std::memory_order_acquire) == 0 && may_be_deadlocked() &&
+            nidle_.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_acquire))
+            declare_deadlock();
+        leave_idle_list();
+        return;
+    }
     // One idle worker sleeps on the earliest timer; the rest without timeout.
     // While goroutines wait for I/O, that worker sleeps in the netpoller.
     M* expected = nullptr;
@@ -477,6 +489,25 @@ void Runtime::idle_sleep(M* m) {
         if (!timers.empty() && detail::Clock::now() < timers.next_deadline()) wake_for_timer();
     }
     leave_idle_list();
+}
+
+// Every goroutine is parked and nothing but a goroutine could wake one: no
+// timer, no I/O wait, no run_blocking job, no plain thread known to wake
+// goroutines, no queued work. (Called by the last worker going idle.)
+bool Runtime::may_be_deadlocked() const {
+    if (stopping.load(std::memory_order_acquire) || foreign_wakers_.load(std::memory_order_relaxed)) return false;
+    if (!timers.empty() || external_pending.load(std::memory_order_acquire) > 0) return false;
+    if (Netpoller* np = netpoll_.load(std::memory_order_acquire))
+        if (np->waiters.load(std::memory_order_acquire) > 0) return false;
+    if (live_goroutines() <= 0 || any_work_visible()) return false;
+    return true;
+}
+
+// Go prints "all goroutines are asleep - deadlock!" and exits; goro cancels
+// the main goroutine so that run() can unwind everything and throw Deadlock.
+void Runtime::declare_deadlock() {
+    deadlocked.store(true, std::memory_order_release);  // pairs with acquire in run_runtime
+    if (!shutting_down.load(std::memory_order_acquire) && main_g) detail::g_cancel(main_g);
 }
 
 bool Runtime::check_retire(M* m) {
