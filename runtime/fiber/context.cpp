@@ -57,35 +57,36 @@ static_assert(sizeof(void*) == 8, "goro supports 64-bit targets only");
 // compiler may reuse their result across a call, which is wrong across a
 // switch. These wrappers are not inlined, and the volatile asm with a memory
 // clobber keeps the compiler from inferring that they are const themselves.
-// Each thread's addresses are looked up once and cached in initial-exec
-// thread-locals (libstdc++ reaches its own through __tls_get_addr).
-[[gnu::tls_model("initial-exec")]] thread_local EhState* t_eh_globals = nullptr;
-[[gnu::tls_model("initial-exec")]] thread_local int* t_errno = nullptr;
+// Each thread's addresses are looked up once and cached in an initial-exec
+// thread-local (libstdc++ reaches its own through __tls_get_addr).
+struct ThreadSlots {
+    EhState* eh;
+    int* err;
+};
+[[gnu::tls_model("initial-exec")]] thread_local ThreadSlots t_slots{nullptr, nullptr};
 
-[[gnu::noinline]] EhState* eh_globals() noexcept {
+[[gnu::noinline]] ThreadSlots thread_slots() noexcept {
     asm volatile("" ::: "memory");
-    EhState* eh = t_eh_globals;
-    if (__builtin_expect(eh == nullptr, 0)) t_eh_globals = eh = reinterpret_cast<EhState*>(abi::__cxa_get_globals());
-    return eh;
-}
-[[gnu::noinline]] int* errno_location() noexcept {
-    asm volatile("" ::: "memory");
-    int* e = t_errno;
-    if (__builtin_expect(e == nullptr, 0)) t_errno = e = &errno;
-    return e;
+    ThreadSlots s = t_slots;
+    if (__builtin_expect(s.eh == nullptr, 0)) {
+        s.eh = reinterpret_cast<EhState*>(abi::__cxa_get_globals());
+        s.err = &errno;
+        t_slots = s;
+    }
+    return s;
 }
 
 inline void save_thread_state(Context& c) noexcept {
-    EhState* eh = eh_globals();
-    c.eh.caught_exceptions = eh->caught_exceptions;
-    c.eh.uncaught_exceptions = eh->uncaught_exceptions;
-    c.saved_errno = *errno_location();
+    ThreadSlots s = thread_slots();
+    c.eh.caught_exceptions = s.eh->caught_exceptions;
+    c.eh.uncaught_exceptions = s.eh->uncaught_exceptions;
+    c.saved_errno = *s.err;
 }
 inline void load_thread_state(const Context& c) noexcept {
-    EhState* eh = eh_globals();
-    eh->caught_exceptions = c.eh.caught_exceptions;
-    eh->uncaught_exceptions = c.eh.uncaught_exceptions;
-    *errno_location() = c.saved_errno;
+    ThreadSlots s = thread_slots();
+    s.eh->caught_exceptions = c.eh.caught_exceptions;
+    s.eh->uncaught_exceptions = c.eh.uncaught_exceptions;
+    *s.err = c.saved_errno;
 }
 
 inline void before_jump([[maybe_unused]] Context& from, [[maybe_unused]] Context& to,

@@ -102,14 +102,15 @@ void Waker::wake() const noexcept {
 }
 
 void park() {
-    if (G* g = current_g()) {
+    rt::M* m = rt::this_m();
+    if (G* g = m ? m->curg : nullptr) {
         // A permit already granted: consume it without switching. (Load
         // first: the CAS is rarely needed and costs a locked instruction.)
         GStatus s = GStatus::Notified;
         if (g->status.load(std::memory_order_relaxed) == GStatus::Notified &&
             g->status.compare_exchange_strong(s, GStatus::Running, std::memory_order_acq_rel))
             return;
-        g_runtime.load(std::memory_order_relaxed)->g_switch_away(g, rt::Action::Park);
+        g_runtime.load(std::memory_order_relaxed)->g_switch_away(m, g, rt::Action::Park);
         return;
     }
     this_thread_parker()->park(nullptr);
@@ -206,7 +207,8 @@ void g_start(G* g, const EntryOps* ops, const std::string* name, bool user) noex
 // ---------------------------------------------------------------- sleeping
 
 void sleep_until_steady(TimePoint deadline) {
-    G* g = current_g();
+    rt::M* m = rt::this_m();
+    G* g = m ? m->curg : nullptr;
     if (!g) {
         std::this_thread::sleep_until(deadline);
         return;
@@ -215,7 +217,7 @@ void sleep_until_steady(TimePoint deadline) {
     Runtime* r = g_runtime.load(std::memory_order_relaxed);
     if (Clock::now() >= deadline) {
         // sleep_for(0) yields, like asyncio.sleep(0).
-        r->g_switch_away(g, rt::Action::Yield);
+        r->g_switch_away(m, g, rt::Action::Yield);
         return;
     }
     WakeTimer t;
@@ -238,14 +240,16 @@ namespace goro {
 using rt::g_runtime;
 
 void yield() {
-    detail::G* g = detail::current_g();
+    rt::M* m = rt::this_m();
+    detail::G* g = m ? m->curg : nullptr;
     if (!g) {
         std::this_thread::yield();
         return;
     }
-    if (g->cancel_requested.load(std::memory_order_relaxed) || g_runtime.load(std::memory_order_relaxed)->shutting_down.load(std::memory_order_relaxed))
+    rt::Runtime* r = g_runtime.load(std::memory_order_relaxed);
+    if (g->cancel_requested.load(std::memory_order_relaxed) || r->shutting_down.load(std::memory_order_relaxed))
         detail::cancellation_point();
-    g_runtime.load(std::memory_order_relaxed)->g_switch_away(g, rt::Action::Yield);
+    r->g_switch_away(m, g, rt::Action::Yield);
 }
 
 int maxprocs() {

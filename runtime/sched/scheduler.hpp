@@ -78,7 +78,7 @@ struct P {
     RunQueue<kRunqCapacity> runq;
     std::atomic<G*> runnext{nullptr};      // owner sets; thieves may take it
     int runnext_streak = 0;                 // owner only
-    std::uint32_t schedtick = 0;            // owner only
+    std::uint32_t schedtick = 0;            // owner only: schedules until the next global-queue check
     std::uint64_t rng = 0;                  // owner only (steal order)
     G* free_gs = nullptr;                   // owner only
     int n_free_gs = 0;                      // owner only
@@ -124,7 +124,7 @@ public:
     // --- scheduling (sched/worker.cpp)
     void m_main(M* m);                      // a worker's loop, on its g0
     [[noreturn]] void g_exit(M* m, G* g);
-    void g_switch_away(G* self, Action a);  // park or yield the running G
+    void g_switch_away(M* m, G* self, Action a);  // park or yield the running G
     void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
     void wakep();                           // wake an idle worker if none is spinning
     void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper

@@ -164,15 +164,14 @@ void Runtime::after_switch(M* m, Handoff* h) {
     }
 }
 
-// Runs on the goroutine `self`: switch to the next goroutine or to g0.
-void Runtime::g_switch_away(G* self, Action a) {
-    M* m = this_m();
+// Runs on the goroutine `self`, which `m` runs: switch to the next
+// goroutine or to g0.
+void Runtime::g_switch_away(M* m, G* self, Action a) {
     P* p = m->p;
     G* next = nullptr;
     // Every kGlobalCheckInterval-th schedule goes through g0, which looks at
     // timers and the global queue before the local one.
-    if (++p->schedtick % kGlobalCheckInterval != 0 && p->id < nprocs_.load(std::memory_order_relaxed))
-        next = local_next(p);
+    if (p->schedtick-- != 0 && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
     Handoff h;
     h.action = a;
     h.g = self;
@@ -195,8 +194,7 @@ void Runtime::g_exit(M* m, G* g) {
     if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
     if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
     G* next = nullptr;
-    if (++p->schedtick % kGlobalCheckInterval != 0 && p->id < nprocs_.load(std::memory_order_relaxed))
-        next = local_next(p);
+    if (p->schedtick-- != 0 && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
     Handoff h;
     h.action = Action::Exit;
     h.g = g;
@@ -377,7 +375,10 @@ G* Runtime::find_runnable(M* m) {
 
         G* g = nullptr;
         // Now and then the global queue goes first, so it cannot starve.
-        if (p->schedtick % kGlobalCheckInterval == 0) g = take_global(p);
+        if (p->schedtick == 0 || p->schedtick > kGlobalCheckInterval) {
+            p->schedtick = kGlobalCheckInterval;
+            g = take_global(p);
+        }
         if (!g) g = local_next(p);
         if (!g) g = take_global(p);
         // Ready I/O, collected without blocking (its goroutines land on our P).
