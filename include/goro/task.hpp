@@ -290,21 +290,28 @@ struct TaskEntry {
 
 // spawn(fn) starts fn as a task's goroutine now (asyncio.create_task); the
 // task is named "Task-N". spawn(name, fn) names it.
-template <class F>
-auto spawn(std::string name, F&& fn) {
+namespace detail {
+template <class F, class Name>
+auto spawn_task(Name&& name, F&& fn) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn&>, "goro::spawn: fn must be callable with no arguments");
     using R = std::remove_cvref_t<std::invoke_result_t<Fn&>>;
-    auto st = std::make_shared<detail::TaskShared<R>>(std::move(name));
-    const std::string* task_name = &st->name();
-    detail::spawn_goroutine(detail::TaskEntry<R, Fn>(st, std::forward<F>(fn)), task_name);
-    return detail::TaskAccess::make(std::move(st));
+    auto st = std::make_shared<TaskShared<R>>(std::forward<Name>(name));
+    // No name for the goroutine: a task's body catches everything, so it never panics.
+    spawn_goroutine(TaskEntry<R, Fn>(st, std::forward<F>(fn)));
+    return TaskAccess::make(std::move(st));
+}
+}  // namespace detail
+
+template <class F>
+auto spawn(std::string name, F&& fn) {
+    return detail::spawn_task(std::move(name), std::forward<F>(fn));
 }
 
 template <class F>
     requires std::invocable<std::decay_t<F>&>
 auto spawn(F&& fn) {
-    return spawn(detail::next_task_name(), std::forward<F>(fn));
+    return detail::spawn_task(detail::next_task_number(), std::forward<F>(fn));
 }
 
 // Outcome<R> is one settled task (gather_settled): a value or an exception.

@@ -306,6 +306,7 @@ struct WaiterCount {
     Netpoller* np;
     explicit WaiterCount(Netpoller* n) : np(n) {
         np->waiters.fetch_add(1, std::memory_order_release);  // pairs with acquire in idle_sleep
+        g_runtime.load(std::memory_order_acquire)->wake_poller_if_needed();
     }
     ~WaiterCount() { np->waiters.fetch_sub(1, std::memory_order_release); }
 };

@@ -21,8 +21,13 @@
 //    notifies by signal or by yet another thread; no gain over one thread.
 //  * Calling getaddrinfo on the worker: a slow DNS server would stall every
 //    goroutine queued on that worker.
-//  * A resolver pool: run_blocking's pool (goro/task.hpp) is the place for
-//    that once it exists; a lookup per connect is rare enough for a thread.
+//  * goro::run_blocking (goro/task.hpp): its pool is reused and bounded, but a
+//    caller cancelled meanwhile waits for fn to return, and it takes no
+//    deadline. connect()'s timeout must bound the lookup and cancellation
+//    must be prompt, so the waiter has to be able to walk away from a stuck
+//    getaddrinfo; a detached thread that owns its half of the Job allows it.
+//    Names are rare on this path (literals skip it), so a thread per lookup
+//    is cheap enough.
 #include "netpoll/resolve.hpp"
 
 #include <goro/detail/waitlist.hpp>

@@ -132,6 +132,8 @@ public:
     // --- I/O: the netpoller, created on first use (net/ and wait_readable).
     Netpoller* netpoller();
     Netpoller* netpoller_if_any() const noexcept { return netpoll_.load(std::memory_order_acquire); }
+    // A goroutine started waiting for I/O: make sure some idle worker polls.
+    void wake_poller_if_needed();
 
     // --- procs
     int maxprocs() const noexcept { return nprocs_.load(std::memory_order_acquire); }
@@ -189,6 +191,7 @@ private:
     std::atomic<Netpoller*> netpoll_{nullptr};
     std::mutex netpoll_mu_;                  // serialises creation of netpoll_
     void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
+    M* pop_idle_locked(M* self);             // REQUIRES(idle_mu_)
     bool poll_io_nonblocking();
     // Deadlock detection (worker.cpp): plain threads that wake goroutines
     // or spawn them make it impossible to know, so their first such act

@@ -292,18 +292,42 @@ void Runtime::wakep() {
     M* m = nullptr;
     {
         std::lock_guard lk(idle_mu_);
-        if (!idle_.empty()) {
-            m = idle_.back();
-            idle_.pop_back();
-            nidle_.fetch_sub(1, std::memory_order_relaxed);
-            m->spinning = true;  // it wakes up as the spinner we just counted
-        }
+        m = pop_idle_locked(this_m());
+        if (m) m->spinning = true;  // it wakes up as the spinner we just counted
     }
     if (!m) {
         nspinning_.fetch_sub(1, std::memory_order_seq_cst);
         return;
     }
     wake_m(m);
+}
+
+// Takes an idle worker off the list, never `self`: a worker that readies
+// goroutines from inside its idle sleep (the netpoller) is awake already.
+M* Runtime::pop_idle_locked(M* self) {
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+        if (*it == self) continue;
+        M* m = *it;
+        idle_.erase(std::next(it).base());
+        nidle_.fetch_sub(1, std::memory_order_relaxed);
+        return m;
+    }
+    return nullptr;
+}
+
+void Runtime::wake_poller_if_needed() {
+    // A goroutine just began waiting for I/O. If no idle worker polls, wake
+    // one to take the poller role; if none is idle, the first worker to run
+    // out of work will poll.
+    if (poll_m_.load(std::memory_order_acquire) != nullptr) return;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (nidle_.load(std::memory_order_relaxed) == 0) return;
+    M* m;
+    {
+        std::lock_guard lk(idle_mu_);
+        m = pop_idle_locked(this_m());
+    }
+    if (m) wake_m(m);
 }
 
 void Runtime::wake_m(M* m) {
@@ -348,11 +372,7 @@ void Runtime::wake_for_timer() {
     M* m = nullptr;
     {
         std::lock_guard lk(idle_mu_);
-        if (!idle_.empty()) {
-            m = idle_.back();
-            idle_.pop_back();
-            nidle_.fetch_sub(1, std::memory_order_relaxed);
-        }
+        m = pop_idle_locked(this_m());
     }
     if (m) wake_m(m);
 }
@@ -418,14 +438,15 @@ G* Runtime::find_runnable(M* m) {
 }
 
 void Runtime::idle_sleep(M* m) {
+    bool was_spinning;
     {
         std::lock_guard lk(idle_mu_);
         if (global_size_.load(std::memory_order_relaxed) > 0) return;
+        was_spinning = m->spinning;  // read under the lock: wakep() writes it under the lock
         idle_.push_back(m);
         nidle_.fetch_add(1, std::memory_order_seq_cst);
         m->wake.store(0, std::memory_order_relaxed);
     }
-    bool was_spinning = m->spinning;
     if (was_spinning) {
         m->spinning = false;
         nspinning_.fetch_sub(1, std::memory_order_seq_cst);

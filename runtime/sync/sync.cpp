@@ -106,18 +106,24 @@ void CondVar::wait(std::unique_lock<Mutex>& lock) {
     detail::cancellation_point();
     WaitNode node;
     node.waker = detail::current_waker();
+    Mutex* mu = lock.mutex();
     lock_.lock();
     waiters_.push_back(&node);
     lock_.unlock();
     lock.unlock();
+    // Held again whatever happened, and owned by `lock` again.
+    auto relock = [&] {
+        mu->lock_impl(false);
+        lock = std::unique_lock<Mutex>(*mu, std::adopt_lock);
+    };
     lock_.lock();
     try {
         detail::block(lock_, node);
     } catch (...) {
-        lock.mutex()->lock_impl(false);  // held again, whatever happened
+        relock();
         throw;
     }
-    lock.mutex()->lock_impl(false);
+    relock();
 }
 
 void CondVar::notify_one() noexcept {

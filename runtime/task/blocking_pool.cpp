@@ -21,8 +21,10 @@
 //
 // Invariants: pending == length of the queue; idle <= threads <= max;
 // g_in_flight >= number of queued or running jobs (it drops only after the
-// caller was woken, so a deadlock detector that reads 0 knows no pool
-// thread will wake anyone).
+// caller was woken, so a reader that sees 0 knows no pool thread will wake
+// anyone). Per runtime, Runtime::external_pending counts the callers that
+// wait for a job (raised before the job is queued, lowered by the caller once
+// it runs again), which is what the scheduler's deadlock detection reads.
 //
 // Synchronisation: Pool::mu guards everything in Pool; g_in_flight is
 // atomic. The caller/thread handshake is the waitlist.hpp one: copy the
@@ -32,6 +34,8 @@
 // per call: ~20 us, and unbounded); handing the caller's worker (M) to fn
 // while another thread takes its P (Go's entersyscall/handoffp) needs a
 // scheduler hook that does not exist yet and gives no bound on threads.
+#include "sched/scheduler.hpp"
+
 #include <goro/detail/park.hpp>
 #include <goro/detail/task_state.hpp>
 
@@ -140,15 +144,23 @@ std::int64_t blocking_jobs_in_flight() noexcept {
 void run_blocking_job(BlockingJob& job) {
     cancellation_point();  // a request already pending: do not start fn at all
     job.waker = current_waker();
+    // The runtime's own count (deadlock detection) is raised and lowered here,
+    // on the goroutine, which keeps the runtime alive meanwhile; a pool thread
+    // never touches a Runtime that may have ended. Lowered only after we run
+    // again, so "all parked and nothing pending" never holds in between.
+    rt::Runtime* r = rt::g_runtime.load(std::memory_order_acquire);
+    r->external_pending.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before our park, against may_be_deadlocked's loads
     g_in_flight.fetch_add(1, std::memory_order_relaxed);  // before the job is visible to a pool thread
     try {
         submit(&job);
     } catch (...) {
         g_in_flight.fetch_sub(1, std::memory_order_relaxed);
+        r->external_pending.fetch_sub(1, std::memory_order_release);
         throw;
     }
     // fn cannot be interrupted and may reference our frame: wait it out.
     while (!job.finished.load(std::memory_order_acquire)) park();  // pairs with release in thread_main
+    r->external_pending.fetch_sub(1, std::memory_order_release);  // pairs with acquire in may_be_deadlocked
     cancellation_point();
 }
 

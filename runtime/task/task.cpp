@@ -60,10 +60,18 @@ namespace {
 std::atomic<std::uint64_t> g_task_seq{0};
 }  // namespace
 
-std::string next_task_name() {
+std::uint64_t next_task_number() noexcept {
     // relaxed: only uniqueness matters, not order with anything else.
-    std::uint64_t n = g_task_seq.fetch_add(1, std::memory_order_relaxed) + 1;
-    return "Task-" + std::to_string(n);
+    return g_task_seq.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// An unnamed task formats "Task-N" when first asked (most never are): the
+// string costs as much as the rest of a spawn.
+void TaskCore::format_name() const {
+    std::lock_guard lk(lock_);
+    if (name_ready_.load(std::memory_order_relaxed)) return;  // written under lock_
+    name_ = "Task-" + std::to_string(number_);
+    name_ready_.store(true, std::memory_order_release);  // pairs with acquire in name()
 }
 
 bool TaskCore::cancel() noexcept {

@@ -513,12 +513,15 @@ TEST_CASE("plain_threads_use_blocking_calls_with_and_without_runtime", "[net]") 
         goro::WaitGroup server;
         serve_echo(ln, server);
         std::string got;
+        std::atomic<bool> done{false};
         std::thread client([&] {
             auto s = TcpStream::connect("127.0.0.1", ln.port(), 5s);
             s.write_all(bytes("from a thread"));
             got = read_exactly(s, 13);
+            done = true;
         });
-        while (got.empty()) goro::sleep_for(1ms);  // keep the main goroutine parked, not blocking a worker
+        // Park the main goroutine (join() would block a worker, and at maxprocs 1 nobody would serve).
+        CHECK(eventually([&] { return done.load(); }));
         client.join();
         CHECK(got == "from a thread");
         ln.close();

@@ -249,6 +249,7 @@ TEST_CASE("condvar_wait_with_predicate", "[sync][condvar]") {
             });
             seen_at_return = value;
             GCHECK(lk.owns_lock());
+            lk.unlock();  // before done(): `mu` dies with the main goroutine's frame
             wg.done();
         });
         for (int v = 1; v <= 3; ++v) {
@@ -285,9 +286,14 @@ TEST_CASE("condvar_lock_reacquired_after_wait", "[sync][condvar]") {
                 std::atomic<int> other{-1};
                 std::thread t([&] { other = mu.try_lock() ? 1 : 0; });  // a probe from outside
                 t.join();
-                if (other.load() == 0) held_after_wait.fetch_add(1);
-                if (other.load() == 1) mu.unlock();
-                wg.done();
+                if (other.load() == 0) {
+                    held_after_wait.fetch_add(1);
+                    lk.unlock();
+                } else {
+                    lk.release();  // not held by us after all: the probe took it
+                    mu.unlock();
+                }
+                wg.done();  // after the unlock: `mu` dies with the main goroutine's frame
             });
         }
         goro::sleep_for(5ms);

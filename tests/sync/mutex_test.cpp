@@ -194,10 +194,12 @@ TEST_CASE("mutex_lock_parks_goroutine_not_worker", "[sync][mutex]") {
         goro::WaitGroup wg;
         wg.add(3);
         goro::go([&] {
-            std::lock_guard<goro::Mutex> g(mu);
-            holder_in = true;
-            goro::sleep_for(30ms);
-            wg.done();
+            {
+                std::lock_guard<goro::Mutex> g(mu);
+                holder_in = true;
+                goro::sleep_for(30ms);
+            }
+            wg.done();  // after the unlock: `mu` dies with the main goroutine's frame
         });
         goro::go([&] {
             while (!holder_in.load()) goro::yield();

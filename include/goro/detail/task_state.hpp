@@ -30,22 +30,27 @@ enum class ReturnWhen : std::uint8_t { AllCompleted, FirstCompleted, FirstExcept
 
 namespace detail {
 
-// next_task_name() is "Task-N", N counting from 1 over the process.
-std::string next_task_name();
+// next_task_number() is N of the next "Task-N", counting from 1 over the process.
+std::uint64_t next_task_number() noexcept;
 
 class TaskCore;
 bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
 
 class TaskCore {
 public:
-    explicit TaskCore(std::string name) : name_(std::move(name)) {}
+    explicit TaskCore(std::string name) : name_(std::move(name)), name_ready_(true) {}
+    // An unnamed task: its name "Task-N" is formatted on first use.
+    explicit TaskCore(std::uint64_t number) : number_(number) {}
     virtual ~TaskCore() = default;
     TaskCore(const TaskCore&) = delete;
     TaskCore& operator=(const TaskCore&) = delete;
 
     TaskState state() const noexcept { return state_.load(std::memory_order_acquire); }  // pairs with release in complete()
     bool done() const noexcept { return state() != TaskState::Pending; }
-    const std::string& name() const noexcept { return name_; }
+    const std::string& name() const {
+        if (!name_ready_.load(std::memory_order_acquire)) format_name();  // pairs with release in format_name
+        return name_;
+    }
     // error() is valid once done() (written before state_ is published).
     const std::exception_ptr& error() const noexcept { return error_; }
 
@@ -87,7 +92,10 @@ private:
     std::exception_ptr error_;    // written once before state_ leaves Pending
     WaitList waiters_;            // guarded by lock_: get(), gather, wait, wait_for
     std::vector<std::function<void()>> hooks_;  // guarded by lock_
-    const std::string name_;
+    void format_name() const;
+    mutable std::string name_;                  // set once: in the constructor or by format_name()
+    mutable std::atomic<bool> name_ready_{false};
+    std::uint64_t number_ = 0;                  // N of "Task-N" for an unnamed task
 };
 
 // wait_all() waits until every task is done, cancellably: when the caller is
