@@ -142,11 +142,14 @@ public:
         using value_type = T;
         using difference_type = std::ptrdiff_t;
         using pointer = T*;
-        using reference = T&;
+        using reference = T&&;
 
         iterator() = default;
         explicit iterator(const Chan* ch) : ch_(ch) { ++*this; }
-        T& operator*() { return *cur_; }
+        // The received value, as an rvalue: `for (T v : ch)` moves it out,
+        // so move-only T works (bind it with `auto&&` or `const T&` to keep
+        // it in place).
+        T&& operator*() { return std::move(*cur_); }
         T* operator->() { return &*cur_; }
         iterator& operator++() {
             cur_ = ch_->recv();

@@ -93,9 +93,11 @@ void thread_main() {
         lk.unlock();
         job->run(job);
         Waker w = job->waker;  // the job may vanish once finished is set
+        // Counted out before the caller can see the job finished, so a caller
+        // that returned from run_blocking never still sees its job in flight.
+        g_in_flight.fetch_sub(1, std::memory_order_release);  // pairs with acquire in blocking_jobs_in_flight
         job->finished.store(true, std::memory_order_release);  // pairs with acquire in run_blocking_job
         w.wake();
-        g_in_flight.fetch_sub(1, std::memory_order_release);  // pairs with acquire in blocking_jobs_in_flight
         lk.lock();
     }
     if (--p.threads == 0) p.exit_cv.notify_all();
