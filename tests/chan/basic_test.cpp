@@ -374,9 +374,8 @@ TEST_CASE("chan_move_only_values", "[chan]") {
             });
             int expect = 0;
             bool ok = true;
-            for (auto&& p : ch) {
-                std::unique_ptr<int> mine = std::move(p);
-                ok = ok && mine && *mine == expect++;
+            for (std::unique_ptr<int> p : ch) {  // API.md's `for (T v : ch)`, with a move-only T
+                ok = ok && p && *p == expect++;
             }
             CHECK(ok);
             CHECK(expect == 100);
