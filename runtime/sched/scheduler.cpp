@@ -59,19 +59,22 @@ Runtime::Runtime(int maxprocs, std::size_t stack_size)
     : stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcs]) {
     for (int i = 0; i < kMaxProcs; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
     std::lock_guard lk(procs_mu_);
-    for (int i = 0; i < maxprocs; ++i) {
-        auto* p = new P;
-        p->id = i;
-        p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
-        allp_[i].store(p, std::memory_order_release);  // pairs with acquire in steal_work
-        auto m = std::make_unique<M>();
-        m->id = i;
-        m->p = p;
-        p->m = m.get();
-        allm_.push_back(std::move(m));
-    }
+    for (int i = 0; i < maxprocs; ++i) add_proc_locked(i);
     nallocated_.store(maxprocs, std::memory_order_release);
     nprocs_.store(maxprocs, std::memory_order_release);
+}
+
+// A new P and the M that will hold it (started by the caller).
+void Runtime::add_proc_locked(int id) {
+    auto* p = new P;
+    p->id = id;
+    p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(id + 1);  // any distinct non-zero seeds
+    allp_[id].store(p, std::memory_order_release);  // pairs with acquire in steal_work
+    auto m = std::make_unique<M>();
+    m->id = id;
+    m->p = p;
+    p->m = m.get();
+    allm_.push_back(std::move(m));
 }
 
 Runtime::~Runtime() {
@@ -88,21 +91,25 @@ Runtime::~Runtime() {
 
 // ---------------------------------------------------------------- descriptors
 
+// A free descriptor from the shared list, else a fresh one from the chunks.
+G* Runtime::take_g_locked() {
+    if (G* g = g_free_) {
+        g_free_ = g->next;
+        return g;
+    }
+    if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
+        g_chunks_.emplace_back(new G[kGChunk]);
+        g_chunk_used_ = 0;
+    }
+    return &g_chunks_.back()[g_chunk_used_++];
+}
+
 G* Runtime::alloc_g_local(P* p) {
     if (!p->free_gs) {
         // Refill from the shared list, else carve a new chunk.
         std::lock_guard lk(g_mu_);
         for (int i = 0; i < kLocalCacheMax / 2; ++i) {
-            G* g = g_free_;
-            if (g) {
-                g_free_ = g->next;
-            } else {
-                if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
-                    g_chunks_.emplace_back(new G[kGChunk]);
-                    g_chunk_used_ = 0;
-                }
-                g = &g_chunks_.back()[g_chunk_used_++];
-            }
+            G* g = take_g_locked();
             g->next = p->free_gs;
             p->free_gs = g;
             ++p->n_free_gs;
@@ -121,16 +128,7 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
         g = alloc_g_local(m->p);
     } else {
         std::lock_guard lk(g_mu_);
-        g = g_free_;
-        if (g) {
-            g_free_ = g->next;
-        } else {
-            if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
-                g_chunks_.emplace_back(new G[kGChunk]);
-                g_chunk_used_ = 0;
-            }
-            g = &g_chunks_.back()[g_chunk_used_++];
-        }
+        g = take_g_locked();
     }
     g->next = nullptr;
     g->cancel_requested.store(false, std::memory_order_relaxed);  // not yet visible to anyone
@@ -278,17 +276,7 @@ int Runtime::set_maxprocs(int n) {
     if (n <= 0 || n == old) return old;
     if (n > kMaxProcs) n = kMaxProcs;
     int allocated = nallocated_.load(std::memory_order_relaxed);
-    for (int i = allocated; i < n; ++i) {
-        auto* p = new P;
-        p->id = i;
-        p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
-        allp_[i].store(p, std::memory_order_release);  // pairs with acquire in steal_work
-        auto m = std::make_unique<M>();
-        m->id = i;
-        m->p = p;
-        p->m = m.get();
-        allm_.push_back(std::move(m));
-    }
+    for (int i = allocated; i < n; ++i) add_proc_locked(i);
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
     nprocs_.store(n, std::memory_order_seq_cst);  // retiring Ms read it at every schedule
     for (int i = old; i < n; ++i) {

@@ -170,6 +170,8 @@ private:
     bool check_retire(M* m);
     void start_m(int id);
     G* alloc_g_local(P* p);
+    G* take_g_locked();                      // REQUIRES(g_mu_)
+    void add_proc_locked(int id);            // REQUIRES(procs_mu_)
 
     // Procs: allp_[0, nprocs_) are active; [nprocs_, nallocated_) retired.
     std::unique_ptr<std::atomic<P*>[]> allp_;
