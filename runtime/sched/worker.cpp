@@ -408,8 +408,9 @@ G* Runtime::find_runnable(M* m) {
             return g;
         }
 
-        // Steal, as a spinner if there are not too many already.
-        if (!m->spinning) {
+        // Steal, as a spinner if there are not too many already (and if
+        // there is anyone to steal from).
+        if (!m->spinning && nallocated_.load(std::memory_order_relaxed) > 1) {
             int busy = nprocs_.load(std::memory_order_relaxed) - nidle_.load(std::memory_order_relaxed);
             if (2 * nspinning_.load(std::memory_order_relaxed) < busy) {
                 m->spinning = true;
@@ -421,7 +422,8 @@ G* Runtime::find_runnable(M* m) {
             // within it is taken without the cost of a futex wake-up.
             auto spin_until = detail::Clock::now() + kSpinBeforeIdle;
             do {
-                if ((g = steal_work(m)) || (g = local_next(p)) || (g = take_global(p))) {
+                if ((g = steal_work(m)) || (g = local_next(p)) || (g = take_global(p)) ||
+                    (poll_io_nonblocking() && (g = local_next(p)))) {
                     stop_spinning(nspinning_, m, this);
                     return g;
                 }
