@@ -53,12 +53,27 @@
 #define GORO_TEST_SANITIZED 0
 #endif
 
+// GORO_TEST_TSAN: ThreadSanitizer, whose runtime counts every fiber as a thread (8128 at most at once).
+#if !defined(GORO_TEST_TSAN)
+#if defined(__SANITIZE_THREAD__)
+#define GORO_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORO_TEST_TSAN 1
+#endif
+#endif
+#endif
+#if !defined(GORO_TEST_TSAN)
+#define GORO_TEST_TSAN 0
+#endif
+
 namespace goro_test {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-inline constexpr bool kSanitized = GORO_TEST_SANITIZED != 0;
+inline constexpr bool kSanitized = GORO_TEST_SANITIZED != 0 || GORO_TEST_TSAN != 0;
+inline constexpr bool kThreadSanitizer = GORO_TEST_TSAN != 0;
 
 // scale_divisor() is GORO_TEST_SCALE when set to a positive integer, else 10 in sanitized builds, else 1.
 inline long scale_divisor() {
@@ -75,6 +90,14 @@ inline long scale_divisor() {
 
 // scale(n) is n divided by scale_divisor(), at least 1.
 inline long scale(long n) { return std::max(1L, n / scale_divisor()); }
+
+// scale_alive(n) is scale(n) for a count of goroutines alive at the same time: under TSan also at most
+// 4000, since its runtime gives each fiber a thread slot and dies past 8128 of them.
+inline long scale_alive(long n) { return kThreadSanitizer ? std::min(scale(n), 4000L) : scale(n); }
+
+// ratio_slack() widens the generous timing ratios in sanitized builds, where every switch and spawn costs
+// far more while a sleep still lasts as long.
+inline long ratio_slack() { return kSanitized ? 10 : 1; }
 
 // The worker counts behavioural tests run at: 1, 2, 4, and every CPU when there are more than 4.
 inline std::vector<int> default_procs() {

@@ -71,7 +71,7 @@ TEST_CASE("sleep_for_negative_returns_promptly", "[api][time]") {
 
 TEST_CASE("sleeps_overlap_10k", "[api][time]") {
     const auto d = 50ms;
-    const long n = scale(10000);
+    const long n = scale_alive(10000);
     for_each_maxprocs({1, 2, 4}, [&](int) {
         // One sleep alone, measured in the same runtime, is the unit.
         auto t0 = Clock::now();
@@ -94,7 +94,7 @@ TEST_CASE("sleeps_overlap_10k", "[api][time]") {
         INFO(n << " sleeps of 50 ms took " << ms(all) << " ms together; one alone took " << ms(one) << " ms");
         CHECK(early.load() == 0);
         CHECK(all >= d);
-        CHECK(all < 20 * one);
+        CHECK(all < 20 * ratio_slack() * one);
     });
 }
 

@@ -32,7 +32,7 @@ struct Parallelism {
 }  // namespace
 
 TEST_CASE("set_maxprocs_while_10k_goroutines_spin_yield", "[sched]") {
-    const long n = scale(10000);
+    const long n = scale_alive(10000);
     const int iters = 100;
     for (int start : {1, 2, 4}) {
         INFO("starting maxprocs = " << start);

@@ -32,7 +32,7 @@ struct RunLog {
 }  // namespace
 
 TEST_CASE("spawn_100k_from_goroutines_each_runs_once", "[sched]") {
-    const long n = scale(100000);
+    const long n = scale_alive(100000);
     for_each_maxprocs([&](int) {
         RunLog log(n);
         goro::WaitGroup wg;
@@ -58,7 +58,7 @@ TEST_CASE("spawn_100k_from_goroutines_each_runs_once", "[sched]") {
 }
 
 TEST_CASE("spawn_100k_from_main_goroutine_each_runs_once", "[sched]") {
-    const long n = scale(100000);
+    const long n = scale_alive(100000);
     for_each_maxprocs([&](int) {
         RunLog log(n);
         goro::WaitGroup wg;
@@ -77,7 +77,7 @@ TEST_CASE("spawn_100k_from_main_goroutine_each_runs_once", "[sched]") {
 }
 
 TEST_CASE("spawn_100k_from_plain_threads_each_runs_once", "[sched]") {
-    const long n = scale(100000);
+    const long n = scale_alive(100000);
     const int threads = 4;
     for (int procs : default_procs()) {
         INFO("maxprocs = " << procs);
@@ -117,7 +117,7 @@ TEST_CASE("spawn_100k_from_plain_threads_each_runs_once", "[sched]") {
 }
 
 TEST_CASE("spawn_from_goroutines_and_plain_threads_at_once", "[sched]") {
-    const long n = scale(40000);
+    const long n = scale_alive(40000) / 2;  // 2n goroutines in all
     for_each_maxprocs([&](int) {
         RunLog log(2 * n);
         goro::WaitGroup wg;

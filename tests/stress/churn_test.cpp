@@ -97,7 +97,7 @@ struct Churn {
 }  // namespace
 
 TEST_CASE("churn_all_primitives_while_maxprocs_changes", "[stress]") {
-    const long workers = scale(2000);
+    const long workers = scale_alive(2000);
     const int rounds = 30;
     for (int start : {1, 4}) {
         INFO("starting maxprocs = " << start);

@@ -9,7 +9,7 @@ using namespace goro_test;
 
 namespace {
 
-const long kParked = scale(1000000);
+const long kParked = scale_alive(1000000);
 
 // Report prints the per-goroutine resident memory and returns it (bytes).
 double report(const char* what, long long rss_before, long long rss_parked, long n, Clock::duration spawn) {

@@ -66,7 +66,7 @@ TEST_CASE("event_wait_before_set_wakes_on_set", "[sync][event]") {
 }
 
 TEST_CASE("event_many_waiters", "[sync][event]") {
-    const int goroutines = static_cast<int>(scale(5000));
+    const int goroutines = static_cast<int>(scale_alive(5000));
     for_each_maxprocs([&](int) {
         goro::Event ev;
         std::atomic<int> waiting{0}, woke{0};
