@@ -49,7 +49,7 @@ flavour() { # flavour NAME BUILD_DIR [meson options...]
 flavour release build
 flavour asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 if [ "${GORO_TSAN:-0}" = 1 ]; then
-    flavour tsan build-tsan -Db_sanitize=thread -Dbench=false
+    flavour tsan build-tsan -Db_sanitize=thread -Dbuildtype=debugoptimized -Dbench=false
 fi
 
 echo "$passed passed, $failed failed"
