@@ -191,7 +191,8 @@ struct AfterTimer : rt::TimerNode {
 }  // namespace
 
 void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when) {
-    rt::Runtime* r = rt::g_runtime.load(std::memory_order_acquire);
+    rt::RuntimeRef ref;  // after() may be called from a plain thread
+    rt::Runtime* r = ref.get();
     if (!r) {
         // No runtime: a plain thread does the timing.
         std::thread([ch, when] {

@@ -142,7 +142,9 @@ PollDesc* lookup(std::uint32_t index) noexcept {
 
 // Hands a node taken off a waiting list back to its goroutine.
 int signal_io(WaitNode* chain) noexcept {
-    Runtime* r = g_runtime.load(std::memory_order_acquire);
+    // On a worker (the poller) ready() directly, to the queue's tail; from a
+    // plain thread (close()), Waker::wake() keeps the runtime alive itself.
+    Runtime* r = rt::this_m() ? g_runtime.load(std::memory_order_acquire) : nullptr;
     int n = 0;
     while (chain) {
         WaitNode* next = chain->next;  // read before the signal: the node may vanish after it

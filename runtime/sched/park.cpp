@@ -93,9 +93,21 @@ Waker current_waker() noexcept {
     return Waker{nullptr, this_thread_parker()};
 }
 
+// The runtime of a call that may come from a plain thread: a worker may use
+// g_runtime directly; a plain thread must hold a RuntimeRef.
+#define GORO_WITH_RUNTIME(r, ...)                                               \
+    do {                                                                         \
+        if (rt::this_m()) {                                                      \
+            if (Runtime* r = g_runtime.load(std::memory_order_acquire)) { __VA_ARGS__; } \
+        } else {                                                                 \
+            rt::RuntimeRef ref_;                                                 \
+            if (Runtime* r = ref_.get()) { __VA_ARGS__; }                        \
+        }                                                                        \
+    } while (0)
+
 void Waker::wake() const noexcept {
     if (g) {
-        if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready(g);
+        GORO_WITH_RUNTIME(r, r->ready(g));
     } else if (thread) {
         thread->unpark();
     }
@@ -180,21 +192,38 @@ void g_cancel(G* g) noexcept {
     g->cancel_requested.store(true, std::memory_order_release);  // pairs with acquire in cancel_pending
     // seq_cst: the flag must be visible before we read the status in ready().
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready(g);
+    GORO_WITH_RUNTIME(r, r->ready(g));
 }
 
 // ---------------------------------------------------------------- spawning
 
+// From a plain thread, g_alloc() takes a RuntimeRef count that g_start() or
+// g_abandon() gives back: the runtime stays alive between the two.
 G* g_alloc(std::size_t size, std::size_t align, void** storage) {
-    Runtime* r = g_runtime.load(std::memory_order_acquire);
-    if (!r) throw InvalidState("goro: go() called with no runtime running (start one with goro::run)");
-    return r->alloc_g(size, align, storage);
+    if (rt::this_m()) return g_runtime.load(std::memory_order_acquire)->alloc_g(size, align, storage);
+    rt::g_foreign_refs.fetch_add(1, std::memory_order_seq_cst);
+    Runtime* r = g_runtime.load(std::memory_order_seq_cst);
+    if (!r) {
+        rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);
+        throw InvalidState("goro: go() called with no runtime running (start one with goro::run)");
+    }
+    try {
+        return r->alloc_g(size, align, storage);
+    } catch (...) {
+        rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);
+        throw;
+    }
 }
 
 void g_abandon(G* g) noexcept {
     Runtime* r = g_runtime.load(std::memory_order_acquire);
     rt::M* m = rt::this_m();
-    if (m && m->p) r->free_g(m->p, g); else r->free_g_shared(g);
+    if (m && m->p) {
+        r->free_g(m->p, g);
+    } else {
+        r->free_g_shared(g);
+        if (!m) rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);  // taken in g_alloc
+    }
 }
 
 void g_start(G* g, const EntryOps* ops, const std::string* name, bool user) noexcept {
@@ -202,6 +231,7 @@ void g_start(G* g, const EntryOps* ops, const std::string* name, bool user) noex
     g->name = name;
     g->user = user;
     g_runtime.load(std::memory_order_acquire)->start_g(g);
+    if (!rt::this_m()) rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);  // taken in g_alloc
 }
 
 // ---------------------------------------------------------------- sleeping
@@ -253,21 +283,21 @@ void yield() {
 }
 
 int maxprocs() {
-    rt::Runtime* r = g_runtime.load(std::memory_order_acquire);
-    return r ? r->maxprocs() : 0;
+    rt::RuntimeRef ref;
+    return ref.get() ? ref.get()->maxprocs() : 0;
 }
 
 int set_maxprocs(int n) {
-    rt::Runtime* r = g_runtime.load(std::memory_order_acquire);
-    return r ? r->set_maxprocs(n) : 0;
+    rt::RuntimeRef ref;
+    return ref.get() ? ref.get()->set_maxprocs(n) : 0;
 }
 
 int num_cpu() { return rt::num_cpu_detect(); }
 
 std::size_t num_goroutines() {
-    rt::Runtime* r = g_runtime.load(std::memory_order_acquire);
-    if (!r) return 0;
-    std::int64_t n = r->live_goroutines();
+    rt::RuntimeRef ref;
+    if (!ref.get()) return 0;
+    std::int64_t n = ref.get()->live_goroutines();
     return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 

@@ -35,6 +35,7 @@
 namespace goro::rt {
 
 std::atomic<Runtime*> g_runtime{nullptr};
+std::atomic<std::int64_t> g_foreign_refs{0};
 
 namespace {
 // initial-exec: one %fs-relative load instead of a __tls_get_addr call. goro
@@ -379,7 +380,11 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
     if (!g_runtime.compare_exchange_strong(expected, rt.get()))
         throw InvalidState("goro: run() called while another runtime is running in this process");
     struct Unpublish {
-        ~Unpublish() { g_runtime.store(nullptr, std::memory_order_release); }
+        ~Unpublish() {
+            g_runtime.store(nullptr, std::memory_order_seq_cst);
+            // Plain threads still inside a call that reached the runtime.
+            while (g_foreign_refs.load(std::memory_order_acquire) != 0) std::this_thread::yield();  // pairs with release in ~RuntimeRef
+        }
     } unpublish;
     rt->run_main(main);
     if (rt->deadlocked.load(std::memory_order_acquire)) throw Deadlock();

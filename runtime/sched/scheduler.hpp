@@ -214,6 +214,28 @@ private:
 // The runtime of this process, if one runs.
 extern std::atomic<Runtime*> g_runtime;
 
+// A plain thread (no worker) that touches the runtime holds a RuntimeRef
+// meanwhile, so that run() cannot free it under the thread's feet: run()
+// unpublishes g_runtime and then waits until no RuntimeRef is left. The
+// count is taken before g_runtime is read (both seq_cst), so a thread that
+// saw the runtime is always waited for. Goroutines and workers need none:
+// the runtime outlives them.
+extern std::atomic<std::int64_t> g_foreign_refs;
+class RuntimeRef {
+public:
+    RuntimeRef() noexcept {
+        g_foreign_refs.fetch_add(1, std::memory_order_seq_cst);
+        rt_ = g_runtime.load(std::memory_order_seq_cst);
+    }
+    ~RuntimeRef() { g_foreign_refs.fetch_sub(1, std::memory_order_release); }  // pairs with acquire in run_runtime
+    RuntimeRef(const RuntimeRef&) = delete;
+    RuntimeRef& operator=(const RuntimeRef&) = delete;
+    Runtime* get() const noexcept { return rt_; }
+
+private:
+    Runtime* rt_;
+};
+
 // The worker this thread is, if any. Read through this_m(), never cached
 // across a context switch.
 M* this_m() noexcept;
