@@ -444,15 +444,15 @@ void Runtime::idle_sleep(M* m) {
     {
         std::lock_guard lk(idle_mu_);
         if (global_size_.load(std::memory_order_relaxed) > 0) return;
-        was_spinning = m->spinning;  // read under the lock: wakep() writes it under the lock
+        // Under the lock: once we are on the list, wakep() may pop us and set
+        // m->spinning (under the lock) for the spinner it counts for us.
+        was_spinning = m->spinning;
+        m->spinning = false;
         idle_.push_back(m);
         nidle_.fetch_add(1, std::memory_order_seq_cst);
         m->wake.store(0, std::memory_order_relaxed);
     }
-    if (was_spinning) {
-        m->spinning = false;
-        nspinning_.fetch_sub(1, std::memory_order_seq_cst);
-    }
+    if (was_spinning) nspinning_.fetch_sub(1, std::memory_order_seq_cst);
     auto leave_idle_list = [&] {
         std::lock_guard lk(idle_mu_);
         auto it = std::find(idle_.begin(), idle_.end(), m);
