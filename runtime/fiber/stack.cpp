@@ -17,6 +17,8 @@
 
 #include "debug/assert.hpp"
 
+#include <goro/detail/park.hpp>
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -41,7 +43,7 @@ std::atomic<std::size_t> g_guarded_stacks{0};
 }  // namespace
 
 struct StackPool::Impl {
-    std::mutex mu;
+    goro::detail::SpinLock mu;  // held for a batch copy; slabs are mapped outside it
     std::vector<Stack> free;                          // guarded by mu
     std::vector<std::pair<void*, std::size_t>> slabs; // guarded by mu
     std::size_t guarded = 0;                          // guarded by mu

@@ -23,8 +23,10 @@ struct Stack {
 };
 
 inline constexpr std::size_t kDefaultStackSize = 64 * 1024;
-// 16384 guarded stacks use 32768 mappings: half of Debian's default limit.
-inline constexpr std::size_t kGuardedStacksBudget = 16384;
+// 4096 guarded stacks use 8192 mappings. Each guard page costs an mprotect
+// that takes the kernel's memory-map lock for writing, which stalls the other
+// workers' page faults: beyond this budget, new stacks are unguarded.
+inline constexpr std::size_t kGuardedStacksBudget = 4096;
 
 // Thread-safe pool of stacks of one size. Workers keep their own small caches
 // on top (see sched/scheduler.hpp) and come here in batches.

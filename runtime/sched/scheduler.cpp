@@ -92,10 +92,13 @@ Runtime::~Runtime() {
 
 // ---------------------------------------------------------------- descriptors
 
-// A free descriptor from the shared list, else a fresh one from the chunks.
+// A free descriptor from the shared batches, else a fresh one from the chunks.
 G* Runtime::take_g_locked() {
-    if (G* g = g_free_) {
-        g_free_ = g->next;
+    if (!g_free_batches_.empty()) {
+        GBatch& b = g_free_batches_.back();
+        G* g = b.head;
+        b.head = g->next;
+        if (--b.count == 0) g_free_batches_.pop_back();
         return g;
     }
     if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
@@ -107,13 +110,22 @@ G* Runtime::take_g_locked() {
 
 G* Runtime::alloc_g_local(P* p) {
     if (!p->free_gs) {
-        // Refill from the shared list, else carve a new chunk.
+        // Refill with a whole batch given back by another P (O(1) under the
+        // lock: no walk over descriptors that are cold in this cache), else
+        // carve fresh ones.
         std::lock_guard lk(g_mu_);
-        for (int i = 0; i < kLocalCacheMax / 2; ++i) {
-            G* g = take_g_locked();
-            g->next = p->free_gs;
-            p->free_gs = g;
-            ++p->n_free_gs;
+        if (!g_free_batches_.empty()) {
+            GBatch b = g_free_batches_.back();
+            g_free_batches_.pop_back();
+            p->free_gs = b.head;
+            p->n_free_gs = b.count;
+        } else {
+            for (int i = 0; i < kLocalCacheMax / 2; ++i) {
+                G* g = take_g_locked();
+                g->next = p->free_gs;
+                p->free_gs = g;
+                ++p->n_free_gs;
+            }
         }
     }
     G* g = p->free_gs;
@@ -155,16 +167,13 @@ void Runtime::free_g(P* p, G* g) {
     g->status.store(GStatus::Free, std::memory_order_release);  // stale ready()s now see Free and do nothing
     g->next = p->free_gs;
     p->free_gs = g;
-    if (++p->n_free_gs > kLocalCacheMax) {
-        // Give half back so a spawning P and an exiting P balance out.
+    if (++p->n_free_gs >= kLocalCacheMax) {
+        // Hand the whole local list over as one batch, so a P that only
+        // exits goroutines feeds one that only spawns them.
         std::lock_guard lk(g_mu_);
-        for (int i = 0; i < kLocalCacheMax / 2; ++i) {
-            G* x = p->free_gs;
-            p->free_gs = x->next;
-            --p->n_free_gs;
-            x->next = g_free_;
-            g_free_ = x;
-        }
+        g_free_batches_.push_back(GBatch{p->free_gs, p->n_free_gs});
+        p->free_gs = nullptr;
+        p->n_free_gs = 0;
     }
 }
 
@@ -172,9 +181,9 @@ void Runtime::free_g_shared(G* g) {
     if (g->fn_on_heap) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->status.store(GStatus::Free, std::memory_order_release);
+    g->next = nullptr;
     std::lock_guard lk(g_mu_);
-    g->next = g_free_;
-    g_free_ = g;
+    g_free_batches_.push_back(GBatch{g, 1});
 }
 
 void Runtime::start_g(G* g) {

@@ -203,10 +203,16 @@ private:
     void declare_deadlock();
 
     // Descriptors: chunks never freed before the runtime ends.
-    std::mutex g_mu_;
+    // A SpinLock: held for a few pointer moves (a batch of 32 descriptors);
+    // a std::mutex here made the workers sleep in futex calls under load.
+    detail::SpinLock g_mu_;
     std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by g_mu_
     std::size_t g_chunk_used_ = 0;                // guarded by g_mu_
-    G* g_free_ = nullptr;                         // guarded by g_mu_
+    struct GBatch {
+        G* head;  // a chain through G::next
+        int count;
+    };
+    std::vector<GBatch> g_free_batches_;          // guarded by g_mu_
     std::atomic<std::int64_t> started_offp_{0};   // goroutines started from plain threads
     std::atomic<std::int64_t> ended_offp_{0};
 };
