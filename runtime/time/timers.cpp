@@ -19,27 +19,33 @@ namespace goro::rt {
 Timers::~Timers() {
     // Only heap-owned nodes (after()) can still be pending: every goroutine
     // that had a node on its stack has ended.
-    for (TimerNode* n : heap_) {
-        n->index = -1;
-        if (n->drop) n->drop(n);
+    for (Entry e : heap_) {
+        e.node->index = -1;
+        if (e.node->drop) e.node->drop(e.node);
     }
+}
+
+// The heap holds each deadline next to its node, so sifting compares
+// without touching the nodes (they live on goroutine stacks all over memory);
+// only a node that moves gets its index written.
+void Timers::place(std::size_t i, Entry e) {
+    heap_[i] = e;
+    e.node->index = static_cast<std::int32_t>(i);
 }
 
 void Timers::sift_up(std::size_t i) {
-    TimerNode* n = heap_[i];
+    Entry e = heap_[i];
     while (i > 0) {
         std::size_t parent = (i - 1) / 4;
-        if (heap_[parent]->when <= n->when) break;
-        heap_[i] = heap_[parent];
-        heap_[i]->index = static_cast<std::int32_t>(i);
+        if (heap_[parent].when <= e.when) break;
+        place(i, heap_[parent]);
         i = parent;
     }
-    heap_[i] = n;
-    n->index = static_cast<std::int32_t>(i);
+    place(i, e);
 }
 
 void Timers::sift_down(std::size_t i) {
-    TimerNode* n = heap_[i];
+    Entry e = heap_[i];
     const std::size_t size = heap_.size();
     for (;;) {
         std::size_t first = 4 * i + 1;
@@ -47,37 +53,34 @@ void Timers::sift_down(std::size_t i) {
         std::size_t best = first;
         std::size_t last = first + 4 < size ? first + 4 : size;
         for (std::size_t c = first + 1; c < last; ++c)
-            if (heap_[c]->when < heap_[best]->when) best = c;
-        if (n->when <= heap_[best]->when) break;
-        heap_[i] = heap_[best];
-        heap_[i]->index = static_cast<std::int32_t>(i);
+            if (heap_[c].when < heap_[best].when) best = c;
+        if (e.when <= heap_[best].when) break;
+        place(i, heap_[best]);
         i = best;
     }
-    heap_[i] = n;
-    n->index = static_cast<std::int32_t>(i);
+    place(i, e);
 }
 
 void Timers::remove_at(std::size_t i) {
-    TimerNode* gone = heap_[i];
-    TimerNode* last = heap_.back();
+    Entry gone = heap_[i];
+    Entry last = heap_.back();
     heap_.pop_back();
-    gone->index = -1;
-    if (last == gone) return;
-    heap_[i] = last;
-    last->index = static_cast<std::int32_t>(i);
-    if (i > 0 && heap_[(i - 1) / 4]->when > last->when) sift_up(i); else sift_down(i);
+    gone.node->index = -1;
+    if (last.node == gone.node) return;
+    place(i, last);
+    if (i > 0 && heap_[(i - 1) / 4].when > last.when) sift_up(i); else sift_down(i);
 }
 
 void Timers::update_earliest_locked() {
-    auto t = heap_.empty() ? detail::TimePoint::max() : heap_[0]->when;
+    auto t = heap_.empty() ? detail::TimePoint::max() : heap_[0].when;
     earliest_ns_.store(t.time_since_epoch().count(), std::memory_order_release);  // pairs with acquire in next_deadline
 }
 
 bool Timers::add(TimerNode* n) {
     std::lock_guard lk(mu_);
-    heap_.push_back(n);
+    heap_.push_back(Entry{n->when, n});
     sift_up(heap_.size() - 1);
-    bool earliest = heap_[0] == n;
+    bool earliest = heap_[0].node == n;
     if (earliest) update_earliest_locked();
     return earliest;
 }
@@ -101,8 +104,8 @@ int Timers::run_expired(detail::TimePoint now) {
         int n = 0;
         {
             std::lock_guard lk(mu_);
-            while (n < kBatch && !heap_.empty() && heap_[0]->when <= now) {
-                due[n++] = heap_[0];
+            while (n < kBatch && !heap_.empty() && heap_[0].when <= now) {
+                due[n++] = heap_[0].node;
                 remove_at(0);
             }
             update_earliest_locked();

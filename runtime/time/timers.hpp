@@ -54,13 +54,18 @@ public:
     std::size_t size() const;
 
 private:
+    struct Entry {
+        detail::TimePoint when;  // a copy of node->when
+        TimerNode* node;
+    };
+    void place(std::size_t i, Entry e);
     void sift_up(std::size_t i);
     void sift_down(std::size_t i);
     void remove_at(std::size_t i);
     void update_earliest_locked();
 
     mutable std::mutex mu_;
-    std::vector<TimerNode*> heap_;  // guarded by mu_; 4-ary min-heap on `when`
+    std::vector<Entry> heap_;  // guarded by mu_; 4-ary min-heap on `when`
     std::atomic<std::int64_t> earliest_ns_{detail::TimePoint::max().time_since_epoch().count()};
 };
 
