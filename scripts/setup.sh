@@ -3,6 +3,7 @@
 # missing), then configure and build into build/ (or $1).
 #
 #   scripts/setup.sh [BUILD_DIR] [extra meson options...]
+#   GORO_TARGETS="examples/tour" scripts/setup.sh    # build only those targets
 #
 # Needs: g++ (C++20), meson, ninja, Boost.Context, moodycamel concurrentqueue,
 # Catch2 v2, Google Benchmark. Runs apt-get as root, or through sudo.
@@ -31,4 +32,5 @@ shift || true
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$@" >/dev/null
 fi
-ninja -C "$build"
+# shellcheck disable=SC2086 # GORO_TARGETS is a list of ninja targets
+ninja -C "$build" ${GORO_TARGETS:-}

@@ -3,5 +3,5 @@
 # build, and run examples/tour (every example, one process, one runtime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh build
+GORO_TARGETS=examples/tour scripts/setup.sh build
 exec build/examples/tour "$@"
