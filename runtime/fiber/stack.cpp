@@ -103,17 +103,6 @@ std::size_t StackPool::allocate_batch(Stack* out, std::size_t n) {
     }
 }
 
-Stack StackPool::allocate() {
-    Stack s;
-    allocate_batch(&s, 1);
-    return s;
-}
-
-void StackPool::release(Stack s) noexcept {
-    std::lock_guard lk(impl_->mu);
-    impl_->free.push_back(s);
-}
-
 void StackPool::release_batch(const Stack* s, std::size_t n) noexcept {
     std::lock_guard lk(impl_->mu);
     impl_->free.insert(impl_->free.end(), s, s + n);

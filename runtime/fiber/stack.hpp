@@ -38,11 +38,9 @@ public:
     StackPool& operator=(const StackPool&) = delete;
 
     std::size_t stack_size() const noexcept { return stack_size_; }
-    Stack allocate();
     // Fills out[0..n) and returns n (> 0); throws std::system_error when
     // the system has no memory for a new slab.
     std::size_t allocate_batch(Stack* out, std::size_t n);
-    void release(Stack s) noexcept;
     void release_batch(const Stack* s, std::size_t n) noexcept;
 
 private:

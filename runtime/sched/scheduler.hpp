@@ -131,7 +131,6 @@ public:
 
     // --- I/O: the netpoller, created on first use (net/ and wait_readable).
     Netpoller* netpoller();
-    Netpoller* netpoller_if_any() const noexcept { return netpoll_.load(std::memory_order_acquire); }
     // A goroutine started waiting for I/O: make sure some idle worker polls.
     void wake_poller_if_needed();
 
@@ -155,7 +154,6 @@ public:
     std::atomic<std::uint64_t> next_goid{1};
 
 private:
-    friend struct Worker;
     void enqueue_local(P* p, G* g, bool next);
     void enqueue_global(G* g);
     void runq_put_slow(P* p, G* g);

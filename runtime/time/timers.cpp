@@ -116,9 +116,4 @@ int Timers::run_expired(detail::TimePoint now) {
     }
 }
 
-std::size_t Timers::size() const {
-    std::lock_guard lk(mu_);
-    return heap_.size();
-}
-
 }  // namespace goro::rt

@@ -51,7 +51,6 @@ public:
         return detail::TimePoint(detail::Clock::duration(earliest_ns_.load(std::memory_order_acquire)));  // pairs with release in update_earliest
     }
     bool empty() const noexcept { return next_deadline() == detail::TimePoint::max(); }
-    std::size_t size() const;
 
 private:
     struct Entry {
