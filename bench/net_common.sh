@@ -57,6 +57,16 @@ stop_server() {
 }
 
 # median of the numbers on stdin
+# record NAME RATE_METRIC RATE CPU_METRIC TICKS COUNT UNIT: one rep's rate and
+# the server's CPU per operation (TICKS of utime+stime over COUNT operations)
+# into $results, and a line on stderr.
+record() {
+    local name=$1 rate_metric=$2 rate=$3 cpu_metric=$4 ticks=$5 count=$6 unit=$7
+    echo "$name $rate_metric $rate" >>"$results"
+    echo "$name $cpu_metric $(awk -v t="$ticks" -v hz="$HZ" -v n="$count" 'BEGIN { printf "%.3f", t * 1e6 / hz / n }')" >>"$results"
+    echo "  rep $rep $name: $rate $unit/s, $ticks ticks for $count $unit" >&2
+}
+
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # build_go_peers DIR: the peers' Go program (/work/shared/peers/go) as DIR/peers-go, and bench/go/echo.go

@@ -44,9 +44,7 @@ once() { # once NAME CMD...
         echo "$out" | tail -5 >&2
         return
     fi
-    echo "$name msgs_per_s $rate" >>"$results"
-    echo "$name cpu_us_per_msg $(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$msgs" 'BEGIN { printf "%.3f", t * 1e6 / hz / n }')" >>"$results"
-    echo "  rep $rep $name: $rate msgs/s, $((t1 - t0)) ticks for $msgs messages" >&2
+    record "$name" msgs_per_s "$rate" cpu_us_per_msg $((t1 - t0)) "$msgs" msgs
 }
 
 echo "# net_echo_tcp/${ECHO_SIZE}B/conns=$ECHO_CONNS, ${ECHO_SECONDS}s, servers at 1 worker; $(nproc) CPUs; pin: '$(pin 0)' / '$(pin 1)'" >&2

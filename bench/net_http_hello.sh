@@ -47,9 +47,7 @@ once() { # once NAME CMD...
         echo "$out" | tail -5 >&2
         return
     fi
-    echo "$name req_per_s $rps" >>"$results"
-    echo "$name cpu_us_per_req $(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.3f", t * 1e6 / hz / n }')" >>"$results"
-    echo "  rep $rep $name: $rps req/s, $((t1 - t0)) ticks for $reqs requests" >&2
+    record "$name" req_per_s "$rps" cpu_us_per_req $((t1 - t0)) "$reqs" req
 }
 
 echo "# http_hello: wrk -t1 -c$HTTP_CONNS -d${HTTP_SECONDS}s, servers at 1 worker; $(nproc) CPUs; pin: '$(pin 0)' / '$(pin 1)'" >&2
