@@ -59,8 +59,8 @@ inline constexpr std::uint32_t kGlobalCheckInterval = 61;
 // through four steal rounds plus its other checks; a futex wake-up costs a
 // few microseconds, so spinning for a few tens of them pays off).
 inline constexpr std::chrono::microseconds kSpinBeforeIdle{50};
-// Pause iterations (~10 ns each) before a thief takes a victim's runnext.
-inline constexpr int kRunnextStealPause = 300;
+// How long a thief watches a victim's runnext before taking it (Go: 3 us).
+inline constexpr std::chrono::microseconds kRunnextStealDelay{3};
 // Every goroutine must look asleep for this long before run() reports a
 // deadlock: a plain thread that has not yet touched goro may be about to.
 inline constexpr std::chrono::milliseconds kDeadlockGrace{300};
@@ -78,6 +78,9 @@ struct P {
     RunQueue<kRunqCapacity> runq;
     std::atomic<G*> runnext{nullptr};      // owner sets; thieves may take it
     int runnext_streak = 0;                 // owner only
+    // Bumped by the owner each time it takes its runnext (single writer;
+    // relaxed: thieves use it only as a hint that the owner is making progress).
+    std::atomic<std::uint32_t> runnext_taken{0};
     std::uint32_t schedtick = 0;            // owner only: schedules until the next global-queue check
     std::uint64_t rng = 0;                  // owner only (steal order)
     G* free_gs = nullptr;                   // owner only

@@ -210,18 +210,27 @@ void Runtime::g_exit(M* m, G* g) {
 
 // ---------------------------------------------------------------- finding work
 
+namespace {
+void bump_runnext_taken(P* p) {  // owner only: a single writer needs no read-modify-write
+    p->runnext_taken.store(p->runnext_taken.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+}  // namespace
+
 // Owner only: runnext (bounded streak), then the local queue.
 G* Runtime::local_next(P* p) {
     G* g = p->runnext.load(std::memory_order_relaxed);
     if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
         if (p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {  // pairs with acq_rel exchange in enqueue_local
             ++p->runnext_streak;
+            bump_runnext_taken(p);
             return g;
         }
     }
     p->runnext_streak = 0;
     if ((g = p->runq.pop())) return g;
-    return p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
+    g = p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
+    if (g) bump_runnext_taken(p);
+    return g;
 }
 
 G* Runtime::take_global(P* p) {
@@ -253,11 +262,17 @@ G* Runtime::steal_work(M* m) {
             // a G readied by a running one usually runs there in a moment,
             // and stealing it would turn a local hand-off into a cross-thread
             // one (Go waits ~3 us the same way).
+            // The same pointer after the pause proves little: two goroutines
+            // handing off to each other put the same G there again and
+            // again, so the owner's take count must not have moved either.
             if (round == 3) {
                 G* g = victim->runnext.load(std::memory_order_relaxed);
                 if (g) {
-                    for (int i = 0; i < kRunnextStealPause; ++i) cpu_relax();
-                    if (victim->runnext.load(std::memory_order_relaxed) == g &&
+                    std::uint32_t taken = victim->runnext_taken.load(std::memory_order_relaxed);
+                    auto until = detail::Clock::now() + kRunnextStealDelay;
+                    do cpu_relax(); while (detail::Clock::now() < until);
+                    if (victim->runnext_taken.load(std::memory_order_relaxed) == taken &&
+                        victim->runnext.load(std::memory_order_relaxed) == g &&
                         victim->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire))
                         return g;
                 }

@@ -60,10 +60,8 @@ inline void cancellation_point() {
 class SpinLock {
 public:
     void lock() noexcept {
-        for (;;) {
-            if (!locked_.exchange(true, std::memory_order_acquire)) return;  // pairs with release in unlock()
-            while (locked_.load(std::memory_order_relaxed)) pause();
-        }
+        if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]] return;  // pairs with release in unlock()
+        lock_contended();
     }
     bool try_lock() noexcept {
         return !locked_.load(std::memory_order_relaxed) &&
@@ -72,6 +70,24 @@ public:
     void unlock() noexcept { locked_.store(false, std::memory_order_release); }  // pairs with acquire in lock()
 
 private:
+    // Under contention the waiter backs off exponentially (up to kMaxBackoff
+    // pauses between looks): a thread that keeps looking at the lock's line
+    // steals it from the holder, and when two workers hammer one channel,
+    // letting the holder run a few critical sections in a row moves far more
+    // items than handing the line back and forth on every one. Out of line,
+    // so that the uncontended lock() stays a few instructions where it is
+    // inlined (channel operations).
+    static constexpr unsigned kMaxBackoff = 64;
+    [[gnu::noinline, gnu::cold]] void lock_contended() noexcept {
+        unsigned backoff = 1;
+        for (;;) {
+            do {
+                for (unsigned i = 0; i < backoff; ++i) pause();
+                if (backoff < kMaxBackoff) backoff <<= 1;
+            } while (locked_.load(std::memory_order_relaxed));
+            if (!locked_.exchange(true, std::memory_order_acquire)) return;  // pairs with release in unlock()
+        }
+    }
     static void pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
