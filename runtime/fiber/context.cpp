@@ -7,8 +7,10 @@
 // `from`; tell ASan/TSan which stack comes next; jump. When `from` is resumed
 // (possibly on another thread): finish the ASan switch, record the suspended
 // context of whoever resumed us, and load our exception globals and errno
-// into the (possibly new) thread. TLS is always reached through the noipa
-// accessors below, never through an address computed before the jump.
+// into the (possibly new) thread. The slots of that thread come with the
+// resumer's Handoff (it switched on the same thread a moment ago), so a
+// switch does no TLS lookup at all; they were found by thread_slots(), a
+// non-inlined accessor, never through an address computed before a jump.
 //
 // Rejected: boost::context::fiber (allocates a control record on each new
 // stack and ties the stack's lifetime to the fiber object; goro recycles
@@ -53,37 +55,16 @@ namespace {
 
 static_assert(sizeof(void*) == 8, "goro supports 64-bit targets only");
 
-// __cxa_get_globals() and errno's __errno_location() are declared const: the
-// compiler may reuse their result across a call, which is wrong across a
-// switch. These wrappers are not inlined, and the volatile asm with a memory
-// clobber keeps the compiler from inferring that they are const themselves.
-// Each thread's addresses are looked up once and cached in an initial-exec
-// thread-local (libstdc++ reaches its own through __tls_get_addr).
-struct ThreadSlots {
-    EhState* eh;
-    int* err;
-};
+// Each thread's slots, looked up once (libstdc++ reaches its exception
+// globals through __tls_get_addr): see thread_slots() below.
 [[gnu::tls_model("initial-exec")]] thread_local ThreadSlots t_slots{nullptr, nullptr};
 
-[[gnu::noinline]] ThreadSlots thread_slots() noexcept {
-    asm volatile("" ::: "memory");
-    ThreadSlots s = t_slots;
-    if (__builtin_expect(s.eh == nullptr, 0)) {
-        s.eh = reinterpret_cast<EhState*>(abi::__cxa_get_globals());
-        s.err = &errno;
-        t_slots = s;
-    }
-    return s;
-}
-
-inline void save_thread_state(Context& c) noexcept {
-    ThreadSlots s = thread_slots();
+inline void save_thread_state(Context& c, const ThreadSlots& s) noexcept {
     c.eh.caught_exceptions = s.eh->caught_exceptions;
     c.eh.uncaught_exceptions = s.eh->uncaught_exceptions;
     c.saved_errno = *s.err;
 }
-inline void load_thread_state(const Context& c) noexcept {
-    ThreadSlots s = thread_slots();
+inline void load_thread_state(const Context& c, const ThreadSlots& s) noexcept {
     s.eh->caught_exceptions = c.eh.caught_exceptions;
     s.eh->uncaught_exceptions = c.eh.uncaught_exceptions;
     *s.err = c.saved_errno;
@@ -113,7 +94,8 @@ inline HandoffHeader* after_jump(Context& self, bctx::transfer_t t) noexcept {
     }
 #endif
     header->from->fctx = t.fctx;
-    load_thread_state(self);
+    // The sender ran on this thread a moment ago: its slots are ours.
+    load_thread_state(self, header->thread);
     return header;
 }
 
@@ -128,6 +110,21 @@ void fresh_trampoline(bctx::transfer_t t) {
 }
 
 }  // namespace
+
+// __cxa_get_globals() and errno's __errno_location() are declared const: the
+// compiler may reuse their result across a call, which is wrong across a
+// switch. This wrapper is not inlined, and the volatile asm with a memory
+// clobber keeps the compiler from inferring that it is const itself.
+[[gnu::noinline]] ThreadSlots thread_slots() noexcept {
+    asm volatile("" ::: "memory");
+    ThreadSlots s = t_slots;
+    if (__builtin_expect(s.eh == nullptr, 0)) {
+        s.eh = reinterpret_cast<EhState*>(abi::__cxa_get_globals());
+        s.err = &errno;
+        t_slots = s;
+    }
+    return s;
+}
 
 void context_init(Context& ctx, const Stack& stack, ContextEntry entry) {
     ctx.fctx = bctx::make_fcontext(stack.top(), stack.size, &fresh_trampoline);
@@ -162,7 +159,7 @@ void context_destroy([[maybe_unused]] Context& ctx) {
 }
 
 HandoffHeader* switch_context(Context& from, Context& to, HandoffHeader* h) {
-    save_thread_state(from);
+    save_thread_state(from, h->thread);
     h->from = &from;
     h->to = &to;
     before_jump(from, to, false);

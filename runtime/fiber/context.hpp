@@ -27,13 +27,6 @@ namespace goro::rt {
 struct Context;
 
 
-// Every Handoff begins with this header (Handoff derives from it): the
-// sender's context, to record where it was suspended, and the receiver's.
-struct HandoffHeader {
-    Context* from = nullptr;
-    Context* to = nullptr;
-};
-
 // What a context saves while suspended. Layout of the C++ ABI's per-thread
 // exception state (libsupc++ __cxa_eh_globals): caught-exception stack and
 // uncaught count. Saving it per context makes exception state per goroutine.
@@ -41,6 +34,25 @@ struct EhState {
     void* caught_exceptions = nullptr;
     unsigned int uncaught_exceptions = 0;
     unsigned int pad_ = 0;
+};
+
+// Where the calling thread keeps its exception globals and errno: a switch
+// saves the suspended context's copies from there and loads the resumed
+// one's into it. thread_slots() looks them up (not inlined, cached per
+// thread); a scheduler thread looks once and keeps the result.
+struct ThreadSlots {
+    EhState* eh = nullptr;
+    int* err = nullptr;
+};
+ThreadSlots thread_slots() noexcept;
+
+// Every Handoff begins with this header (Handoff derives from it): the
+// sender's context, to record where it was suspended, the receiver's, and
+// the slots of the thread the switch happens on (the same for both sides).
+struct HandoffHeader {
+    Context* from = nullptr;
+    Context* to = nullptr;
+    ThreadSlots thread;
 };
 
 // Entry of a fresh context: called on the new stack with the first Handoff.
@@ -65,8 +77,9 @@ void context_init_thread(Context& ctx);
 // Releases sanitizer state of a goroutine context that will never run again.
 void context_destroy(Context& ctx);
 
-// Suspends `from`, resumes `to` with `h`. Returns the Handoff of whoever
-// resumes `from` later (after recording their suspended context).
+// Suspends `from`, resumes `to` with `h`; h->thread must be the calling
+// thread's slots. Returns the Handoff of whoever resumes `from` later (after
+// recording their suspended context).
 HandoffHeader* switch_context(Context& from, Context& to, HandoffHeader* h);  // h: a Handoff, which derives from HandoffHeader
 // The same for a context that will never be resumed (an exiting goroutine).
 [[noreturn]] void switch_context_final(Context& from, Context& to, HandoffHeader* h);

@@ -242,15 +242,6 @@ void Runtime::ready(G* g, bool next) {
     }
 }
 
-void Runtime::enqueue_local(P* p, G* g, bool next) {
-    if (next) {
-        G* old = p->runnext.exchange(g, std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange
-        if (!old) return;
-        g = old;  // the previous runnext goes to the tail
-    }
-    if (!p->runq.push(g)) runq_put_slow(p, g);
-}
-
 void Runtime::runq_put_slow(P* p, G* g) {
     // Local queue full: move half of it, plus g, to the global queue in one batch.
     G* batch[kRunqCapacity / 2 + 1];

@@ -98,16 +98,25 @@ struct M {
     bool spinning = false;                  // owner thread only
     bool retired = false;                   // guarded by Runtime::procs_mu_
     std::atomic<std::uint32_t> wake{0};     // futex word for idle parking
+    ThreadSlots slots;                      // this thread's exception globals and errno (set in m_main)
     std::thread thread;                     // empty for M0 (the thread inside run())
 };
 
 // The handoff record of a switch (fiber/context.hpp): what the receiver must
 // do with the goroutine that switched away.
 enum class Action : std::uint8_t { None, Yield, Park, Exit };
+// It also names the sender's M: the receiver runs on that same thread, so it
+// learns its M without a thread-local lookup.
 struct Handoff : HandoffHeader {
-    Action action = Action::None;
-    G* g = nullptr;  // the goroutine that switched away (null for g0)
+    Handoff(M* sender, Action a, G* switched_away) noexcept;
+    M* m;            // the worker the switch happens on
+    Action action;
+    G* g;            // the goroutine that switched away (null for g0)
 };
+
+inline Handoff::Handoff(M* sender, Action a, G* switched_away) noexcept : m(sender), action(a), g(switched_away) {
+    thread = sender->slots;
+}
 
 class Runtime {
 public:
@@ -129,6 +138,7 @@ public:
     [[noreturn]] void g_exit(M* m, G* g);
     void g_switch_away(M* m, G* self, Action a);  // park or yield the running G
     void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
+    [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
     void wakep();                           // wake an idle worker if none is spinning
     void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
 
@@ -242,6 +252,16 @@ public:
 private:
     Runtime* rt_;
 };
+
+// Inline: on every yield and every hand-off between goroutines.
+inline void Runtime::enqueue_local(P* p, G* g, bool next) {
+    if (next) {
+        G* old = p->runnext.exchange(g, std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange
+        if (!old) return;
+        g = old;  // the previous runnext goes to the tail
+    }
+    if (!p->runq.push(g)) [[unlikely]] runq_put_slow(p, g);
+}
 
 // The worker this thread is, if any. Read through this_m(), never cached
 // across a context switch.

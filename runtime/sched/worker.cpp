@@ -70,8 +70,9 @@ inline void cpu_relax() noexcept {
 // Every goroutine starts here, on its own stack.
 void g_entry(HandoffHeader* first) {
     Runtime* rt = g_runtime.load(std::memory_order_acquire);
-    M* m = this_m();
-    rt->after_switch(m, static_cast<Handoff*>(first));
+    auto* h = static_cast<Handoff*>(first);
+    M* m = h->m;
+    rt->after_switch(m, h);
     G* g = m->curg;
     try {
         g->ops->run(g->fn);
@@ -91,6 +92,7 @@ void g_entry(HandoffHeader* first) {
 
 void Runtime::m_main(M* m) {
     set_this_m(m);
+    m->slots = thread_slots();
     context_init_thread(m->g0);
     // Timed idle sleeps end at the earliest timer: ask the kernel for 1 us of
     // slack instead of its default 50 us, or every sleep_for overshoots.
@@ -109,7 +111,7 @@ void Runtime::execute(M* m, G* g) {
     if (!g->stack) bind_stack(m->p, g);
     m->curg = g;
     g->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it: no one else writes it now
-    Handoff h;
+    Handoff h(m, Action::None, nullptr);
     HandoffHeader* in = switch_context(m->g0, g->ctx, &h);
     // Back on g0 (g0 never changes threads, so m is still ours).
     after_switch(m, static_cast<Handoff*>(in));
@@ -126,7 +128,10 @@ void Runtime::bind_stack(P* p, G* g) {
     context_init(g->ctx, g->stack, &g_entry);
 }
 
-void Runtime::after_switch(M* m, Handoff* h) {
+// Inline in every switch: the frequent actions are a few stores; the rare,
+// bulky one (recycling an exited goroutine) is out of line so that this
+// stays small.
+inline void Runtime::after_switch(M* m, Handoff* h) {
     G* g = h->g;
     switch (h->action) {
     case Action::None:
@@ -147,21 +152,23 @@ void Runtime::after_switch(M* m, Handoff* h) {
         }
         return;
     }
-    case Action::Exit: {
-        P* p = m->p;
-        p->free_stacks.push_back(g->stack);
-        if (p->free_stacks.size() > static_cast<std::size_t>(kLocalCacheMax)) {
-            // Give half back, so a P that only spawns and one that only
-            // exits goroutines share one pool.
-            std::size_t keep = kLocalCacheMax / 2;
-            stacks.release_batch(p->free_stacks.data() + keep, p->free_stacks.size() - keep);
-            p->free_stacks.resize(keep);
-        }
-        g->stack = Stack{};
-        free_g(p, g);
+    case Action::Exit:
+        recycle_exited(m->p, g);
         return;
     }
+}
+
+void Runtime::recycle_exited(P* p, G* g) {
+    p->free_stacks.push_back(g->stack);
+    if (p->free_stacks.size() > static_cast<std::size_t>(kLocalCacheMax)) {
+        // Give half back, so a P that only spawns and one that only
+        // exits goroutines share one pool.
+        std::size_t keep = kLocalCacheMax / 2;
+        stacks.release_batch(p->free_stacks.data() + keep, p->free_stacks.size() - keep);
+        p->free_stacks.resize(keep);
     }
+    g->stack = Stack{};
+    free_g(p, g);
 }
 
 // Runs on the goroutine `self`, which `m` runs: switch to the next
@@ -172,9 +179,7 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
     // Every kGlobalCheckInterval-th schedule goes through g0, which looks at
     // timers and the global queue before the local one.
     if (p->schedtick-- != 0 && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
-    Handoff h;
-    h.action = a;
-    h.g = self;
+    Handoff h(m, a, self);
     HandoffHeader* in;
     if (next) {
         if (!next->stack) bind_stack(p, next);
@@ -185,8 +190,9 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
         m->curg = nullptr;
         in = switch_context(self->ctx, m->g0, &h);
     }
-    // Resumed, perhaps on another worker.
-    after_switch(this_m(), static_cast<Handoff*>(in));
+    // Resumed, perhaps on another worker: the resumer's Handoff names it.
+    auto* resumer = static_cast<Handoff*>(in);
+    after_switch(resumer->m, resumer);
 }
 
 void Runtime::g_exit(M* m, G* g) {
@@ -195,9 +201,7 @@ void Runtime::g_exit(M* m, G* g) {
     if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
     G* next = nullptr;
     if (p->schedtick-- != 0 && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
-    Handoff h;
-    h.action = Action::Exit;
-    h.g = g;
+    Handoff h(m, Action::Exit, g);
     if (next) {
         if (!next->stack) bind_stack(p, next);
         m->curg = next;
