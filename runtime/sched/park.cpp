@@ -88,8 +88,10 @@ G* current_g() noexcept {
     return m ? m->curg : nullptr;
 }
 
-Waker current_waker() noexcept {
-    if (G* g = current_g()) return Waker{g, nullptr};
+Waker current_waker() noexcept { return waker_of(current_g()); }
+
+Waker waker_of(G* self) noexcept {
+    if (self) return Waker{self, nullptr};
     return Waker{nullptr, this_thread_parker()};
 }
 
@@ -107,7 +109,12 @@ Waker current_waker() noexcept {
 
 void Waker::wake() const noexcept {
     if (g) {
-        GORO_WITH_RUNTIME(r, r->ready(g));
+        if (rt::M* self = rt::this_m()) {
+            if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready_from(self, g);
+        } else {
+            rt::RuntimeRef ref;
+            if (Runtime* r = ref.get()) r->ready_from(nullptr, g);
+        }
     } else if (thread) {
         thread->unpark();
     }
@@ -171,8 +178,9 @@ bool park_until(TimePoint deadline) {
 
 // ---------------------------------------------------------------- cancellation
 
-bool cancel_pending() noexcept {
-    G* g = current_g();
+bool cancel_pending() noexcept { return cancel_pending(current_g()); }
+
+bool cancel_pending(G* g) noexcept {
     if (!g) return false;
     bool requested = g->cancel_requested.load(std::memory_order_acquire);  // pairs with release in g_cancel
     if (!requested && !g->is_main) {

@@ -214,21 +214,20 @@ std::int64_t Runtime::live_goroutines() const noexcept {
 
 // ---------------------------------------------------------------- ready / enqueue
 
-void Runtime::ready(G* g, bool next) {
+void Runtime::ready_from(M* m, G* g, bool next) {
     GStatus s = g->status.load(std::memory_order_acquire);
     for (;;) {
         switch (s) {
         case GStatus::Parked:
             // acq_rel: the waker's writes (e.g. a received value) happen before the G resumes.
             if (g->status.compare_exchange_weak(s, GStatus::Runnable, std::memory_order_acq_rel)) {
-                M* m = this_m();
                 if (m && m->p) {
                     enqueue_local(m->p, g, next);
                 } else {
                     foreign_wakers_.store(true, std::memory_order_relaxed);  // read only by deadlock detection
                     enqueue_global(g);
                 }
-                wakep();
+                wakep_from(m);
                 return;
             }
             break;

@@ -118,6 +118,11 @@ inline Handoff::Handoff(M* sender, Action a, G* switched_away) noexcept : m(send
     thread = sender->slots;
 }
 
+// The worker this thread is, if any. Read through this_m(), never cached
+// across a context switch.
+M* this_m() noexcept;
+void set_this_m(M* m) noexcept;
+
 class Runtime {
 public:
     Runtime(int maxprocs, std::size_t stack_size);
@@ -129,7 +134,9 @@ public:
     void free_g(P* p, G* g);
     void free_g_shared(G* g);               // from a plain thread
     // ready() makes a Parked G runnable (or gives a Running one a permit).
-    void ready(G* g, bool next = true);
+    void ready(G* g, bool next = true) { ready_from(this_m(), g, next); }
+    // ready() when the caller knows its worker (null on a plain thread).
+    void ready_from(M* self, G* g, bool next = true);
     void cancel_all();
     std::int64_t live_goroutines() const noexcept;
 
@@ -139,7 +146,8 @@ public:
     void g_switch_away(M* m, G* self, Action a);  // park or yield the running G
     void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
-    void wakep();                           // wake an idle worker if none is spinning
+    void wakep() { wakep_from(this_m()); }  // wake an idle worker if none is spinning
+    void wakep_from(M* self);
     void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
 
     // --- I/O: the netpoller, created on first use (net/ and wait_readable).
@@ -263,9 +271,5 @@ inline void Runtime::enqueue_local(P* p, G* g, bool next) {
     if (!p->runq.push(g)) [[unlikely]] runq_put_slow(p, g);
 }
 
-// The worker this thread is, if any. Read through this_m(), never cached
-// across a context switch.
-M* this_m() noexcept;
-void set_this_m(M* m) noexcept;
 
 }  // namespace goro::rt

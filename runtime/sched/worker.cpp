@@ -297,10 +297,10 @@ bool Runtime::any_work_visible() const {
     return timers.next_deadline() <= detail::Clock::now();
 }
 
-void Runtime::wakep() {
+void Runtime::wakep_from(M* self) {
     // A worker of a one-worker runtime has no one to wake (plain threads,
     // which may push while it sleeps, still go on).
-    if (nallocated_.load(std::memory_order_relaxed) == 1 && this_m() != nullptr) return;
+    if (nallocated_.load(std::memory_order_relaxed) == 1 && self != nullptr) return;
     // seq_cst: the caller's push must be visible before we read whether
     // anyone is idle or spinning (see the file comment).
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -311,7 +311,7 @@ void Runtime::wakep() {
     M* m = nullptr;
     {
         std::lock_guard lk(idle_mu_);
-        m = pop_idle_locked(this_m());
+        m = pop_idle_locked(self);
         if (m) m->spinning = true;  // it wakes up as the spinner we just counted
     }
     if (!m) {

@@ -39,6 +39,8 @@ struct Waker {
 // The goroutine running on this thread, or nullptr on a plain thread.
 G* current_g() noexcept;
 Waker current_waker() noexcept;
+// The waker of `self`, the caller's current_g() (null: this plain thread).
+Waker waker_of(G* self) noexcept;
 
 // park() sleeps until a permit is granted (it may already be). park_until()
 // also returns at `deadline`; it returns false once the deadline has passed.
@@ -49,6 +51,8 @@ bool park_until(TimePoint deadline);
 // cancellation request it may receive now (none on plain threads, none while
 // an exception unwinds). take_cancel() consumes it and throws Cancelled.
 bool cancel_pending() noexcept;
+// The same for a caller that knows its current_g() (null on a plain thread).
+bool cancel_pending(G* self) noexcept;
 [[noreturn]] void throw_cancelled();
 inline void cancellation_point() {
     if (cancel_pending()) throw_cancelled();

@@ -106,12 +106,13 @@ inline void signal_chain(WaitNode* chain) noexcept {
 // pending for the next blocking call.
 template <class Lock>
 bool block(Lock& lk, WaitNode& node, const TimePoint* deadline = nullptr) {
-    if (!node.waker) node.waker = current_waker();
+    G* const self = current_g();  // looked up once: we stay this goroutine (or thread)
+    if (!node.waker) node.waker = waker_of(self);
     lk.unlock();
     bool cancel_tried = false;
     for (;;) {
         if (node.signalled.load(std::memory_order_acquire)) return true;  // pairs with release in signal()
-        bool cancel = !cancel_tried && cancel_pending();
+        bool cancel = !cancel_tried && cancel_pending(self);
         bool expired = deadline && Clock::now() >= *deadline;
         if (cancel || expired) {
             lk.lock();
