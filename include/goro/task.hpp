@@ -21,11 +21,11 @@
 // goroutine sees goro::Cancelled thrown from the blocking goro call it is
 // parked in (sleep, channel, select, Mutex, CondVar, Semaphore, Event,
 // WaitGroup, Task::get, gather, wait, I/O), or from its next one. A task
-// cancelled before its goroutine first ran still runs, and throws at its
-// first blocking call. A task that catches Cancelled and returns normally is
-// Finished. Cancelling a goroutine that waits in get() or wait() cancels the
-// waiter only; gather and wait_for, like asyncio's, then also cancel the
-// tasks they wait for and wait for them to unwind before throwing.
+// cancelled before its goroutine first ran never runs its function and ends
+// Cancelled (as in asyncio). A task that catches Cancelled and returns
+// normally is Finished. Cancelling a goroutine that waits in get() or wait()
+// cancels the waiter only; gather and wait_for, like asyncio's, then also
+// cancel the tasks they wait for and wait for them to unwind before throwing.
 //
 // Results: get() returns a copy of the value, so it can be called many times
 // from many goroutines and threads. For a move-only R the value is moved out:
@@ -86,55 +86,38 @@ struct IsTask : std::false_type {};
 template <class R>
 struct IsTask<Task<R>> : std::true_type {};
 
+// TaskShared<R> is the state a Task<R> points to: TaskCore plus the result.
 template <class R>
 class TaskShared final : public TaskCore {
 public:
-    using TaskCore::TaskCore;
-    using Callback = std::function<void(const Task<R>&)>;
+    explicit TaskShared(std::string name) : TaskCore(std::move(name)) {}
+    explicit TaskShared(std::uint64_t number) : TaskCore(number) {}
 
-    // add_callback() stores cb unless the task is done; false: run it now.
-    bool add_callback(Callback& cb) {
-        std::lock_guard lk(lock_);
-        if (done()) return false;
-        callbacks_.push_back(std::move(cb));
-        return true;
+    // unref() drops one reference, deleting the state after the last one.
+    void unref() noexcept {
+        if (release()) delete this;
     }
-    // take_once() claims the move-only result; false if already taken.
-    bool take_once() noexcept {
-        std::lock_guard lk(lock_);
-        if (taken_) return false;
-        taken_ = true;
-        return true;
+    // finish() is complete() on the task's goroutine, deleting the state if
+    // the goroutine's reference was the last. Non-empty callbacks hold that
+    // reference now.
+    DoneCallbacks finish(TaskState s) noexcept {
+        DoneCallbacks fired;
+        if (complete(s, fired)) delete this;
+        return fired;
     }
-    void finish(TaskState s, std::exception_ptr e) noexcept { complete(s, std::move(e)); }
 
     std::optional<ResultSlot<R>> value_;  // written by the task's goroutine before complete()
-    std::vector<Callback> fired_;         // the completing goroutine's, after complete()
 
 private:
-    void take_callbacks_locked() noexcept override { fired_.swap(callbacks_); }
-    std::vector<Callback> callbacks_;  // guarded by lock_
+    ~TaskShared() = default;  // only by unref()
 };
 
 struct TaskAccess;
 
-// schedule_callbacks() runs cbs(task) on a new goroutine; with no runtime
-// running (a task done before run() ended), on the caller.
-template <class R, class Cbs>
-void schedule_callbacks(const Task<R>& t, Cbs cbs) {
-    auto body = [t, cbs = std::move(cbs)]() mutable {
-        for (auto& cb : cbs) cb(t);
-    };
-    if (maxprocs() > 0) {
-        try {
-            spawn_goroutine(std::move(body));
-            return;
-        } catch (const InvalidState&) {
-            // the runtime ended meanwhile: run here
-        }
-    }
-    body();
-}
+// schedule_callbacks() runs cbs on a new goroutine, each with the task; with
+// no runtime running (a task done before run() ended), on the caller.
+template <class R>
+void schedule_callbacks(Task<R> t, TaskCore::DoneCallbacks cbs);
 
 template <class Rep, class Period>
 TimePoint deadline_after(std::chrono::duration<Rep, Period> d) {
@@ -189,9 +172,11 @@ public:
     template <class F>
         requires std::invocable<std::decay_t<F>&, const Task<R>&>
     void add_done_callback(F&& cb) const {
-        typename detail::TaskShared<R>::Callback f(std::forward<F>(cb));
+        detail::TaskCore::DoneCallback f = [cb = std::decay_t<F>(std::forward<F>(cb))](detail::TaskCore& c) mutable {
+            cb(Task(static_cast<detail::TaskShared<R>*>(&c), true));  // c is the state of a Task<R>
+        };
         if (core().add_callback(f)) return;
-        std::vector<typename detail::TaskShared<R>::Callback> one;
+        detail::TaskCore::DoneCallbacks one;
         one.push_back(std::move(f));
         detail::schedule_callbacks(*this, std::move(one));
     }
@@ -199,12 +184,33 @@ public:
     bool valid() const noexcept { return st_ != nullptr; }
     explicit operator bool() const noexcept { return valid(); }
     friend bool operator==(const Task& a, const Task& b) noexcept { return a.st_ == b.st_; }
-    std::size_t hash_value() const noexcept { return std::hash<const void*>{}(st_.get()); }
+    std::size_t hash_value() const noexcept { return std::hash<const void*>{}(st_); }
+
+    Task(const Task& o) noexcept : st_(o.st_) {
+        if (st_) st_->retain();
+    }
+    Task(Task&& o) noexcept : st_(std::exchange(o.st_, nullptr)) {}
+    Task& operator=(const Task& o) noexcept {
+        Task(o).swap(*this);
+        return *this;
+    }
+    Task& operator=(Task&& o) noexcept {
+        Task(std::move(o)).swap(*this);
+        return *this;
+    }
+    ~Task() {
+        if (st_) st_->unref();
+    }
 
 private:
     friend struct detail::TaskAccess;
 
-    explicit Task(std::shared_ptr<detail::TaskShared<R>> st) noexcept : st_(std::move(st)) {}
+    // Task(st, share): a handle to st; share: a new reference, else it
+    // adopts one that the caller already counted.
+    Task(detail::TaskShared<R>* st, bool share) noexcept : st_(st) {
+        if (share) st_->retain();
+    }
+    void swap(Task& o) noexcept { std::swap(st_, o.st_); }
 
     detail::TaskShared<R>& core() const {
         if (!st_) throw InvalidState("goro: use of an empty Task");
@@ -226,7 +232,7 @@ private:
         }
     }
 
-    std::shared_ptr<detail::TaskShared<R>> st_;
+    detail::TaskShared<R>* st_ = nullptr;  // one reference, or null
 };
 
 namespace detail {
@@ -245,64 +251,109 @@ struct TaskAccess {
             return t.result();
         }
     }
+    // adopt() makes the handle that owns st's first reference.
     template <class R>
-    static Task<R> make(std::shared_ptr<TaskShared<R>> st) noexcept {
-        return Task<R>(std::move(st));
+    static Task<R> adopt(TaskShared<R>* st) noexcept {
+        return Task<R>(st, false);
+    }
+    template <class R>
+    static TaskShared<R>* state(const Task<R>& t) noexcept {
+        return t.st_;
     }
 };
 
-// TaskEntry is the body of a task's goroutine: run fn, destroy it, publish
-// the outcome, then start the done callbacks.
+template <class R>
+void schedule_callbacks(Task<R> t, TaskCore::DoneCallbacks cbs) {
+    auto body = [t = std::move(t), cbs = std::move(cbs)]() mutable {
+        for (auto& cb : cbs) cb(*TaskAccess::core(t));
+    };
+    if (maxprocs() > 0) {
+        try {
+            spawn_goroutine(std::move(body));
+            return;
+        } catch (const InvalidState&) {
+            // the runtime ended meanwhile: run here
+        }
+    }
+    body();
+}
+
+// TaskEntry is the body of a task's goroutine, built in place in its G: run
+// fn (unless the task was cancelled before it started), destroy fn, publish
+// the outcome, then start the done callbacks. It owns the goroutine's
+// reference to the state until it hands it to finish().
 template <class R, class Fn>
 struct TaskEntry {
-    std::shared_ptr<TaskShared<R>> st;
+    TaskShared<R>* st;  // null once finish() has the reference
     std::optional<Fn> fn;
 
     template <class F>
-    TaskEntry(std::shared_ptr<TaskShared<R>> s, F&& f) : st(std::move(s)), fn(std::in_place, std::forward<F>(f)) {}
+    TaskEntry(TaskShared<R>* s, F&& f) : st(s), fn(std::in_place, std::forward<F>(f)) {}
+    TaskEntry(const TaskEntry&) = delete;
+    TaskEntry& operator=(const TaskEntry&) = delete;
+    ~TaskEntry() {
+        if (st) st->unref();  // never ran
+    }
 
     void operator()() {
-        st->attach(current_g());
-        TaskState state = TaskState::Finished;
-        std::exception_ptr error;
+        TaskState state = TaskState::Cancelled;
         try {
+            // asyncio: a task cancelled before it starts never runs its
+            // function. throw_cancelled() also consumes the request cancel()
+            // left on this goroutine (visible here: it was made before the
+            // flag was set), so nothing below sees it again.
+            if (st->cancelled_before_start()) throw_cancelled();
             if constexpr (std::is_void_v<R>) {
                 (*fn)();
                 st->value_.emplace();
             } else {
                 st->value_.emplace((*fn)());
             }
+            state = TaskState::Finished;
         } catch (const Cancelled&) {
-            state = TaskState::Cancelled;
-            error = std::current_exception();
+            st->set_error(std::current_exception());
         } catch (...) {
-            error = std::current_exception();
+            state = TaskState::Finished;
+            st->set_error(std::current_exception());
         }
         // The callable (and what it captured) is gone before anyone sees the
         // task done: gather's "no child outlives the caller's frame".
         fn.reset();
-        st->finish(state, std::move(error));
-        if (!st->fired_.empty()) schedule_callbacks(TaskAccess::make(st), std::move(st->fired_));
+        TaskShared<R>* s = std::exchange(st, nullptr);
+        TaskCore::DoneCallbacks fired = s->finish(state);  // s may be gone now, unless fired holds it
+        if (!fired.empty()) schedule_callbacks(TaskAccess::adopt(s), std::move(fired));
     }
 };
 
-}  // namespace detail
-
-// spawn(fn) starts fn as a task's goroutine now (asyncio.create_task); the
-// task is named "Task-N". spawn(name, fn) names it.
-namespace detail {
+// spawn_task() starts a task's goroutine. The state starts with the handle's
+// reference; the goroutine's is counted and its G recorded between g_alloc()
+// and g_start(), before the goroutine can run and before any other thread
+// can see the state, so neither needs an atomic read-modify-write or a lock.
 template <class F, class Name>
 auto spawn_task(Name&& name, F&& fn) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn&>, "goro::spawn: fn must be callable with no arguments");
     using R = std::remove_cvref_t<std::invoke_result_t<Fn&>>;
-    auto st = std::make_shared<TaskShared<R>>(std::forward<Name>(name));
+    using Entry = TaskEntry<R, Fn>;
+    Task<R> task = TaskAccess::adopt(new TaskShared<R>(std::forward<Name>(name)));
+    TaskShared<R>* st = TaskAccess::state(task);
+    void* storage = nullptr;
+    G* g = g_alloc(sizeof(Entry), alignof(Entry), &storage);
+    try {
+        ::new (storage) Entry(st, std::forward<F>(fn));
+    } catch (...) {
+        g_abandon(g);
+        throw;
+    }
+    st->owned_by_goroutine(g);
     // No name for the goroutine: a task's body catches everything, so it never panics.
-    spawn_goroutine(TaskEntry<R, Fn>(st, std::forward<F>(fn)));
-    return TaskAccess::make(std::move(st));
+    g_start(g, &entry_ops_for<Entry>, nullptr, true);
+    return task;
 }
 }  // namespace detail
 
+// spawn(fn) starts fn as a task's goroutine now (asyncio.create_task); the
+// task is named "Task-N". spawn(name, fn) names it.
 template <class F>
 auto spawn(std::string name, F&& fn) {
     return detail::spawn_task(std::move(name), std::forward<F>(fn));

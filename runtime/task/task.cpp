@@ -2,29 +2,56 @@
 // completion, and the waits behind get(), gather, wait and wait_for.
 //
 // Owns: TaskCore (include/goro/detail/task_state.hpp). The templates in
-// <goro/task.hpp> own the result slot, the callables and the callbacks;
-// the run_blocking pool is in blocking_pool.cpp.
+// <goro/task.hpp> own the result slot, the callables, the goroutine's entry
+// (TaskEntry) and the scheduling of done callbacks; the run_blocking pool is
+// in blocking_pool.cpp.
 //
-// States (TaskCore::state_), moved only by the task's own goroutine:
+// States (the low bits of TaskCore::word_), moved only by the task's own
+// goroutine, once, in complete():
 //   Pending   -> Finished   its function returned, or threw anything but Cancelled
-//   Pending   -> Cancelled  its function threw Cancelled
-// Both moves happen once, in complete(), under lock_.
+//   Pending   -> Cancelled  its function threw Cancelled, or a cancel() came
+//                           before the goroutine started (the function never runs)
+//
+// word_ also holds the reference count and kWatched. Whoever must see the
+// completion under lock_ sets kWatched under lock_ (watch_locked(), an atomic
+// fetch_or that also reads the state): waiters before linking their node,
+// add_hook, add_callback and cancel(). complete() publishes the state:
+//  * not watched: one compare-exchange stores the state and drops the
+//    goroutine's reference together; nothing can be linked, and nobody can
+//    be in cancel() (it would have set kWatched first), so there is nothing
+//    to lock. If a watcher sets the bit meanwhile, the exchange fails and
+//    complete() takes the watched path;
+//  * watched: under lock_, which every watcher held from setting the bit to
+//    linking, it publishes the state (fetch_or), takes the waiters and
+//    listeners, and only after unlocking drops its reference (or hands it to
+//    the done callbacks).
+// A watcher that sees a state other than Pending links nothing.
 //
 // Invariants:
-//  * g_ != nullptr only between attach() and complete(), i.e. only while the
-//    task's goroutine is alive and not done. A G descriptor is recycled for
-//    another goroutine once its goroutine exits, so cancel() may call
-//    g_cancel(g_) only under lock_ with g_ set: complete() clears g_ under
-//    the same lock before the goroutine can exit.
-//  * cancel_early_ is only set while g_ == nullptr and Pending; attach()
-//    turns it into a request on the goroutine itself.
+//  * g_ is set by spawn_task between g_alloc() and g_start() and names the
+//    task's goroutine, which every runtime runs to its end (run() waits for
+//    every goroutine). A G descriptor is recycled once its goroutine exits,
+//    so cancel() calls g_cancel(g_) only under lock_ after watch_locked()
+//    saw Pending: the task is watched then, so complete() publishes under
+//    the same lock, and the goroutine cannot exit before cancel() unlocks.
+//    A G cancelled before it first ran keeps the request (g_cancel on a
+//    Runnable G only sets its flag).
+//  * cancel_requested_ is stored (release) after that g_cancel(), so the
+//    entry that reads it (acquire) at its start also sees the G's flag, and
+//    consumes it with throw_cancelled() instead of running the function.
 //  * error_ is non-null in state Cancelled; it and the result slot are
-//    written before state_ is stored (release), so whoever loads done()
+//    written before the state is stored (release), so whoever loads done()
 //    (acquire) may read them without the lock.
-//  * waiters_ and hooks_ are empty once done (taken by complete()).
+//  * listeners_ (hooks and done callbacks) is null once done, taken by
+//    complete(); waiters_ is empty once done. Both are non-empty only on a
+//    watched task.
+//  * The count counts the Task<R> handles, plus the goroutine until
+//    complete() (or, with done callbacks, the goroutine that runs them);
+//    see TaskCore::release() for the orderings.
 //
-// Synchronisation: lock_ (a SpinLock, never held across a park) guards g_,
-// cancel_early_, waiters_, hooks_, taken_ and the template's callback list.
+// Synchronisation: lock_ (a SpinLock, never held across a park) guards g_
+// (after the start), waiters_, listeners_ and taken_, and orders the watched
+// completion after every watcher.
 // Waiting is the waitlist.hpp protocol: link a WaitNode under lock_ unless
 // done, block(); complete() takes the whole list under lock_ and signals
 // after unlocking. wait_some() links one node per task, all naming the same
@@ -33,8 +60,16 @@
 //
 // Rejected designs:
 //  * Setting g_ from spawn() after spawn_goroutine returns: the goroutine may
-//    already have run, ended and its G been reused. The goroutine registers
-//    itself instead (attach()).
+//    already have run, ended and its G been reused. Nor does the goroutine
+//    register itself (an attach() under lock_ on its first run, with a flag
+//    for a cancel() that came before): that costs a lock on every task, and
+//    the G is known before g_start() anyway.
+//  * A std::shared_ptr for the state: the goroutine's copy costs an atomic
+//    increment at spawn and a separate control block; the intrusive count
+//    starts at two.
+//  * complete() always under lock_, the count in a word of its own: two
+//    atomic read-modify-writes (the lock, the goroutine's decrement) where
+//    an unwatched task needs one.
 //  * Running done callbacks in complete(): asyncio never runs them in the
 //    completer's frame, and a callback that blocks would delay every waiter.
 //    The template starts one goroutine per completion for them.
@@ -74,43 +109,73 @@ void TaskCore::format_name() const {
     name_ready_.store(true, std::memory_order_release);  // pairs with acquire in name()
 }
 
+static_assert(static_cast<std::uint32_t>(TaskState::Pending) == 0 &&
+              static_cast<std::uint32_t>(TaskState::Cancelled) <= 3 && static_cast<std::uint32_t>(TaskState::Finished) <= 3,
+              "the state must fit TaskCore::kStateMask, Pending as 0");
+
 bool TaskCore::cancel() noexcept {
     std::lock_guard lk(lock_);
-    if (state_.load(std::memory_order_relaxed) != TaskState::Pending) return false;  // written under lock_
-    if (g_) g_cancel(g_);  // g_ is alive: complete() clears it under lock_ before its goroutine exits
-    else cancel_early_ = true;
+    if (watch_locked() != TaskState::Pending) return false;
+    g_cancel(g_);  // g_ is alive: a watched task completes under lock_, so its goroutine cannot exit before we unlock
+    cancel_requested_.store(true, std::memory_order_release);  // pairs with acquire in cancelled_before_start()
     return true;
 }
 
-void TaskCore::attach(G* g) noexcept {
-    std::lock_guard lk(lock_);
-    g_ = g;
-    if (cancel_early_) {
-        cancel_early_ = false;
-        g_cancel(g);  // on ourselves: the flag, and a spare permit that park loops absorb
-    }
+TaskCore::Listeners& TaskCore::listeners_locked() {
+    if (!listeners_) listeners_ = std::make_unique<Listeners>();
+    return *listeners_;
 }
 
-void TaskCore::complete(TaskState s, std::exception_ptr error) noexcept {
+bool TaskCore::complete(TaskState s, DoneCallbacks& fired) noexcept {
+    const auto bits = static_cast<std::uint32_t>(s);
+    std::uint32_t w = word_.load(std::memory_order_relaxed);
+    while (!(w & kWatched)) {
+        // Unwatched: publish s and drop our reference in one step. release:
+        // the result slot and error_ before the state (pairs with acquire in
+        // state()); acquire: if ours was the last reference, every other
+        // owner's accesses before the caller's deletion.
+        if (word_.compare_exchange_weak(w, (w - kRef) | bits, std::memory_order_acq_rel, std::memory_order_relaxed))
+            return (w >> kRefShift) == 1;
+    }
     WaitNode* chain;
-    std::vector<std::function<void()>> hooks;
+    std::unique_ptr<Listeners> listeners;
     {
         std::lock_guard lk(lock_);
-        error_ = std::move(error);
         g_ = nullptr;
-        state_.store(s, std::memory_order_release);  // pairs with acquire in state()
+        word_.fetch_or(bits, std::memory_order_release);  // pairs with acquire in state() and watch_locked()
         chain = waiters_.take_all();
-        hooks.swap(hooks_);
-        take_callbacks_locked();
+        listeners.swap(listeners_);
     }
+    // Our reference keeps the state (and lock_) alive until here.
     signal_chain(chain);
-    for (auto& h : hooks) h();
+    if (listeners) {
+        for (auto& h : listeners->hooks) h();
+        if (!listeners->callbacks.empty()) {
+            fired = std::move(listeners->callbacks);
+            return false;  // the reference goes with them
+        }
+    }
+    return release();
+}
+
+bool TaskCore::add_callback(DoneCallback& cb) {
+    std::lock_guard lk(lock_);
+    if (watch_locked() != TaskState::Pending) return false;
+    listeners_locked().callbacks.push_back(std::move(cb));
+    return true;
+}
+
+bool TaskCore::take_once() noexcept {
+    std::lock_guard lk(lock_);
+    if (taken_) return false;
+    taken_ = true;
+    return true;
 }
 
 bool TaskCore::wait_done(const TimePoint* deadline, bool cancellable) {
     if (done()) return true;
     lock_.lock();
-    if (done()) {
+    if (watch_locked() != TaskState::Pending) {
         lock_.unlock();
         return true;
     }
@@ -139,8 +204,8 @@ bool TaskCore::wait_done(const TimePoint* deadline, bool cancellable) {
 void TaskCore::add_hook(std::function<void()> hook) {
     {
         std::lock_guard lk(lock_);
-        if (!done()) {
-            hooks_.push_back(std::move(hook));
+        if (watch_locked() == TaskState::Pending) {
+            listeners_locked().hooks.push_back(std::move(hook));
             return;
         }
     }
@@ -187,7 +252,7 @@ bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const Tim
     for (std::size_t i = 0; i < n; ++i) {
         nodes[i].waker = self;
         std::lock_guard lk(cores[i]->lock_);
-        if (cores[i]->done()) continue;
+        if (cores[i]->watch_locked() != TaskState::Pending) continue;
         cores[i]->waiters_.push_back(&nodes[i]);
         nodes[i].amount = 1;
     }

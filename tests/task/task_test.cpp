@@ -207,29 +207,70 @@ TEST_CASE("task_that_catches_cancelled_and_returns_is_finished", "[task][cancel]
     });
 }
 
-TEST_CASE("task_cancelled_before_it_started_sees_cancelled_at_first_block", "[task][cancel]") {
+TEST_CASE("task_cancelled_before_it_started_never_runs_and_is_cancelled", "[task][cancel]") {
     run_at(1, [] {
         // maxprocs 1: the spawner keeps running, so the tasks have not started when cancelled.
         std::atomic<bool> ran{false};
-        goro::Task<int> blocks = goro::spawn([&ran] {
+        LiveCount captures;
+        // Set by the destructor of the captures on the task's goroutine: whether it still saw a
+        // cancellation request (-1: it never ran there).
+        auto saw_request = std::make_shared<std::atomic<int>>(-1);
+        struct ProbeOnDestroy {
+            std::shared_ptr<std::atomic<int>> out;
+            goro::detail::G* spawner = goro::detail::current_g();
+            ~ProbeOnDestroy() {
+                goro::detail::G* g = goro::detail::current_g();
+                if (g && g != spawner) out->store(goro::detail::cancel_pending() ? 1 : 0);
+            }
+        };
+        goro::Task<int> blocks = goro::spawn([&ran, t = Tracked(captures), p = ProbeOnDestroy{saw_request}] {
             ran = true;
             goro::sleep_for(1h);
             return 1;
         });
-        goro::Task<int> never_blocks = goro::spawn([] { return 2; });
+        goro::Task<int> never_blocks = goro::spawn([&ran] {
+            ran = true;
+            return 2;
+        });
+        goro::Task<void> twice = goro::spawn([&ran] { ran = true; });
+        std::atomic<int> callbacks{0};
+        never_blocks.add_done_callback([&](const goro::Task<int>& t) {
+            GCHECK(t.cancelled());
+            callbacks++;
+        });
         CHECK(blocks.cancel());
         CHECK(never_blocks.cancel());
+        CHECK(twice.cancel());
+        CHECK(twice.cancel());  // still pending: one request
+        CHECK_FALSE(blocks.done());
         CHECK_THROWS_AS(blocks.get(), goro::Cancelled);
-        CHECK(ran.load());
-        CHECK(blocks.cancelled());
-        CHECK(never_blocks.get() == 2);  // never reached a cancellation point
-        CHECK(never_blocks.state() == goro::TaskState::Finished);
+        CHECK_THROWS_AS(never_blocks.get(), goro::Cancelled);
+        CHECK_THROWS_AS(twice.get(), goro::Cancelled);
+        CHECK_FALSE(ran.load());  // asyncio: a task cancelled before it starts never runs
+        for (auto* t : {&blocks, &never_blocks}) {
+            CHECK(t->state() == goro::TaskState::Cancelled);
+            REQUIRE(t->exception() != nullptr);
+            CHECK_THROWS_AS(std::rethrow_exception(t->exception()), goro::Cancelled);
+        }
+        CHECK(twice.cancelled());
+        CHECK_FALSE(blocks.cancel());  // done
+        // The function was destroyed before the task was done, and the request was consumed
+        // before that: the destructor of its captures saw none.
+        CHECK(captures.live.load() == 0);
+        CHECK(saw_request->load() == 0);
+        CHECK(eventually([&] { return callbacks.load() == 1; }));
+        // The goroutine that ran the cancelled task left nothing behind for the next one.
+        CHECK(goro::spawn([] {
+                  goro::sleep_for(1ms);
+                  return 3;
+              }).get() == 3);
     });
     run_at(2, [] {
-        for (int i = 0; i < 200; ++i) {  // racing the start
+        for (int i = 0; i < 200; ++i) {  // racing the start: either way it ends Cancelled
             goro::Task<void> t = goro::spawn([] { goro::sleep_for(1h); });
             t.cancel();
             CHECK_THROWS_AS(t.get(), goro::Cancelled);
+            CHECK(t.cancelled());
         }
     });
 }

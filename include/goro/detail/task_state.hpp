@@ -1,10 +1,10 @@
 // goro/detail/task_state.hpp — the shared state behind a goro::Task. Internal:
 // included by <goro/task.hpp>; the protocol is described in runtime/task/task.cpp.
 //
-// TaskCore is the part that does not depend on the result type: the state,
-// the task's goroutine (while it runs), the waiters, the exception and the
-// internal completion hooks. TaskShared<R> adds the result slot and the
-// user's done callbacks, which need the Task<R> type.
+// TaskCore is the part that does not depend on the result type: the
+// reference count, the state, the task's goroutine, the waiters, the
+// exception, the internal completion hooks and the done callbacks (erased
+// over R). TaskShared<R> adds the result slot.
 #pragma once
 
 #include <goro/detail/waitlist.hpp>
@@ -36,29 +36,38 @@ std::uint64_t next_task_number() noexcept;
 class TaskCore;
 bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
 
+// TaskCore is reference counted by hand (intrusive), not by a shared_ptr: the
+// owners are every Task<R> handle and the task's goroutine until it
+// completes, and a spawn starts with both, so it costs no atomic increment.
+// The count shares one atomic word with the state and a "watched" bit, so
+// that a task nobody waits on completes, and drops its goroutine's
+// reference, in a single atomic step (see complete() in task.cpp).
+// TaskShared<R> (final) deletes itself by its own type when the last owner
+// lets go; TaskCore's destructor is protected and not virtual.
 class TaskCore {
 public:
-    explicit TaskCore(std::string name) : name_(std::move(name)), name_ready_(true) {}
-    // An unnamed task: its name "Task-N" is formatted on first use.
-    explicit TaskCore(std::uint64_t number) : number_(number) {}
-    virtual ~TaskCore() = default;
+    // A done callback, erased over the result type: the template wraps the
+    // user's cb(const Task<R>&) and hands it a handle to this task.
+    using DoneCallback = std::function<void(TaskCore&)>;
+    using DoneCallbacks = std::vector<DoneCallback>;
+
     TaskCore(const TaskCore&) = delete;
     TaskCore& operator=(const TaskCore&) = delete;
 
-    TaskState state() const noexcept { return state_.load(std::memory_order_acquire); }  // pairs with release in complete()
+    TaskState state() const noexcept {
+        return static_cast<TaskState>(word_.load(std::memory_order_acquire) & kStateMask);  // pairs with release in complete()
+    }
     bool done() const noexcept { return state() != TaskState::Pending; }
     const std::string& name() const {
         if (!name_ready_.load(std::memory_order_acquire)) format_name();  // pairs with release in format_name
         return name_;
     }
-    // error() is valid once done() (written before state_ is published).
+    // error() is valid once done() (written before the state is published).
     const std::exception_ptr& error() const noexcept { return error_; }
 
-    // cancel() delivers one cancellation request to the task's goroutine (or
-    // records it for the goroutine's start); false once done.
+    // cancel() delivers one cancellation request to the task's goroutine;
+    // false once done.
     bool cancel() noexcept;
-    // attach() is called first thing on the task's own goroutine.
-    void attach(G* g) noexcept;
 
     // wait_done() waits until done(): true when done, false when `deadline`
     // passed first. cancellable: a cancellation request of the caller throws
@@ -70,32 +79,93 @@ public:
     // is done (at once, on the caller, if it already is). Internal: hooks must
     // not block (as_completed's queue push).
     void add_hook(std::function<void()> hook);
+    // add_callback() stores cb for complete() to hand back, unless the task is
+    // done; false: the caller runs it now.
+    bool add_callback(DoneCallback& cb);
+    // take_once() claims a move-only result; false if already taken.
+    bool take_once() noexcept;
+
+    // References. retain(): a new owner copied from an existing one.
+    void retain() noexcept {
+        // relaxed: the copier's own reference keeps the state alive meanwhile.
+        word_.fetch_add(kRef, std::memory_order_relaxed);
+    }
+    // release() drops one reference; true when it was the last, and the
+    // caller must delete the state. An owner that sees the count at 1 is the
+    // only one left (nobody else holds a reference to copy), so it skips the
+    // atomic decrement. acquire on that load, acq_rel on the decrement: every
+    // other owner's accesses (all ending in a release decrement, or in
+    // complete()'s release) happen before the deletion.
+    bool release() noexcept {
+        if ((word_.load(std::memory_order_acquire) >> kRefShift) == 1) return true;
+        return (word_.fetch_sub(kRef, std::memory_order_acq_rel) >> kRefShift) == 1;
+    }
+
+    // The task's own side, called only by spawn_task and TaskEntry:
+    //
+    // owned_by_goroutine() records the task's goroutine and its reference,
+    // between g_alloc() and g_start(): no other thread can see the state yet.
+    void owned_by_goroutine(G* g) noexcept {
+        g_ = g;
+        word_.store(2 * kRef, std::memory_order_relaxed);  // Pending, the handle's and the goroutine's; published by g_start
+    }
+    // cancelled_before_start() is read once, first thing on the task's
+    // goroutine: a cancel() seen here means the function never runs.
+    bool cancelled_before_start() const noexcept {
+        return cancel_requested_.load(std::memory_order_acquire);  // pairs with release in cancel()
+    }
+    // set_error() records the exception the function ended with, before complete().
+    void set_error(std::exception_ptr e) noexcept { error_ = std::move(e); }
+    // complete() publishes the outcome s (the result slot and error_ are
+    // written before), wakes every waiter, runs the hooks, and takes over the
+    // goroutine's reference. Once. When done callbacks were registered they
+    // are moved to `fired` and the reference goes with them (the caller
+    // schedules them with a handle adopting it). Otherwise the reference is
+    // dropped; true when it was the last: the caller deletes the state.
+    bool complete(TaskState s, DoneCallbacks& fired) noexcept;
 
 protected:
-    // complete() publishes the outcome, wakes every waiter and runs the
-    // hooks. On the task's goroutine, once; the result slot is written before.
-    void complete(TaskState s, std::exception_ptr error) noexcept;
-    // take_callbacks_locked() is called by complete() under lock_, in the same
-    // critical section that publishes the state, so that a callback added
-    // concurrently is either taken here or sees done() and runs at once.
-    virtual void take_callbacks_locked() noexcept {}
-
-    mutable SpinLock lock_;
-    bool taken_ = false;  // guarded by lock_: the move-only result was moved out
+    explicit TaskCore(std::string name) : name_ready_(true), name_(std::move(name)) {}
+    // An unnamed task: its name "Task-N" is formatted on first use.
+    explicit TaskCore(std::uint64_t number) : number_(number) {}
+    ~TaskCore() = default;
 
 private:
     friend bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
 
-    std::atomic<TaskState> state_{TaskState::Pending};
-    G* g_ = nullptr;              // guarded by lock_: the task's goroutine, from attach() until done
-    bool cancel_early_ = false;   // guarded by lock_: cancel() came before attach()
-    std::exception_ptr error_;    // written once before state_ leaves Pending
-    WaitList waiters_;            // guarded by lock_: get(), gather, wait, wait_for
-    std::vector<std::function<void()>> hooks_;  // guarded by lock_
+    // Rarely used, so allocated on first use: one pointer in every task.
+    struct Listeners {
+        std::vector<std::function<void()>> hooks;
+        DoneCallbacks callbacks;
+    };
+    Listeners& listeners_locked();
+    // watch_locked() marks the task watched and returns its state then. Under
+    // lock_, by everyone who must not miss the completion or must keep the
+    // goroutine alive: a waiter linking its node, add_hook, add_callback,
+    // cancel(). A watched task completes under lock_.
+    TaskState watch_locked() noexcept {
+        // acquire: a state already published comes with the result and error_.
+        return static_cast<TaskState>(word_.fetch_or(kWatched, std::memory_order_acquire) & kStateMask);
+    }
     void format_name() const;
-    mutable std::string name_;                  // set once: in the constructor or by format_name()
+
+    // word_: the TaskState in bits 0-1, kWatched, and the reference count
+    // above them. The state moves once, away from Pending, in complete().
+    static constexpr std::uint32_t kStateMask = 3;
+    static constexpr std::uint32_t kWatched = 4;
+    static constexpr unsigned kRefShift = 3;
+    static constexpr std::uint32_t kRef = 1u << kRefShift;
+    std::atomic<std::uint32_t> word_{kRef};
+    mutable SpinLock lock_;
+    bool taken_ = false;                         // guarded by lock_: the move-only result was moved out
+    std::atomic<bool> cancel_requested_{false};  // set by cancel(); read at the goroutine's start
     mutable std::atomic<bool> name_ready_{false};
-    std::uint64_t number_ = 0;                  // N of "Task-N" for an unnamed task
+    G* g_ = nullptr;                             // the task's goroutine; used under lock_ while Pending
+    std::exception_ptr error_;                   // written once before the state leaves Pending
+    WaitList waiters_;                           // guarded by lock_: get(), gather, wait, wait_for
+    std::unique_ptr<Listeners> listeners_;       // guarded by lock_; null until a hook or callback is added
+    mutable std::string name_;                   // set once: in the constructor or by format_name()
+    std::uint64_t number_ = 0;                   // N of "Task-N" for an unnamed task
 };
 
 // wait_all() waits until every task is done, cancellably: when the caller is
