@@ -52,6 +52,10 @@ inline constexpr std::uint32_t kRunqCapacity = GORO_RUNQ_CAPACITY;
 // many times in a row before the queue gets a turn (Go bounds it by the 10 ms
 // time slice; we have no preemption, so we count).
 inline constexpr int kRunnextStreak = 32;
+// A worker that never runs out of goroutines never sleeps in the netpoller;
+// one of them polls without blocking when nobody has for this long (Go's
+// sysmon: 10 ms from a thread of its own).
+inline constexpr std::chrono::milliseconds kForcedPollInterval{1};
 // Every kGlobalCheckInterval schedules, look at the global queue and the
 // timers first, so neither starves behind a busy local queue (Go: 61).
 inline constexpr std::uint32_t kGlobalCheckInterval = 61;
@@ -214,6 +218,11 @@ private:
     void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
     M* pop_idle_locked(M* self);             // REQUIRES(idle_mu_)
     bool poll_io_nonblocking();
+    void poll_io_if_overdue(detail::TimePoint now);
+    // When the netpoller was last asked (nanoseconds of the steady clock);
+    // relaxed: a hint that decides whether a busy worker polls, and the CAS
+    // on it only picks one poller among the workers that find it overdue.
+    std::atomic<std::int64_t> last_io_poll_ns_{0};
     // Deadlock detection (worker.cpp): plain threads that wake goroutines
     // or spawn them make it impossible to know, so their first such act
     // turns it off for the rest of the runtime.

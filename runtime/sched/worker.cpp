@@ -370,12 +370,33 @@ Netpoller* Runtime::netpoller() {
     return np;
 }
 
+namespace {
+std::int64_t steady_ns(detail::TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
 // Collects I/O readiness without blocking, unless another worker polls.
 bool Runtime::poll_io_nonblocking() {
     Netpoller* np = netpoll_.load(std::memory_order_acquire);
     if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return false;
     if (poll_m_.load(std::memory_order_relaxed) != nullptr) return false;
-    return np->poll(detail::Clock::now()) > 0;
+    auto now = detail::Clock::now();
+    last_io_poll_ns_.store(steady_ns(now), std::memory_order_relaxed);
+    return np->poll(now) > 0;
+}
+
+// Called on every pass through find_runnable, i.e. at least every
+// kGlobalCheckInterval schedules even when the local queue never empties.
+void Runtime::poll_io_if_overdue(detail::TimePoint now) {
+    std::int64_t last = last_io_poll_ns_.load(std::memory_order_relaxed);
+    std::int64_t now_ns = steady_ns(now);
+    if (now_ns - last < std::chrono::nanoseconds(kForcedPollInterval).count()) return;
+    Netpoller* np = netpoll_.load(std::memory_order_acquire);
+    if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return;
+    if (poll_m_.load(std::memory_order_relaxed) != nullptr) return;  // an idle worker watches already
+    if (!last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed)) return;  // another worker polls
+    np->poll(now);  // what it readies lands on our queue
 }
 
 void Runtime::wake_for_timer() {
@@ -407,8 +428,11 @@ void stop_spinning(std::atomic<int>& nspinning, M* m, Runtime* rt) {
 G* Runtime::find_runnable(M* m) {
     for (;;) {
         if (stopping.load(std::memory_order_acquire)) return nullptr;
-        // Timers that are due make their goroutines runnable first.
-        if (timers.next_deadline() <= detail::Clock::now()) timers.run_expired(detail::Clock::now());
+        // Timers that are due make their goroutines runnable first, and I/O
+        // that nobody has collected for a while comes next.
+        auto now = detail::Clock::now();
+        if (timers.next_deadline() <= now) timers.run_expired(now);
+        poll_io_if_overdue(now);
         if (check_retire(m)) continue;
         P* p = m->p;
 
@@ -513,6 +537,7 @@ void Runtime::idle_sleep(M* m) {
         // Re-check after publishing poll_m_: a wake_m() that missed it used the futex.
         if (m->wake.load(std::memory_order_seq_cst) == 0 && !stopping.load(std::memory_order_seq_cst))
             np->poll(deadline);
+        last_io_poll_ns_.store(steady_ns(detail::Clock::now()), std::memory_order_relaxed);
         poll_m_.store(nullptr, std::memory_order_release);
     } else {
         while (m->wake.load(std::memory_order_acquire) == 0 && !stopping.load(std::memory_order_acquire)) {  // pairs with release in wake_m

@@ -466,6 +466,43 @@ TEST_CASE("wait_readable_on_a_pipe_and_timeout", "[net]") {
     });
 }
 
+// Every worker busy with goroutines that keep yielding: no worker ever runs
+// out of work and sleeps in epoll_wait, yet readiness must still be seen (the
+// scheduler polls now and then on its own, as Go's sysmon does).
+TEST_CASE("io_readiness_is_seen_while_every_worker_stays_busy", "[net]") {
+    for_each_maxprocs(kProcs, [](int procs) {
+        int p[2];
+        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+        std::atomic<bool> stop{false};
+        std::atomic<bool> woke{false};
+        goro::WaitGroup wg;
+        for (int i = 0; i < 2 * procs; ++i) {
+            wg.add(1);
+            goro::go([&] {
+                while (!stop.load(std::memory_order_relaxed)) goro::yield();
+                wg.done();
+            });
+        }
+        wg.add(1);
+        goro::go([&, r = p[0]] {
+            woke = goro::net::wait_readable(r, 5s);  // false only if the timeout came first
+            stop = true;
+            wg.done();
+        });
+        std::thread writer([w = p[1]] {
+            std::this_thread::sleep_for(30ms);
+            GCHECK(::write(w, "x", 1) == 1);
+        });
+        auto t0 = Clock::now();
+        wg.wait();
+        writer.join();
+        CHECK(woke.load());
+        CHECK(Clock::now() - t0 < 4s);
+        ::close(p[0]);
+        ::close(p[1]);
+    });
+}
+
 TEST_CASE("transfer_64MiB_through_one_socket_checksum_matches", "[net]") {
     for_each_maxprocs(kProcs, [](int) {
         const std::size_t total = static_cast<std::size_t>(scale(64)) << 20;
