@@ -184,7 +184,7 @@ private:
     void runq_put_slow(P* p, G* g);
     G* find_runnable(M* m);                 // blocks while idle; null when stopping
     G* local_next(P* p);
-    G* take_global(P* p);
+    G* take_global(P* p, std::int64_t max = kRunqCapacity / 2);
     G* steal_work(M* m);
     bool any_work_visible() const;
     void idle_sleep(M* m);

@@ -237,11 +237,15 @@ G* Runtime::local_next(P* p) {
     return g;
 }
 
-G* Runtime::take_global(P* p) {
+// Takes up to a fair share of the global queue, but never more than fits in
+// the local one beside what it holds (else the overflow would go straight
+// back to the global queue), and only one when `max` is 1.
+G* Runtime::take_global(P* p, std::int64_t max) {
     std::int64_t size = global_size_.load(std::memory_order_acquire);  // pairs with release in enqueue_global
     if (size <= 0) return nullptr;
     int np = nprocs_.load(std::memory_order_relaxed);
-    std::int64_t want = std::min<std::int64_t>(size / np + 1, kRunqCapacity / 2);
+    std::int64_t room = static_cast<std::int64_t>(kRunqCapacity) - static_cast<std::int64_t>(p->runq.size());
+    std::int64_t want = std::min<std::int64_t>({size / np + 1, kRunqCapacity / 2, room + 1, max});
     G* batch[kRunqCapacity / 2];
     std::size_t got = global_.try_dequeue_bulk(batch, static_cast<std::size_t>(want));
     if (got == 0) return nullptr;
@@ -437,10 +441,11 @@ G* Runtime::find_runnable(M* m) {
         P* p = m->p;
 
         G* g = nullptr;
-        // Now and then the global queue goes first, so it cannot starve.
+        // Now and then the global queue goes first, so it cannot starve:
+        // one goroutine from it (Go's schedule() does the same).
         if (p->schedtick == 0 || p->schedtick > kGlobalCheckInterval) {
             p->schedtick = kGlobalCheckInterval;
-            g = take_global(p);
+            g = take_global(p, 1);
         }
         if (!g) g = local_next(p);
         if (!g) g = take_global(p);
