@@ -187,14 +187,20 @@ void Runtime::free_g_shared(G* g) {
 }
 
 void Runtime::start_g(G* g) {
-    g->id = next_goid.fetch_add(1, std::memory_order_relaxed);  // a unique number, no ordering
     g->stack = Stack{};
     g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
     M* m = this_m();
     if (m && m->p) {
-        if (g->user) m->p->started.store(m->p->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
-        enqueue_local(m->p, g, true);
+        P* p = m->p;
+        if (p->goid_next == p->goid_end) {
+            p->goid_next = next_goid.fetch_add(kGoidBatch, std::memory_order_relaxed);  // unique numbers, no ordering
+            p->goid_end = p->goid_next + kGoidBatch;
+        }
+        g->id = p->goid_next++;
+        if (g->user) p->started.store(p->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
+        enqueue_local(p, g, true);
     } else {
+        g->id = next_goid.fetch_add(1, std::memory_order_relaxed);
         if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
         foreign_wakers_.store(true, std::memory_order_relaxed);  // read only by deadlock detection
         enqueue_global(g);

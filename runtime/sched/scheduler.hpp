@@ -56,6 +56,9 @@ inline constexpr int kRunnextStreak = 32;
 // one of them polls without blocking when nobody has for this long (Go's
 // sysmon: 10 ms from a thread of its own).
 inline constexpr std::chrono::milliseconds kForcedPollInterval{1};
+// Goroutine ids are reserved this many at a time per P (one shared counter
+// touched once per batch instead of once per spawn).
+inline constexpr std::uint64_t kGoidBatch = 16;
 // Every kGlobalCheckInterval schedules, look at the global queue and the
 // timers first, so neither starves behind a busy local queue (Go: 61).
 inline constexpr std::uint32_t kGlobalCheckInterval = 61;
@@ -87,6 +90,8 @@ struct P {
     std::atomic<std::uint32_t> runnext_taken{0};
     std::uint32_t schedtick = 0;            // owner only: schedules until the next global-queue check
     std::uint64_t rng = 0;                  // owner only (steal order)
+    std::uint64_t goid_next = 0;            // owner only: ids reserved from Runtime::next_goid,
+    std::uint64_t goid_end = 0;             //   [goid_next, goid_end), kGoidBatch at a time
     G* free_gs = nullptr;                   // owner only
     int n_free_gs = 0;                      // owner only
     std::vector<Stack> free_stacks;         // owner only
