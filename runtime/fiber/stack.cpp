@@ -7,8 +7,9 @@
 // or on free_ (never both); slabs are unmapped only by ~StackPool, when no
 // goroutine of the runtime is left.
 //
-// Synchronisation: one std::mutex (mu_) guards free_ and the slab list; the
-// workers' own caches (sched/) make it rare on the hot path.
+// Synchronisation: one SpinLock (Impl::mu) guards the free list and the slab
+// list, held only to copy a batch; slabs are mapped outside it. The workers'
+// own caches (sched/) make it rare on the hot path.
 //
 // Rejected: one mmap per stack (a million goroutines would need a million
 // mappings, over vm.max_map_count); malloc'd stacks (no guard pages at all,
