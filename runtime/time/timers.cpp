@@ -1,4 +1,4 @@
-// time/timers.cpp — a 4-ary min-heap of TimerNodes under one mutex.
+// time/timers.cpp — a 4-ary min-heap of TimerNodes under one lock.
 //
 // See timers.hpp for the protocol. A 4-ary heap halves the depth of a binary
 // one and keeps siblings in one cache line (Go's runtime uses the same

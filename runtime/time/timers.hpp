@@ -12,7 +12,7 @@
 // fire() must not touch the node after it has told the owner (a sleeper may
 // return and drop its stack frame at once).
 //
-// Synchronisation: mu_ guards the heap and every node's index; earliest_ns_
+// Synchronisation: mu_ (a SpinLock) guards the heap and every node's index; earliest_ns_
 // mirrors the top deadline for lock-free peeking by the workers.
 #pragma once
 
@@ -63,7 +63,10 @@ private:
     void remove_at(std::size_t i);
     void update_earliest_locked();
 
-    mutable std::mutex mu_;
+    // A SpinLock: held for one sift (or a batch of 64 pops); a futex-based
+    // mutex put both workers to sleep in the kernel when they armed timers
+    // at the same moment (100k sleepers at 2 workers).
+    mutable detail::SpinLock mu_;
     std::vector<Entry> heap_;  // guarded by mu_; 4-ary min-heap on `when`
     std::atomic<std::int64_t> earliest_ns_{detail::TimePoint::max().time_since_epoch().count()};
 };
