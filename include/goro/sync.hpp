@@ -15,6 +15,7 @@
 
 #include <goro/detail/waitlist.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 
@@ -22,7 +23,9 @@ namespace goro {
 
 // WaitGroup waits for a collection of goroutines to finish (sync.WaitGroup).
 // add() with a delta that drives the counter below zero throws
-// std::logic_error and leaves the counter unchanged.
+// std::logic_error and leaves the counter unchanged; so does one that would
+// take it past 2^31 - 1. add() and done() are one atomic update unless they
+// release waiters.
 class WaitGroup {
 public:
     WaitGroup() = default;
@@ -35,8 +38,11 @@ public:
     std::int64_t count() const noexcept;
 
 private:
-    mutable detail::SpinLock lock_;
-    std::int64_t count_ = 0;    // guarded by lock_
+    // state_: the counter in the high 32 bits, the number of linked waiters
+    // in the low 32 (Go's layout): one atomic operation both changes the
+    // counter and tells whether anyone must be woken.
+    std::atomic<std::uint64_t> state_{0};
+    detail::SpinLock lock_;     // guards waiters_, and every change of the waiter half of state_
     detail::WaitList waiters_;  // guarded by lock_
 };
 

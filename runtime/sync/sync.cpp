@@ -4,7 +4,9 @@
 // protocol of include/goro/detail/waitlist.hpp (link under the primitive's
 // SpinLock, block(), unlink + signal by the waker after unlocking). So each
 // primitive only decides who is woken and what the waiter gets:
-//  * WaitGroup: count == 0 wakes every waiter.
+//  * WaitGroup: count == 0 wakes every waiter. The counter and the number of
+//    linked waiters share one atomic word, so add()/done() take no lock
+//    unless they bring the counter to zero with waiters linked.
 //  * Mutex: unlock() hands ownership to the first waiter (locked_ stays true);
 //    a waiter cancelled before the hand-off is simply unlinked.
 //  * CondVar: a waiter is linked before the user's mutex is released, so a
@@ -20,6 +22,7 @@
 #include <goro/errors.hpp>
 #include <goro/sync.hpp>
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -29,35 +32,76 @@ using detail::WaitNode;
 
 // ---------------------------------------------------------------- WaitGroup
 
+namespace {
+constexpr int kWaiterBits = 32;
+constexpr std::uint64_t kWaiterMask = (std::uint64_t{1} << kWaiterBits) - 1;
+std::int64_t wg_counter(std::uint64_t state) { return static_cast<std::int32_t>(state >> kWaiterBits); }
+std::uint32_t wg_waiters(std::uint64_t state) { return static_cast<std::uint32_t>(state & kWaiterMask); }
+std::uint64_t wg_state(std::int64_t counter, std::uint32_t waiters) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(counter)) << kWaiterBits) | waiters;
+}
+}  // namespace
+
+// The counter moves by CAS, so that a bad delta is refused before anything
+// changes. acq_rel: each add() releases the caller's writes, and the one that
+// reaches zero acquires them all (every add() is a read-modify-write of the
+// same word, so they form one release sequence) before it signals the waiters.
 void WaitGroup::add(std::int64_t delta) {
-    WaitNode* chain = nullptr;
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    std::uint64_t next;
+    for (;;) {
+        std::int64_t count = wg_counter(s);
+        std::int64_t want = count + delta;
+        if (want < 0)
+            throw std::logic_error("goro: WaitGroup counter would go negative (" + std::to_string(count) + " + " +
+                                   std::to_string(delta) + ")");
+        if (want > std::numeric_limits<std::int32_t>::max())
+            throw std::logic_error("goro: WaitGroup counter would exceed 2^31-1 (" + std::to_string(count) + " + " +
+                                   std::to_string(delta) + ")");
+        next = wg_state(want, wg_waiters(s));
+        if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+    }
+    // Nobody to wake: touch nothing more (a waiter that saw zero may already
+    // have destroyed the WaitGroup).
+    if (wg_counter(next) != 0 || wg_waiters(next) == 0) return;
+    // Zero with waiters linked: they cannot leave before being signalled
+    // (a cancelled one unlinks under lock_ first), so the object is alive.
+    WaitNode* chain;
     {
         std::lock_guard lk(lock_);
-        std::int64_t next = count_ + delta;
-        if (next < 0)
-            throw std::logic_error("goro: WaitGroup counter would go negative (" + std::to_string(count_) + " + " +
-                                   std::to_string(delta) + ")");
-        count_ = next;
-        if (next == 0) chain = waiters_.take_all();
+        std::uint32_t n = 0;
+        chain = waiters_.take_all();
+        for (WaitNode* w = chain; w; w = w->next) ++n;
+        state_.fetch_sub(n, std::memory_order_relaxed);  // under lock_, like every change of the waiter half
     }
     detail::signal_chain(chain);
 }
 
 void WaitGroup::wait() {
+    if (wg_counter(state_.load(std::memory_order_acquire)) == 0) return;  // pairs with acq_rel in add()
     lock_.lock();
-    if (count_ == 0) {
-        lock_.unlock();
-        return;
-    }
+    // Count ourselves in only while the counter is not zero, in the same
+    // atomic step: an add() that reaches zero later sees us and wakes us.
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    do {
+        if (wg_counter(s) == 0) {
+            lock_.unlock();
+            return;
+        }
+    } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire));
     WaitNode node;
     waiters_.push_back(&node);
-    detail::block(lock_, node);
+    try {
+        detail::block(lock_, node);
+    } catch (...) {
+        // Cancelled: block() unlinked the node (so no add() counted it); uncount it.
+        std::lock_guard lk(lock_);
+        state_.fetch_sub(1, std::memory_order_relaxed);
+        throw;
+    }
 }
 
-std::int64_t WaitGroup::count() const noexcept {
-    std::lock_guard lk(lock_);
-    return count_;
-}
+std::int64_t WaitGroup::count() const noexcept { return wg_counter(state_.load(std::memory_order_acquire)); }
 
 // ---------------------------------------------------------------- Mutex
 

@@ -1,6 +1,8 @@
-// tests/sync/waitgroup_test.cpp: goro::WaitGroup (runtime/sync/waitgroup): counting, reuse, waking every
+// tests/sync/waitgroup_test.cpp: goro::WaitGroup (runtime/sync/sync.cpp): counting, reuse, waking every
 // waiter, misuse, and destruction as soon as wait() returns.
 #include "test_util.hpp"
+
+#include <limits>
 
 #include <memory>
 #include <stdexcept>
@@ -117,6 +119,45 @@ TEST_CASE("waitgroup_below_zero_throws_logic_error_counter_unchanged", "[sync][w
     };
     body();  // plain thread
     for_each_maxprocs({1, 2}, [&](int) { body(); });
+}
+
+TEST_CASE("waitgroup_counter_past_int32_max_throws_logic_error_counter_unchanged", "[sync][waitgroup]") {
+    goro::WaitGroup wg;
+    constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
+    wg.add(kMax);
+    CHECK(wg.count() == kMax);
+    CHECK_THROWS_AS(wg.add(1), std::logic_error);
+    CHECK_THROWS_AS(wg.add(std::int64_t{1} << 40), std::logic_error);
+    CHECK(wg.count() == kMax);
+    wg.add(-kMax);
+    CHECK(wg.count() == 0);
+    wg.wait();
+}
+
+// A waiter cancelled while parked leaves; the others are still woken by the
+// zero, and the WaitGroup works as before afterwards.
+TEST_CASE("waitgroup_cancelled_waiter_leaves_the_others_waiting_and_woken", "[sync][waitgroup]") {
+    for_each_maxprocs({1, 2}, [](int) {
+        goro::WaitGroup wg;
+        wg.add(1);
+        auto leaver = goro::spawn([&] { wg.wait(); });
+        auto stayer = goro::spawn([&] { wg.wait(); });
+        goro::sleep_for(10ms);
+        CHECK(leaver.cancel());
+        CHECK_THROWS_AS(goro::wait_for(leaver, 5s), goro::Cancelled);
+        CHECK_FALSE(stayer.done());
+        wg.done();
+        goro::wait_for(stayer, 5s);
+        CHECK(stayer.state() == goro::TaskState::Finished);
+        // Reused: a new round of waiters, all woken.
+        wg.add(2);
+        std::vector<goro::Task<void>> round;
+        for (int i = 0; i < 3; ++i) round.push_back(goro::spawn([&] { wg.wait(); }));
+        goro::sleep_for(5ms);
+        wg.done();
+        wg.done();
+        for (auto& t : round) goro::wait_for(t, 5s);
+    });
 }
 
 TEST_CASE("waitgroup_below_zero_with_waiters_keeps_them_waiting", "[sync][waitgroup]") {
