@@ -69,14 +69,23 @@ inline constexpr std::size_t kExampleCount = sizeof(kExamples) / sizeof(kExample
 
 // GORO_EXAMPLE_MAIN(example_x) ends every example file. In a standalone build
 // (-DGORO_EXAMPLE_STANDALONE) it defines main(), which runs example_x as the
-// main goroutine of a fresh runtime; in the tour it expands to nothing.
+// main goroutine of a fresh runtime, and reports an exception that escapes
+// it (bad input, a failed check) in one line with exit status 1; in the tour
+// it expands to nothing.
 #ifdef GORO_EXAMPLE_STANDALONE
-#define GORO_EXAMPLE_MAIN(fn)                    \
-    int main() {                                 \
-        return goro::run([] {                    \
-            fn();                                \
-            return 0;                            \
-        });                                      \
+#include <cstdio>
+#include <exception>
+#define GORO_EXAMPLE_MAIN(fn)                                    \
+    int main() {                                                 \
+        try {                                                    \
+            return goro::run([] {                                \
+                fn();                                            \
+                return 0;                                        \
+            });                                                  \
+        } catch (const std::exception& e) {                      \
+            std::fprintf(stderr, "%s: error: %s\n", #fn, e.what()); \
+            return 1;                                            \
+        }                                                        \
     }
 #else
 #define GORO_EXAMPLE_MAIN(fn)

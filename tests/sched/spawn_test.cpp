@@ -155,10 +155,12 @@ TEST_CASE("spawned_goroutines_spread_over_workers", "[sched]") {
                 auto until = Clock::now() + 2ms;
                 while (Clock::now() < until) {
                 }
-                std::lock_guard<std::mutex> g(mu);
-                auto id = std::this_thread::get_id();
-                if (std::find(seen.begin(), seen.end(), id) == seen.end()) seen.push_back(id);
-                wg.done();
+                {
+                    std::lock_guard<std::mutex> g(mu);
+                    auto id = std::this_thread::get_id();
+                    if (std::find(seen.begin(), seen.end(), id) == seen.end()) seen.push_back(id);
+                }
+                wg.done();  // last: once the count is zero the test may return and destroy mu
             });
         }
         wg.wait();
