@@ -171,6 +171,30 @@ void Runtime::recycle_exited(P* p, G* g) {
     free_g(p, g);
 }
 
+namespace {
+void bump_runnext_taken(P* p) {  // owner only: a single writer needs no read-modify-write
+    p->runnext_taken.store(p->runnext_taken.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+}  // namespace
+
+// Owner only: runnext (bounded streak), then the local queue. Inline: it
+// picks the next goroutine of every switch.
+inline G* Runtime::local_next(P* p) {
+    G* g = p->runnext.load(std::memory_order_relaxed);
+    if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
+        if (p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {  // pairs with acq_rel exchange in enqueue_local
+            ++p->runnext_streak;
+            bump_runnext_taken(p);
+            return g;
+        }
+    }
+    p->runnext_streak = 0;
+    if ((g = p->runq.pop())) return g;
+    g = p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
+    if (g) bump_runnext_taken(p);
+    return g;
+}
+
 // Runs on the goroutine `self`, which `m` runs: switch to the next
 // goroutine or to g0.
 void Runtime::g_switch_away(M* m, G* self, Action a) {
@@ -213,29 +237,6 @@ void Runtime::g_exit(M* m, G* g) {
 }
 
 // ---------------------------------------------------------------- finding work
-
-namespace {
-void bump_runnext_taken(P* p) {  // owner only: a single writer needs no read-modify-write
-    p->runnext_taken.store(p->runnext_taken.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-}  // namespace
-
-// Owner only: runnext (bounded streak), then the local queue.
-G* Runtime::local_next(P* p) {
-    G* g = p->runnext.load(std::memory_order_relaxed);
-    if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
-        if (p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {  // pairs with acq_rel exchange in enqueue_local
-            ++p->runnext_streak;
-            bump_runnext_taken(p);
-            return g;
-        }
-    }
-    p->runnext_streak = 0;
-    if ((g = p->runq.pop())) return g;
-    g = p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
-    if (g) bump_runnext_taken(p);
-    return g;
-}
 
 // Takes up to a fair share of the global queue, but never more than fits in
 // the local one beside what it holds (else the overflow would go straight
