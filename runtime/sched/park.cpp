@@ -107,13 +107,14 @@ Waker waker_of(G* self) noexcept {
         }                                                                        \
     } while (0)
 
-void Waker::wake() const noexcept {
+void Waker::wake(Order order) const noexcept {
     if (g) {
+        const bool next = order == Order::Next;
         if (rt::M* self = rt::this_m()) {
-            if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready_from(self, g);
+            if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready_from(self, g, next);
         } else {
             rt::RuntimeRef ref;
-            if (Runtime* r = ref.get()) r->ready_from(nullptr, g);
+            if (Runtime* r = ref.get()) r->ready_from(nullptr, g, next);
         }
     } else if (thread) {
         thread->unpark();

@@ -147,7 +147,7 @@ bool TaskCore::complete(TaskState s, DoneCallbacks& fired) noexcept {
         listeners.swap(listeners_);
     }
     // Our reference keeps the state (and lock_) alive until here.
-    signal_chain(chain);
+    signal_chain(chain, Waker::Order::Later);  // behind what is runnable already (Waker::Order)
     if (listeners) {
         for (auto& h : listeners->hooks) h();
         if (!listeners->callbacks.empty()) {

@@ -30,9 +30,15 @@ using TimePoint = Clock::time_point;
 
 // Waker names one parked (or about to park) goroutine or thread.
 struct Waker {
+    // Where a woken goroutine queues on the waker's worker: Next (runnext:
+    // it runs as soon as the waker stops, Go's hand-off for channels and
+    // locks), or Later (the tail of the queue, after what is already
+    // runnable: asyncio's order, used when a task completes, so that a
+    // goroutine collecting results in order finds the others done).
+    enum class Order : bool { Next, Later };
     G* g = nullptr;
     ThreadParker* thread = nullptr;
-    void wake() const noexcept;
+    void wake(Order order = Order::Next) const noexcept;
     explicit operator bool() const noexcept { return g != nullptr || thread != nullptr; }
 };
 

@@ -84,16 +84,17 @@ struct WaitList {
 };
 
 // signal() hands an unlinked node back to its waiter. Call it after releasing
-// the primitive's lock; never touch the node afterwards.
-inline void signal(WaitNode* n) noexcept {
+// the primitive's lock; never touch the node afterwards. `order`: where a
+// woken goroutine queues (Waker::Order).
+inline void signal(WaitNode* n, Waker::Order order = Waker::Order::Next) noexcept {
     Waker w = n->waker;
     n->signalled.store(true, std::memory_order_release);  // pairs with acquire in block()
-    w.wake();
+    w.wake(order);
 }
-inline void signal_chain(WaitNode* chain) noexcept {
+inline void signal_chain(WaitNode* chain, Waker::Order order = Waker::Order::Next) noexcept {
     while (chain) {
         WaitNode* next = chain->next;  // read before signal(): the node may vanish after it
-        signal(chain);
+        signal(chain, order);
         chain = next;
     }
 }
