@@ -212,6 +212,19 @@ bool stays(P&& pred, std::chrono::milliseconds period = 30ms) {
     return pred();
 }
 
+// ---- misuse --------------------------------------------------------------------------------------
+
+// throws_closed(fn) tells whether fn() throws goro::ChannelClosed (Go's shouldPanic in its channel tests).
+template <class F>
+bool throws_closed(F&& fn) {
+    try {
+        fn();
+    } catch (const goro::ChannelClosed&) {
+        return true;
+    }
+    return false;
+}
+
 // ---- environment ---------------------------------------------------------------------------------
 
 // EnvVar sets (value) or unsets (nullptr) one variable for its scope and restores the old state afterwards.

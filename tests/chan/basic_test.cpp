@@ -10,21 +10,6 @@
 
 using namespace goro_test;
 
-namespace {
-
-// counts how many calls of fn throw goro::ChannelClosed.
-template <class F>
-bool throws_closed(F&& fn) {
-    try {
-        fn();
-    } catch (const goro::ChannelClosed&) {
-        return true;
-    }
-    return false;
-}
-
-}  // namespace
-
 // ---- unbuffered -------------------------------------------------------------------------------------
 
 TEST_CASE("chan_unbuffered_send_completes_only_when_received", "[chan]") {

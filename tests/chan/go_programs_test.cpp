@@ -665,16 +665,6 @@ struct C {
     }
 };
 
-template <class F>
-bool should_panic(F&& f) {
-    try {
-        f();
-    } catch (const goro::ChannelClosed&) {
-        return true;
-    }
-    return false;
-}
-
 void test1(const C& c) {
     for (int i = 0; i < 3; ++i) {
         // recv a close signal
@@ -686,9 +676,9 @@ void test1(const C& c) {
         CHECK(selected);
     }
     // send panics, in both forms, and the value is discarded
-    CHECK(should_panic([&] { c.nbsend(1); }));
+    CHECK(throws_closed([&] { c.nbsend(1); }));
     CHECK_FALSE(c.recv());
-    CHECK(should_panic([&] { c.send(2); }));
+    CHECK(throws_closed([&] { c.send(2); }));
     CHECK_FALSE(c.recv());
     CHECK(c.c.closed());
     CHECK(c.c.size() == 0);
@@ -746,10 +736,10 @@ TEST_CASE("chan_go_closedchan", "[chan][goprog]") {
             }
         }
         // close of nil, and closing twice, panic
-        CHECK(should_panic([] { goro::Chan<int>::nil().close(); }));
+        CHECK(throws_closed([] { goro::Chan<int>::nil().close(); }));
         goro::Chan<int> ch;
         ch.close();
-        CHECK(should_panic([&] { ch.close(); }));
+        CHECK(throws_closed([&] { ch.close(); }));
     };
     for_each_maxprocs({1, 2}, [&](int) { body(); });
 }
