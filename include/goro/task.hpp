@@ -93,6 +93,10 @@ public:
     explicit TaskShared(std::string name) : TaskCore(std::move(name)) {}
     explicit TaskShared(std::uint64_t number) : TaskCore(number) {}
 
+    // A spawn's one heap allocation comes from the task-state pool.
+    static void* operator new(std::size_t bytes) { return state_alloc(bytes); }
+    static void operator delete(void* p, std::size_t bytes) noexcept { state_free(p, bytes); }
+
     // unref() drops one reference, deleting the state after the last one.
     void unref() noexcept {
         if (release()) delete this;

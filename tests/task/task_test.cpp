@@ -6,10 +6,12 @@
 #include <goro/chan.hpp>
 #include <goro/select.hpp>
 
+#include <array>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 
 using namespace goro_test;
 
@@ -497,4 +499,68 @@ TEST_CASE("task_empty_handle_throws_invalid_state", "[task]") {
 
 TEST_CASE("task_spawn_without_runtime_throws_invalid_state", "[task]") {
     CHECK_THROWS_AS(goro::spawn([] { return 1; }), goro::InvalidState);
+}
+
+// Task states come from per-thread caches that hand full magazines to a shared depot
+// (runtime/task/state_pool.cpp). A block reused while its state is still alive would show up
+// here as a wrong result: states of several size classes (and one too big to be pooled) are
+// created on goroutines and plain threads, handed over a channel, read and dropped on other
+// goroutines, while thousands stay alive, and plain threads that created some have exited
+// (their caches handed in) before their results are read.
+TEST_CASE("task_states_are_recycled_across_threads_without_mixing_results", "[task][stress]") {
+    using Big = std::array<long, 40>;  // 320 bytes of result: not pooled
+    const long per_producer = scale(20000);
+    const int producers = 4;
+    for_each_maxprocs({1, 2, 4}, [&](int) {
+        goro::Chan<std::tuple<long, goro::Task<long>, goro::Task<std::string>, goro::Task<Big>>> handoff(64);
+        std::atomic<long> checked{0};
+        goro::WaitGroup consumers;
+        for (int c = 0; c < 3; ++c) {
+            consumers.add();
+            goro::go([&] {
+                for (auto item : handoff) {
+                    auto& [k, a, s, b] = item;
+                    GCHECK(a.get() == k);
+                    GCHECK(s.get() == "task state " + std::to_string(k));
+                    GCHECK(b.get()[39] == k && b.get()[0] == -k);
+                    checked.fetch_add(1, std::memory_order_relaxed);
+                }
+                consumers.done();
+            });
+        }
+        goro::WaitGroup made;
+        std::vector<goro::Task<long>> kept(static_cast<std::size_t>(producers * per_producer));
+        auto produce = [&](long base) {
+            for (long i = 0; i < per_producer; ++i) {
+                long k = base + i;
+                kept[static_cast<std::size_t>(k)] = goro::spawn([k] { return 3 * k; });
+                goro::Task<Big> b = goro::spawn([k] {
+                    Big v{};
+                    v[0] = -k;
+                    v[39] = k;
+                    return v;
+                });
+                handoff.send({k, goro::spawn([k] { return k; }), goro::spawn([k] { return "task state " + std::to_string(k); }),
+                              std::move(b)});
+            }
+        };
+        for (int p = 0; p < producers / 2; ++p) {
+            made.add();
+            goro::go([&, p] {
+                produce(p * per_producer);
+                made.done();
+            });
+        }
+        std::vector<std::thread> threads;
+        for (int p = producers / 2; p < producers; ++p) threads.emplace_back([&, p] { produce(p * per_producer); });
+        made.wait();
+        goro::run_blocking([&] { for (auto& th : threads) th.join(); });
+        handoff.close();
+        consumers.wait();
+        CHECK(checked.load() == producers * per_producer);
+        long wrong = 0;
+        for (long k = 0; k < producers * per_producer; ++k)
+            if (kept[static_cast<std::size_t>(k)].get() != 3 * k) ++wrong;
+        CHECK(wrong == 0);
+    });
 }

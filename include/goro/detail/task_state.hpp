@@ -33,6 +33,13 @@ namespace detail {
 // next_task_number() is N of the next "Task-N", counting from 1 over the process.
 std::uint64_t next_task_number() noexcept;
 
+// state_alloc() / state_free() are the memory of task states: per-thread
+// caches of cache-line-aligned blocks in front of ::operator new (see
+// runtime/task/state_pool.cpp). state_free() takes the size given to
+// state_alloc().
+void* state_alloc(std::size_t bytes);
+void state_free(void* p, std::size_t bytes) noexcept;
+
 class TaskCore;
 bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
 
