@@ -26,21 +26,6 @@
 #include <cerrno>
 #include <cstring>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GORO_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer)
-#define GORO_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define GORO_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define GORO_TSAN 1
-#endif
-
 #if GORO_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
@@ -131,9 +116,11 @@ void context_init(Context& ctx, const Stack& stack, ContextEntry entry) {
     ctx.entry = entry;
     ctx.eh = EhState{};
     ctx.saved_errno = 0;
+#if GORO_ASAN
     ctx.stack_bottom = stack.base;
     ctx.stack_size = stack.size;
     ctx.asan_fake_stack = nullptr;
+#endif
 #if GORO_TSAN
     if (!ctx.tsan_fiber) ctx.tsan_fiber = __tsan_create_fiber(0);
 #endif
@@ -143,9 +130,11 @@ void context_init_thread(Context& ctx) {
     ctx.fctx = nullptr;
     ctx.eh = EhState{};
     ctx.saved_errno = 0;
+#if GORO_ASAN
     ctx.stack_bottom = nullptr;
     ctx.stack_size = 0;
     ctx.asan_fake_stack = nullptr;
+#endif
 #if GORO_TSAN
     ctx.tsan_fiber = __tsan_get_current_fiber();
 #endif

@@ -22,6 +22,23 @@
 
 #include <cstddef>
 
+// GORO_ASAN / GORO_TSAN: the runtime is built under that sanitizer (the whole
+// build is: a meson option), so the contexts carry its bookkeeping.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORO_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define GORO_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(GORO_ASAN)
+#define GORO_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(GORO_TSAN)
+#define GORO_TSAN 1
+#endif
+
 namespace goro::rt {
 
 struct Context;
@@ -63,11 +80,16 @@ struct Context {
     ContextEntry entry = nullptr;
     EhState eh;
     int saved_errno = 0;
-    // Sanitizer bookkeeping (unused without sanitizers).
+    // Sanitizer bookkeeping, only in sanitized builds: every goroutine
+    // descriptor holds a Context, and a million of them must stay small.
+#if GORO_ASAN
     const void* stack_bottom = nullptr;
     std::size_t stack_size = 0;
     void* asan_fake_stack = nullptr;
+#endif
+#if GORO_TSAN
     void* tsan_fiber = nullptr;
+#endif
 };
 
 // Prepares `ctx` to start running `entry` on `stack` at its first resume.

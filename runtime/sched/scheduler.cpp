@@ -27,10 +27,15 @@
 #include <goro/detail/park.hpp>
 #include <goro/runtime.hpp>
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <type_traits>
+#include <utility>
 
 namespace goro::rt {
 
@@ -79,18 +84,52 @@ void Runtime::add_proc_locked(int id) {
 }
 
 Runtime::~Runtime() {
-    for (auto& chunk : g_chunks_) {
-        for (std::size_t i = 0; i < kGChunk; ++i) {
-            G& g = chunk[i];
-            if (g.ctx.tsan_fiber) context_destroy(g.ctx);
-        }
-    }
+#if GORO_TSAN
+    for (auto& chunk : g_chunks_)
+        for (G& g : chunk) context_destroy(g.ctx);
+#endif
     int n = nallocated_.load(std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) delete allp_[i].load(std::memory_order_relaxed);
     delete netpoll_.load(std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------- descriptors
+
+GChunk::GChunk(bool huge) {
+    static_assert(std::is_trivially_destructible_v<G>, "chunks end without running descriptor destructors");
+    if (huge) {
+        // Over-map by one huge page, then trim to an aligned one: the kernel
+        // backs a huge page only where the mapping covers an aligned 2 MiB.
+        const std::size_t span = 2 * kGHugeChunkBytes;
+        void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw != MAP_FAILED) {
+            auto base = reinterpret_cast<std::uintptr_t>(raw);
+            std::uintptr_t aligned = (base + kGHugeChunkBytes - 1) & ~(kGHugeChunkBytes - 1);
+            if (aligned > base) ::munmap(raw, aligned - base);
+            if (std::uintptr_t end = base + span, used = aligned + kGHugeChunkBytes; end > used)
+                ::munmap(reinterpret_cast<void*>(used), end - used);
+            void* mem = reinterpret_cast<void*>(aligned);
+            ::madvise(mem, kGHugeChunkBytes, MADV_HUGEPAGE);  // a hint: without THP these are plain pages
+            count_ = kGHugeChunkBytes / sizeof(G);
+            gs_ = ::new (mem) G[count_];
+            mapped_ = true;
+            return;
+        }
+    }
+    gs_ = new G[kGChunk];
+    count_ = kGChunk;
+}
+
+GChunk::GChunk(GChunk&& o) noexcept
+    : gs_(std::exchange(o.gs_, nullptr)), count_(std::exchange(o.count_, 0)), mapped_(o.mapped_) {}
+
+GChunk::~GChunk() {
+    if (!gs_) return;
+    if (mapped_)
+        ::munmap(gs_, kGHugeChunkBytes);
+    else
+        delete[] gs_;
+}
 
 // A free descriptor from the shared batches, else a fresh one from the chunks.
 G* Runtime::take_g_locked() {
@@ -101,11 +140,12 @@ G* Runtime::take_g_locked() {
         if (--b.count == 0) g_free_batches_.pop_back();
         return g;
     }
-    if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
-        g_chunks_.emplace_back(new G[kGChunk]);
+    if (g_chunks_.empty() || g_chunk_used_ == g_chunks_.back().size()) {
+        g_chunks_.emplace_back(g_allocated_ >= kGHugeChunkAfter);
         g_chunk_used_ = 0;
+        g_allocated_ += g_chunks_.back().size();
     }
-    return &g_chunks_.back()[g_chunk_used_++];
+    return g_chunks_.back().begin() + g_chunk_used_++;
 }
 
 G* Runtime::alloc_g_local(P* p) {
@@ -150,18 +190,16 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
     g->name = nullptr;
     if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
         g->fn = g->inline_fn;
-        g->fn_on_heap = false;
     } else {
         g->fn = ::operator new(fn_size, std::align_val_t(fn_align));
-        g->fn_on_heap = true;
-        g->fn_align = fn_align;
+        g->fn_align = static_cast<std::uint32_t>(fn_align);
     }
     *storage = g->fn;
     return g;
 }
 
 void Runtime::free_g(P* p, G* g) {
-    if (g->fn_on_heap) ::operator delete(g->fn, std::align_val_t(g->fn_align));
+    if (g->fn && g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->ops = nullptr;
     g->status.store(GStatus::Free, std::memory_order_release);  // stale ready()s now see Free and do nothing
@@ -178,7 +216,7 @@ void Runtime::free_g(P* p, G* g) {
 }
 
 void Runtime::free_g_shared(G* g) {
-    if (g->fn_on_heap) ::operator delete(g->fn, std::align_val_t(g->fn_align));
+    if (g->fn && g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->status.store(GStatus::Free, std::memory_order_release);
     g->next = nullptr;
@@ -267,9 +305,8 @@ void Runtime::cancel_all() {
     std::lock_guard lk(g_mu_);
     G* self = detail::current_g();
     for (auto& chunk : g_chunks_) {
-        for (std::size_t i = 0; i < kGChunk; ++i) {
-            G* g = &chunk[i];
-            if (g != self && g->status.load(std::memory_order_acquire) != GStatus::Free) ready(g, false);
+        for (G& g : chunk) {
+            if (&g != self && g.status.load(std::memory_order_acquire) != GStatus::Free) ready(&g, false);
         }
     }
 }
