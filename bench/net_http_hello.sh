@@ -8,6 +8,8 @@
 #
 #   bench/net_http_hello.sh [BUILD_DIR]        default ./build; needs BUILD_DIR/examples/http_hello
 #   REPS=5 HTTP_SECONDS=5 HTTP_CONNS=64 bench/net_http_hello.sh build-net
+#   GORO_BASELINE=/tmp/base-build bench/net_http_hello.sh build   also runs that build's server
+#                                                                  as "goro_base" (an A/B of a change)
 #
 # Needs wrk and go (apt-get install -y wrk golang-go). Only 127.0.0.1 is used; every load is bounded
 # (HTTP_SECONDS), and each server exits by itself after HTTP_SECONDS + 30 s.
@@ -51,15 +53,22 @@ once() { # once NAME CMD...
 }
 
 echo "# http_hello: wrk -t1 -c$HTTP_CONNS -d${HTTP_SECONDS}s, servers at 1 worker; $(nproc) CPUs; pin: '$(pin 0)' / '$(pin 1)'" >&2
+servers="goro go_raw go_nethttp"
+base_bin=${GORO_BASELINE:+$GORO_BASELINE/examples/http_hello}
+if [ -n "$base_bin" ]; then
+    [ -x "$base_bin" ] || { echo "bench: $base_bin not built" >&2; exit 1; }
+    servers="goro goro_base go_raw go_nethttp"
+fi
 for ((rep = 1; rep <= REPS; rep++)); do
     once goro "$goro_bin" --serve
+    [ -n "$base_bin" ] && once goro_base "$base_bin" --serve
     once go_raw "$work/peers-go" http_raw
     once go_nethttp "$work/peers-go" http_nethttp
 done
 
 printf '%-12s %14s %16s %14s\n' server req_per_s cpu_us_per_req "goro/this rps"
 goro_rps=$(awk '$1 == "goro" && $2 == "req_per_s" { print $3 }' "$results" | median)
-for s in goro go_raw go_nethttp; do
+for s in $servers; do
     rps=$(awk -v s=$s '$1 == s && $2 == "req_per_s" { print $3 }' "$results" | median)
     cpu=$(awk -v s=$s '$1 == s && $2 == "cpu_us_per_req" { print $3 }' "$results" | median)
     printf '%-12s %14s %16s %14s\n' "$s" "$rps" "$cpu" "$(awk -v a="$goro_rps" -v b="$rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"

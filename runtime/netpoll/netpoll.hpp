@@ -7,7 +7,8 @@
 // as its deadline (at most one worker at a time), and a worker looking for
 // work calls poll(now) to collect readiness without blocking. A backend must:
 //  * poll(deadline): wait for readiness until `deadline` (TimePoint::max():
-//    no timeout; a past deadline: do not block), make every goroutine whose
+//    no timeout; a past deadline: do not block; kPollNow: do not block, nor
+//    read the clock — the per-schedule check), make every goroutine whose
 //    wait is satisfied runnable with Runtime::ready(g, false), and return how
 //    many it readied. Only the worker holding the poller role blocks in it;
 //    other workers may call it concurrently with a past deadline.
@@ -30,6 +31,9 @@
 #include <cstdint>
 
 namespace goro::rt {
+
+// The deadline of a poll that must not block (cheaper than a past time).
+inline constexpr detail::TimePoint kPollNow = detail::TimePoint::min();
 
 class Netpoller {
 public:
@@ -68,7 +72,8 @@ Netpoller* make_netpoller();
 // netpoll_deliver() is called by the backend for each event: it readies the
 // goroutines waiting on the descriptor named by `token` for the directions
 // that are ready and returns how many it readied (0 for a stale token).
+// hangup: the event reported the peer's shutdown, a hang-up or an error.
 // Defined in poll_desc.cpp.
-int netpoll_deliver(std::uint64_t token, bool readable, bool writable) noexcept;
+int netpoll_deliver(std::uint64_t token, bool readable, bool writable, bool hangup) noexcept;
 
 }  // namespace goro::rt

@@ -125,6 +125,7 @@ std::atomic<bool> g_have_pwait2{true};
 int EpollPoller::wait(epoll_event* evs, detail::TimePoint deadline) {
     using namespace std::chrono;
     if (deadline == detail::TimePoint::max()) return ::epoll_wait(epfd_, evs, kEventBatch, -1);
+    if (deadline == kPollNow) return ::epoll_wait(epfd_, evs, kEventBatch, 0);
     auto left = deadline - detail::Clock::now();
     if (left <= left.zero()) return ::epoll_wait(epfd_, evs, kEventBatch, 0);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
@@ -145,7 +146,7 @@ int EpollPoller::wait(epoll_event* evs, detail::TimePoint deadline) {
 
 int EpollPoller::poll(detail::TimePoint deadline) {
     epoll_event evs[kEventBatch];
-    bool blocking = deadline > detail::Clock::now();
+    bool blocking = deadline != kPollNow && deadline > detail::Clock::now();
     int n = wait(evs, deadline);
     if (n < 0) {
         if (errno == EINTR) return 0;
@@ -167,7 +168,8 @@ int EpollPoller::poll(detail::TimePoint deadline) {
         // Errors and hang-ups wake both directions: the syscall reports them.
         bool readable = (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
         bool writable = (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
-        readied += netpoll_deliver(token, readable, writable);
+        bool hangup = (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+        readied += netpoll_deliver(token, readable, writable, hangup);
     }
     return readied;
 }

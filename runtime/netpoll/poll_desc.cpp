@@ -169,6 +169,8 @@ PollDesc* pd_open(int fd, bool close_fd) {
     PollDesc* pd = table_alloc();
     std::lock_guard lk(pd->lk);
     pd->fd = fd;
+    pd->read_drained.store(0, std::memory_order_relaxed);  // published with the descriptor
+    pd->hung_up.store(false, std::memory_order_relaxed);
     pd->owned = true;
     pd->fd_open = true;
     pd->close_fd = close_fd;
@@ -245,13 +247,14 @@ PdOp::~PdOp() {
 
 // ---------------------------------------------------------------- delivery
 
-int netpoll_deliver(std::uint64_t token, bool readable, bool writable) noexcept {
+int netpoll_deliver(std::uint64_t token, bool readable, bool writable, bool hangup) noexcept {
     PollDesc* pd = lookup(static_cast<std::uint32_t>(token));
     if (!pd) return 0;
     WaitNode* chains[2] = {nullptr, nullptr};
     {
         std::lock_guard lk(pd->lk);
         if (pd->gen != static_cast<std::uint32_t>(token >> 32)) return 0;  // stale: closed and reused
+        if (hangup) pd->hung_up.store(true, std::memory_order_relaxed);  // published by the release bump below
         if (readable) {
             pd->seq[kRead].fetch_add(1, std::memory_order_release);  // pairs with acquire before the syscall
             chains[0] = pd->waiting[kRead].take_all();

@@ -183,19 +183,42 @@ TcpStream TcpStream::from_fd(int fd) {
     return TcpStream(rt::pd_open(fd));
 }
 
+// read() skips the recv that would only say EAGAIN. A recv that returns
+// fewer bytes than asked for has emptied the socket's receive queue; it
+// records the seq[kRead] it read before the call. Anything that arrives
+// later is a new edge-triggered event, which bumps seq. So when the next
+// read() finds seq unchanged, the socket is still empty and it waits for
+// the event at once: a request/response server saves one syscall per
+// request (Go's runtime, and goro before, ask the kernel and hear EAGAIN).
+// Not after a hang-up or an error was reported (hung_up): the end of the
+// stream may already be queued behind the data, and its event has come.
+// The skip happens at most once per call; after any wait, recv decides.
 std::size_t TcpStream::read(std::span<std::byte> buf) {
     goro::detail::cancellation_point();
     PdOp op(pd_, "read");
     if (buf.empty()) return 0;
     Deadline deadline(read_timeout_);
+    std::uint32_t seen = pd_->seq[kRead].load(std::memory_order_acquire);  // pairs with release in deliver
+    // relaxed: both hints were written by readers or the poller before the
+    // seq value we just acquired, or are stale, which only costs a recv.
+    if (pd_->read_drained.load(std::memory_order_relaxed) == (PollDesc::kDrainedValid | seen) &&
+        !pd_->hung_up.load(std::memory_order_relaxed)) {
+        if (!rt::pd_wait(pd_, kRead, seen, deadline.get())) throw Timeout("goro::net: read timed out");
+        seen = pd_->seq[kRead].load(std::memory_order_acquire);
+    }
     for (;;) {
-        std::uint32_t seen = pd_->seq[kRead].load(std::memory_order_acquire);  // pairs with release in deliver
         ssize_t n = ::recv(pd_->fd, buf.data(), buf.size(), 0);
-        if (n >= 0) return static_cast<std::size_t>(n);
+        if (n > 0) {
+            if (static_cast<std::size_t>(n) < buf.size())
+                pd_->read_drained.store(PollDesc::kDrainedValid | seen, std::memory_order_relaxed);
+            return static_cast<std::size_t>(n);
+        }
+        if (n == 0) return 0;
         int err = errno;
         if (err == EINTR) continue;
         if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(err, "read");
         if (!rt::pd_wait(pd_, kRead, seen, deadline.get())) throw Timeout("goro::net: read timed out");
+        seen = pd_->seq[kRead].load(std::memory_order_acquire);
     }
 }
 

@@ -246,7 +246,7 @@ private:
     std::mutex netpoll_mu_;                  // serialises creation of netpoll_
     void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
     M* pop_idle_locked(M* self);             // REQUIRES(idle_mu_)
-    bool poll_io_nonblocking();
+    bool poll_io_nonblocking(detail::TimePoint now);
     void poll_io_if_overdue(detail::TimePoint now);
     // When the netpoller was last asked (nanoseconds of the steady clock);
     // relaxed: a hint that decides whether a busy worker polls, and the CAS

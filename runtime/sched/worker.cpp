@@ -382,13 +382,13 @@ std::int64_t steady_ns(detail::TimePoint t) {
 }  // namespace
 
 // Collects I/O readiness without blocking, unless another worker polls.
-bool Runtime::poll_io_nonblocking() {
+// `now`: the caller's clock reading of this pass.
+bool Runtime::poll_io_nonblocking(detail::TimePoint now) {
     Netpoller* np = netpoll_.load(std::memory_order_acquire);
     if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return false;
     if (poll_m_.load(std::memory_order_relaxed) != nullptr) return false;
-    auto now = detail::Clock::now();
     last_io_poll_ns_.store(steady_ns(now), std::memory_order_relaxed);
-    return np->poll(now) > 0;
+    return np->poll(kPollNow) > 0;
 }
 
 // Called on every pass through find_runnable, i.e. at least every
@@ -401,7 +401,7 @@ void Runtime::poll_io_if_overdue(detail::TimePoint now) {
     if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return;
     if (poll_m_.load(std::memory_order_relaxed) != nullptr) return;  // an idle worker watches already
     if (!last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed)) return;  // another worker polls
-    np->poll(now);  // what it readies lands on our queue
+    np->poll(kPollNow);  // what it readies lands on our queue
 }
 
 void Runtime::wake_for_timer() {
@@ -451,7 +451,7 @@ G* Runtime::find_runnable(M* m) {
         if (!g) g = local_next(p);
         if (!g) g = take_global(p);
         // Ready I/O, collected without blocking (its goroutines land on our P).
-        if (!g && poll_io_nonblocking()) g = local_next(p);
+        if (!g && poll_io_nonblocking(now)) g = local_next(p);
         if (g) {
             if (m->spinning) stop_spinning(nspinning_, m, this);
             return g;
@@ -469,19 +469,19 @@ G* Runtime::find_runnable(M* m) {
         if (m->spinning) {
             // Spin for a bounded time before sleeping: work that appears
             // within it is taken without the cost of a futex wake-up.
-            auto spin_until = detail::Clock::now() + kSpinBeforeIdle;
+            auto spin_until = now + kSpinBeforeIdle;
             do {
                 if ((g = steal_work(m)) || (g = local_next(p)) || (g = take_global(p)) ||
-                    (poll_io_nonblocking() && (g = local_next(p)))) {
+                    (poll_io_nonblocking(now) && (g = local_next(p)))) {
                     stop_spinning(nspinning_, m, this);
                     return g;
                 }
-                if (stopping.load(std::memory_order_relaxed) ||
-                    timers.next_deadline() <= detail::Clock::now() ||
+                if (stopping.load(std::memory_order_relaxed) || timers.next_deadline() <= now ||
                     p->id >= nprocs_.load(std::memory_order_relaxed))
                     break;
                 for (int i = 0; i < 64; ++i) cpu_relax();
-            } while (detail::Clock::now() < spin_until);
+                now = detail::Clock::now();
+            } while (now < spin_until);
         }
 
         idle_sleep(m);

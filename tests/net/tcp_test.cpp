@@ -246,6 +246,43 @@ TEST_CASE("read_returns_zero_at_eof_after_shutdown_write", "[net]") {
     });
 }
 
+// read() waits without asking the kernel when its last recv came back short and no event came
+// since (tcp.cpp). Here the peer's next bytes, or its FIN, come right behind a short read, a
+// moment later, or in the same segment as the data; each must be seen (a read timeout turns a
+// missed one into a failure instead of a hang).
+TEST_CASE("reads_after_a_short_read_see_later_data_and_eof", "[net]") {
+    for_each_maxprocs(kProcs, [](int) {
+        auto ln = TcpListener::listen("127.0.0.1", 0);
+        const int rounds = static_cast<int>(scale(60));
+        goro::go([&ln, rounds] {
+            for (int r = 0; r < rounds; ++r) {
+                TcpStream c = ln.accept();
+                std::string part(static_cast<std::size_t>(100 + r), static_cast<char>('a' + r % 26));
+                c.write_all(bytes(part));
+                if (r % 3 == 1) goro::sleep_for(1ms);
+                if (r % 3 != 0) c.write_all(bytes(part));  // r % 3 == 0: the FIN right behind the data
+                if (r % 3 == 2) goro::sleep_for(1ms);
+                c.shutdown_write();
+                GCHECK(read_exactly(c, 1) == "k");
+            }
+        });
+        for (int r = 0; r < rounds; ++r) {
+            auto s = TcpStream::connect("127.0.0.1", ln.port());
+            s.set_read_timeout(5s);
+            std::array<std::byte, 4096> buf;
+            std::size_t total = 0;
+            try {
+                for (std::size_t n; (n = s.read(buf)) > 0;) total += n;
+            } catch (const goro::Timeout&) {
+                FAIL("round " << r << ": a read after " << total << " bytes missed data or the end of the stream");
+            }
+            CHECK(total == static_cast<std::size_t>(100 + r) * (r % 3 == 0 ? 1 : 2));
+            CHECK(s.read(buf) == 0);
+            s.write_all(bytes("k"));
+        }
+    });
+}
+
 TEST_CASE("read_timeout_throws_timeout_and_stream_stays_usable", "[net]") {
     for_each_maxprocs(kProcs, [](int) {
         auto ln = TcpListener::listen("127.0.0.1", 0);
