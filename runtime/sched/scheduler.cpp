@@ -27,15 +27,10 @@
 #include <goro/detail/park.hpp>
 #include <goro/runtime.hpp>
 
-#include <sys/mman.h>
-
-#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <new>
-#include <type_traits>
-#include <utility>
 
 namespace goro::rt {
 
@@ -86,7 +81,7 @@ void Runtime::add_proc_locked(int id) {
 Runtime::~Runtime() {
 #if GORO_TSAN
     for (auto& chunk : g_chunks_)
-        for (G& g : chunk) context_destroy(g.ctx);
+        for (std::size_t i = 0; i < kGChunk; ++i) context_destroy(chunk[i].ctx);
 #endif
     int n = nallocated_.load(std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) delete allp_[i].load(std::memory_order_relaxed);
@@ -94,42 +89,6 @@ Runtime::~Runtime() {
 }
 
 // ---------------------------------------------------------------- descriptors
-
-GChunk::GChunk(bool huge) {
-    static_assert(std::is_trivially_destructible_v<G>, "chunks end without running descriptor destructors");
-    if (huge) {
-        // Over-map by one huge page, then trim to an aligned one: the kernel
-        // backs a huge page only where the mapping covers an aligned 2 MiB.
-        const std::size_t span = 2 * kGHugeChunkBytes;
-        void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (raw != MAP_FAILED) {
-            auto base = reinterpret_cast<std::uintptr_t>(raw);
-            std::uintptr_t aligned = (base + kGHugeChunkBytes - 1) & ~(kGHugeChunkBytes - 1);
-            if (aligned > base) ::munmap(raw, aligned - base);
-            if (std::uintptr_t end = base + span, used = aligned + kGHugeChunkBytes; end > used)
-                ::munmap(reinterpret_cast<void*>(used), end - used);
-            void* mem = reinterpret_cast<void*>(aligned);
-            ::madvise(mem, kGHugeChunkBytes, MADV_HUGEPAGE);  // a hint: without THP these are plain pages
-            count_ = kGHugeChunkBytes / sizeof(G);
-            gs_ = ::new (mem) G[count_];
-            mapped_ = true;
-            return;
-        }
-    }
-    gs_ = new G[kGChunk];
-    count_ = kGChunk;
-}
-
-GChunk::GChunk(GChunk&& o) noexcept
-    : gs_(std::exchange(o.gs_, nullptr)), count_(std::exchange(o.count_, 0)), mapped_(o.mapped_) {}
-
-GChunk::~GChunk() {
-    if (!gs_) return;
-    if (mapped_)
-        ::munmap(gs_, kGHugeChunkBytes);
-    else
-        delete[] gs_;
-}
 
 // A free descriptor from the shared batches, else a fresh one from the chunks.
 G* Runtime::take_g_locked() {
@@ -140,12 +99,11 @@ G* Runtime::take_g_locked() {
         if (--b.count == 0) g_free_batches_.pop_back();
         return g;
     }
-    if (g_chunks_.empty() || g_chunk_used_ == g_chunks_.back().size()) {
-        g_chunks_.emplace_back(g_allocated_ >= kGHugeChunkAfter);
+    if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
+        g_chunks_.emplace_back(new G[kGChunk]);
         g_chunk_used_ = 0;
-        g_allocated_ += g_chunks_.back().size();
     }
-    return g_chunks_.back().begin() + g_chunk_used_++;
+    return &g_chunks_.back()[g_chunk_used_++];
 }
 
 G* Runtime::alloc_g_local(P* p) {
@@ -305,8 +263,9 @@ void Runtime::cancel_all() {
     std::lock_guard lk(g_mu_);
     G* self = detail::current_g();
     for (auto& chunk : g_chunks_) {
-        for (G& g : chunk) {
-            if (&g != self && g.status.load(std::memory_order_acquire) != GStatus::Free) ready(&g, false);
+        for (std::size_t i = 0; i < kGChunk; ++i) {
+            G* g = &chunk[i];
+            if (g != self && g->status.load(std::memory_order_acquire) != GStatus::Free) ready(g, false);
         }
     }
 }

@@ -74,32 +74,8 @@ inline constexpr std::chrono::milliseconds kDeadlockGrace{300};
 // Free descriptors and stacks a P keeps for itself before giving half back.
 inline constexpr int kLocalCacheMax = 64;
 inline constexpr int kMaxProcs = 10000;
-// Descriptors are allocated this many at a time (48 KiB)...
+// Descriptors are allocated this many at a time.
 inline constexpr std::size_t kGChunk = 256;
-// ...until this many exist; then a chunk is one 2 MiB (transparent huge)
-// page: a million goroutines fault in ~100 pages instead of ~47,000.
-inline constexpr std::size_t kGHugeChunkAfter = 64 * kGChunk;
-inline constexpr std::size_t kGHugeChunkBytes = std::size_t{2} << 20;
-
-// GChunk owns one block of descriptors, never freed before the runtime ends.
-class GChunk {
-public:
-    // A plain chunk of kGChunk descriptors, or a huge one (kGHugeChunkBytes,
-    // aligned to it and advised as a huge page; plain if mmap fails).
-    explicit GChunk(bool huge);
-    GChunk(GChunk&& o) noexcept;
-    GChunk& operator=(GChunk&&) = delete;
-    ~GChunk();
-
-    G* begin() const noexcept { return gs_; }
-    G* end() const noexcept { return gs_ + count_; }
-    std::size_t size() const noexcept { return count_; }
-
-private:
-    G* gs_ = nullptr;
-    std::size_t count_ = 0;
-    bool mapped_ = false;  // gs_ is an mmap of kGHugeChunkBytes, else new[]
-};
 
 struct M;
 
@@ -263,9 +239,8 @@ private:
     // A SpinLock: held for a few pointer moves (a batch of 32 descriptors);
     // a std::mutex here made the workers sleep in futex calls under load.
     detail::SpinLock g_mu_;
-    std::vector<GChunk> g_chunks_;   // guarded by g_mu_
-    std::size_t g_chunk_used_ = 0;   // guarded by g_mu_: of the last chunk
-    std::size_t g_allocated_ = 0;    // guarded by g_mu_: descriptors in all chunks
+    std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by g_mu_
+    std::size_t g_chunk_used_ = 0;                // guarded by g_mu_
     struct GBatch {
         G* head;  // a chain through G::next
         int count;
