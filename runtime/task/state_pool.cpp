@@ -26,7 +26,8 @@
 // So a thread reaches the depot's lock at most once per kMagazine calls,
 // and memory kept for reuse is bounded: kDepotMagazines * kMagazine blocks
 // per class, plus two magazines per thread (handed to the depot when the
-// thread exits).
+// thread exits; a task dropped by a thread_local destroyed after that goes
+// straight back to ::operator delete).
 //
 // Invariants: a block is in at most one list; every block came from
 // ::operator new(class size, align kGrain) and goes back through the
@@ -41,7 +42,7 @@
 //
 // The functions are out of line on purpose: they use thread_local storage,
 // and a goroutine may resume on another thread, so no caller may keep a
-// thread-local address across a switch (runtime/DESIGN.md, "TLS").
+// thread-local address across a switch (see fiber/context.hpp).
 #include <goro/detail/task_state.hpp>
 
 #include <cstddef>
@@ -141,7 +142,8 @@ Depot& depot() {
 struct ThreadCache {
     Magazine loaded[kClasses];
     Magazine spare[kClasses];
-    bool flush_armed = false;
+    bool flush_armed = false;  // the hand-in at exit is registered
+    bool exited = false;       // the hand-in has run: later frees go to ::operator delete
 };
 
 constinit thread_local ThreadCache t_cache{};
@@ -153,6 +155,9 @@ struct ThreadCacheFlush {
     ThreadCacheFlush& operator=(const ThreadCacheFlush&) = delete;
     ~ThreadCacheFlush() {
         ThreadCache& tc = t_cache;
+        // A thread_local destroyed after this one may still drop a task.
+        tc.exited = true;
+        tc.flush_armed = false;
         for (std::size_t c = 0; c < kClasses; ++c) {
             if (tc.spare[c].count == kMagazine) depot().put(c, tc.spare[c]);
             delete_blocks(tc.spare[c], c);
@@ -176,11 +181,15 @@ thread_local ThreadCacheFlush t_cache_flush;
         std::swap(m, tc.spare[cls]);
         return m.pop();
     }
-    if (depot().take(cls, m)) return m.pop();
+    if (!tc.exited && depot().take(cls, m)) return m.pop();
     return ::operator new(class_bytes(cls), kAlign);
 }
 
 [[gnu::noinline]] void free_spill(ThreadCache& tc, std::size_t cls, void* p) noexcept {
+    if (tc.exited) {
+        ::operator delete(p, class_bytes(cls), kAlign);
+        return;
+    }
     if (!tc.flush_armed) arm_flush(tc);
     Magazine& m = tc.loaded[cls];
     if (m.count == kMagazine) {
