@@ -247,7 +247,6 @@ private:
     };
     std::vector<GBatch> g_free_batches_;          // guarded by g_mu_
     std::atomic<std::int64_t> started_offp_{0};   // goroutines started from plain threads
-    std::atomic<std::int64_t> ended_offp_{0};
 };
 
 // The runtime of this process, if one runs.

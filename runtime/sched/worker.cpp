@@ -221,7 +221,9 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
 
 void Runtime::g_exit(M* m, G* g) {
     P* p = m->p;
-    if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
+    // Owner-only counter. release: a num_goroutines() that sees this exit
+    // (acquire) also sees everything the goroutine did.
+    if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
     G* next = nullptr;
     if (p->schedtick-- != 0 && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
