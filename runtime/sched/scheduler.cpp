@@ -90,41 +90,49 @@ Runtime::~Runtime() {
 
 // ---------------------------------------------------------------- descriptors
 
-// A free descriptor from the shared batches, else a fresh one from the chunks.
+// A free descriptor from the shared batches, or null.
 G* Runtime::take_g_locked() {
-    if (!g_free_batches_.empty()) {
-        GBatch& b = g_free_batches_.back();
-        G* g = b.head;
-        b.head = g->next;
-        if (--b.count == 0) g_free_batches_.pop_back();
-        return g;
-    }
-    if (g_chunks_.empty() || g_chunk_used_ == kGChunk) {
-        g_chunks_.emplace_back(new G[kGChunk]);
-        g_chunk_used_ = 0;
-    }
-    return &g_chunks_.back()[g_chunk_used_++];
+    if (g_free_batches_.empty()) return nullptr;
+    GBatch& b = g_free_batches_.back();
+    G* g = b.head;
+    b.head = g->next;
+    if (--b.count == 0) g_free_batches_.pop_back();
+    return g;
+}
+
+// A fresh chunk is allocated and its descriptors constructed without g_mu_:
+// that is where the first-touch page faults happen (a dozen per chunk), and
+// a spin lock held across them kept the other workers spinning (a quarter
+// of spawn_join's time at two workers). Only linking it in, as batches of
+// the size a P refills with, is done under the lock.
+void Runtime::add_g_chunk() {
+    constexpr std::size_t kBatch = kLocalCacheMax / 2;
+    static_assert(kGChunk % kBatch == 0);
+    std::unique_ptr<G[]> chunk(new G[kGChunk]);
+    for (std::size_t i = 0; i < kGChunk; ++i) chunk[i].next = (i + 1) % kBatch ? &chunk[i + 1] : nullptr;
+    std::lock_guard lk(g_mu_);
+    g_free_batches_.reserve(g_free_batches_.size() + kGChunk / kBatch);  // may throw: nothing linked yet
+    G* gs = chunk.get();
+    g_chunks_.push_back(std::move(chunk));
+    for (std::size_t i = 0; i < kGChunk; i += kBatch) g_free_batches_.push_back(GBatch{&gs[i], static_cast<int>(kBatch)});
 }
 
 G* Runtime::alloc_g_local(P* p) {
-    if (!p->free_gs) {
-        // Refill with a whole batch given back by another P (O(1) under the
-        // lock: no walk over descriptors that are cold in this cache), else
-        // carve fresh ones.
-        std::lock_guard lk(g_mu_);
-        if (!g_free_batches_.empty()) {
-            GBatch b = g_free_batches_.back();
-            g_free_batches_.pop_back();
-            p->free_gs = b.head;
-            p->n_free_gs = b.count;
-        } else {
-            for (int i = 0; i < kLocalCacheMax / 2; ++i) {
-                G* g = take_g_locked();
-                g->next = p->free_gs;
-                p->free_gs = g;
-                ++p->n_free_gs;
+    while (!p->free_gs) {
+        // Refill with a whole batch (O(1) under the lock: no walk over
+        // descriptors that are cold in this cache), given back by a P or
+        // made from a fresh chunk.
+        {
+            std::lock_guard lk(g_mu_);
+            if (!g_free_batches_.empty()) {
+                GBatch b = g_free_batches_.back();
+                g_free_batches_.pop_back();
+                p->free_gs = b.head;
+                p->n_free_gs = b.count;
+                break;
             }
         }
+        add_g_chunk();
     }
     G* g = p->free_gs;
     p->free_gs = g->next;
@@ -138,8 +146,13 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
     if (m && m->p) {
         g = alloc_g_local(m->p);
     } else {
-        std::lock_guard lk(g_mu_);
-        g = take_g_locked();
+        for (;;) {
+            {
+                std::lock_guard lk(g_mu_);
+                if ((g = take_g_locked())) break;
+            }
+            add_g_chunk();
+        }
     }
     g->next = nullptr;
     g->cancel_requested.store(false, std::memory_order_relaxed);  // not yet visible to anyone

@@ -198,7 +198,8 @@ private:
     bool check_retire(M* m);
     void start_m(int id);
     G* alloc_g_local(P* p);
-    G* take_g_locked();                      // REQUIRES(g_mu_)
+    G* take_g_locked();                      // REQUIRES(g_mu_); null when no batch is left
+    void add_g_chunk();                      // EXCLUDES(g_mu_)
     void add_proc_locked(int id);            // REQUIRES(procs_mu_)
 
     // Procs: allp_[0, nprocs_) are active; [nprocs_, nallocated_) retired.
@@ -240,7 +241,6 @@ private:
     // a std::mutex here made the workers sleep in futex calls under load.
     detail::SpinLock g_mu_;
     std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by g_mu_
-    std::size_t g_chunk_used_ = 0;                // guarded by g_mu_
     struct GBatch {
         G* head;  // a chain through G::next
         int count;
