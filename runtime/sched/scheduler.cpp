@@ -27,6 +27,8 @@
 #include <goro/detail/park.hpp>
 #include <goro/runtime.hpp>
 
+#include <sched.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -311,9 +313,54 @@ int Runtime::set_maxprocs(int n) {
     return old;
 }
 
+namespace {
+
+// Initial placement of a new worker thread. Linux may start a thread on its
+// creator's CPU and leave it there until the periodic load balancer moves
+// it: on the 2-vCPU VM of bench/RESULTS.md, `perf sched timehist` showed
+// cpu_parallel's second worker sharing the first one's CPU for 4-17 ms while
+// the other CPU idled. A moment of single-CPU affinity moves the thread at
+// once to the CPU `offset` places after `creator_cpu` in the allowed set;
+// the whole set is given back right after, so the kernel may still move it
+// and taskset or cpusets keep their say. Best effort: any error leaves the
+// thread where it is.
+void place_new_worker(int creator_cpu, int offset) noexcept {
+    cpu_set_t allowed;
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+    const int n = CPU_COUNT(&allowed);
+    if (n < 2 || offset % n == 0) return;
+    int creator_index = 0;  // the creator's position in the allowed set
+    for (int c = 0, k = 0; c < CPU_SETSIZE && k < n; ++c) {
+        if (!CPU_ISSET(c, &allowed)) continue;
+        if (c == creator_cpu) creator_index = k;
+        ++k;
+    }
+    const int want = (creator_index + offset) % n;
+    int target = -1;
+    for (int c = 0, k = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &allowed)) continue;
+        if (k++ == want) {
+            target = c;
+            break;
+        }
+    }
+    if (target < 0 || target == ::sched_getcpu()) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(target, &one);
+    if (::sched_setaffinity(0, sizeof one, &one) != 0) return;
+    ::sched_setaffinity(0, sizeof allowed, &allowed);
+}
+
+}  // namespace
+
 void Runtime::start_m(int id) {
     M* m = allm_[id].get();
-    m->thread = std::thread([this, m] { m_main(m); });
+    const int creator_cpu = ::sched_getcpu();
+    m->thread = std::thread([this, m, creator_cpu, id] {
+        place_new_worker(creator_cpu, id);
+        m_main(m);
+    });
 }
 
 void Runtime::stop_all() {
