@@ -2,6 +2,9 @@
 // correct, and maxprocs bounds how many goroutines run in parallel.
 #include "test_util.hpp"
 
+#include <sched.h>
+
+#include <set>
 #include <thread>
 
 using namespace goro_test;
@@ -185,4 +188,50 @@ TEST_CASE("set_maxprocs_up_then_down_with_parked_goroutines", "[sched]") {
             CHECK(finished.load() == 1000);
         });
     }
+}
+
+// New workers are nudged onto another CPU at start (scheduler.cpp, place_new_worker) and then given
+// the whole allowed set back: every worker must end up with exactly the CPU mask its creator had,
+// the full one or one narrowed by taskset/sched_setaffinity, and goroutines must still run on
+// several workers when more than one CPU is allowed.
+TEST_CASE("workers_keep_the_creators_cpu_affinity", "[sched]") {
+    cpu_set_t original;
+    REQUIRE(::sched_getaffinity(0, sizeof original, &original) == 0);
+    auto check_masks = [](const cpu_set_t& want, int procs) {
+        std::mutex mu;
+        std::set<std::thread::id> threads;
+        long mismatched = 0;
+        goro::run(goro::Config{.maxprocs = procs}, [&] {
+            goro::WaitGroup wg;
+            for (int i = 0; i < 400; ++i) {
+                wg.add();
+                goro::go([&] {
+                    cpu_set_t mine;
+                    bool same = ::sched_getaffinity(0, sizeof mine, &mine) == 0 && CPU_EQUAL(&mine, &want);
+                    {
+                        std::lock_guard lk(mu);
+                        threads.insert(std::this_thread::get_id());
+                        if (!same) ++mismatched;
+                    }
+                    goro::sleep_for(std::chrono::microseconds(200));  // let the other workers pick some up
+                    wg.done();
+                });
+            }
+            wg.wait();
+        });
+        CHECK(mismatched == 0);
+        return threads.size();
+    };
+    // The whole set, at 8 workers: more workers than CPUs here, so several of them get nudged.
+    std::size_t used = check_masks(original, 8);
+    if (CPU_COUNT(&original) > 1) CHECK(used > 1);
+    // Narrowed to one CPU by the thread that starts the runtime: every worker inherits it and keeps it.
+    int first = 0;
+    while (!CPU_ISSET(first, &original)) ++first;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    REQUIRE(::sched_setaffinity(0, sizeof one, &one) == 0);
+    check_masks(one, 2);
+    REQUIRE(::sched_setaffinity(0, sizeof original, &original) == 0);
 }
