@@ -96,8 +96,8 @@ struct Magazine {
     }
 };
 
-void delete_blocks(Magazine& m, std::size_t cls) noexcept {
-    while (m.count) ::operator delete(m.pop(), class_bytes(cls), kAlign);
+void delete_blocks(Magazine& m) noexcept {
+    while (m.count) ::operator delete(m.pop(), kAlign);
 }
 
 // The depot: full magazines shared by every thread. Never destroyed, so a
@@ -127,7 +127,7 @@ struct Depot {
                 }
             }
         }
-        delete_blocks(m, cls);
+        delete_blocks(m);
     }
 };
 
@@ -160,8 +160,8 @@ struct ThreadCacheFlush {
         tc.flush_armed = false;
         for (std::size_t c = 0; c < kClasses; ++c) {
             if (tc.spare[c].count == kMagazine) depot().put(c, tc.spare[c]);
-            delete_blocks(tc.spare[c], c);
-            delete_blocks(tc.loaded[c], c);  // partial: not worth a depot slot
+            delete_blocks(tc.spare[c]);
+            delete_blocks(tc.loaded[c]);  // partial: not worth a depot slot
         }
     }
 };
@@ -187,7 +187,7 @@ thread_local ThreadCacheFlush t_cache_flush;
 
 [[gnu::noinline]] void free_spill(ThreadCache& tc, std::size_t cls, void* p) noexcept {
     if (tc.exited) {
-        ::operator delete(p, class_bytes(cls), kAlign);
+        ::operator delete(p, kAlign);
         return;
     }
     if (!tc.flush_armed) arm_flush(tc);
@@ -229,7 +229,7 @@ void state_free(void* p, std::size_t bytes) noexcept {
         return;
     }
 #endif
-    ::operator delete(p, bytes, kAlign);
+    ::operator delete(p, kAlign);
 }
 
 }  // namespace goro::detail
