@@ -154,6 +154,7 @@ public:
     [[noreturn]] void g_exit(M* m, G* g);
     void g_switch_away(M* m, G* self, Action a);  // park or yield the running G
     void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
+    bool periodic_visit_due(P* p) noexcept; // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
     void wakep() { wakep_from(this_m()); }  // wake an idle worker if none is spinning
     void wakep_from(M* self);

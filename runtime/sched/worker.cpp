@@ -195,6 +195,23 @@ inline G* Runtime::local_next(P* p) {
     return g;
 }
 
+// Counts a schedule; true when this one must go through g0 for the
+// periodic look at the global queue, timers and I/O (find_runnable). With
+// none of them pending the visit would find nothing, and a round trip
+// through g0 (two switches and a clock read) costs several G-to-G switches,
+// so the count starts over instead. Relaxed loads: hints, as in
+// find_runnable; work that appears meanwhile is seen at the next check or
+// when the local queue runs dry.
+bool Runtime::periodic_visit_due(P* p) noexcept {
+    if (p->schedtick-- != 0) return false;
+    Netpoller* np = netpoll_.load(std::memory_order_relaxed);
+    if (global_size_.load(std::memory_order_relaxed) > 0 || !timers.empty() ||
+        (np && np->waiters.load(std::memory_order_relaxed) > 0))
+        return true;
+    p->schedtick = kGlobalCheckInterval;
+    return false;
+}
+
 // Runs on the goroutine `self`, which `m` runs: switch to the next
 // goroutine or to g0.
 void Runtime::g_switch_away(M* m, G* self, Action a) {
@@ -202,7 +219,7 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
     G* next = nullptr;
     // Every kGlobalCheckInterval-th schedule goes through g0, which looks at
     // timers and the global queue before the local one.
-    if (p->schedtick-- != 0 && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
+    if (!periodic_visit_due(p) && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
     Handoff h(m, a, self);
     HandoffHeader* in;
     if (next) {
@@ -226,7 +243,7 @@ void Runtime::g_exit(M* m, G* g) {
     if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
     G* next = nullptr;
-    if (p->schedtick-- != 0 && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
+    if (!periodic_visit_due(p) && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
     Handoff h(m, Action::Exit, g);
     if (next) {
         if (!next->stack) bind_stack(p, next);

@@ -108,3 +108,37 @@ TEST_CASE("yield_from_plain_thread_returns", "[sched]") {
         CHECK(done.load());
     });
 }
+
+// Goroutines that only yield keep the local queue from ever running dry; the periodic look at the
+// global queue and the timers (every 61st schedule, skipped when neither has anything) must still
+// run a goroutine spawned from a plain thread and wake a sleeper.
+TEST_CASE("yielding_goroutines_do_not_starve_the_global_queue_or_timers", "[sched]") {
+    for_each_maxprocs({1, 2}, [](int procs) {
+        std::atomic<bool> stop{false}, from_thread{false}, from_timer{false}, in_time{false};
+        goro::WaitGroup spinners;
+        for (int i = 0; i < 2 * procs; ++i) {
+            spinners.add();
+            goro::go([&] {
+                while (!stop.load()) goro::yield();
+                spinners.done();
+            });
+        }
+        goro::go([&] {
+            goro::sleep_for(2ms);
+            from_timer = true;
+        });
+        // A plain thread spawns into the global queue, then ends the spinning once both goroutines
+        // have run, or after 5 s (so that a starving scheduler fails the test instead of hanging it).
+        std::thread th([&] {
+            goro::go([&] { from_thread = true; });
+            auto until = Clock::now() + 5s;
+            while (!(from_thread.load() && from_timer.load()) && Clock::now() < until)
+                std::this_thread::sleep_for(1ms);
+            in_time = from_thread.load() && from_timer.load();  // while the spinners still spin
+            stop = true;
+        });
+        spinners.wait();
+        goro::run_blocking([&] { th.join(); });
+        CHECK(in_time.load());
+    });
+}
