@@ -57,7 +57,7 @@ struct alignas(64) G {
     G* next = nullptr;            // intrusive link for free lists and batches (list owner only)
     alignas(16) unsigned char inline_fn[kInlineFnSize];
 
-    bool fn_on_heap() const noexcept { return fn != inline_fn; }
+    bool fn_on_heap() const noexcept { return fn && fn != inline_fn; }
 };
 #if !GORO_ASAN && !GORO_TSAN
 static_assert(sizeof(G) == 192, "a goroutine descriptor grew past three cache lines");

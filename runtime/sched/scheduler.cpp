@@ -172,7 +172,7 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
 }
 
 void Runtime::free_g(P* p, G* g) {
-    if (g->fn && g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
+    if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->ops = nullptr;
     g->status.store(GStatus::Free, std::memory_order_release);  // stale ready()s now see Free and do nothing
@@ -189,7 +189,7 @@ void Runtime::free_g(P* p, G* g) {
 }
 
 void Runtime::free_g_shared(G* g) {
-    if (g->fn && g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
+    if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->status.store(GStatus::Free, std::memory_order_release);
     g->next = nullptr;
