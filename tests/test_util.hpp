@@ -99,6 +99,19 @@ inline long scale_alive(long n) { return kThreadSanitizer ? std::min(scale(n), 4
 // far more while a sleep still lasts as long.
 inline long ratio_slack() { return kSanitized ? 10 : 1; }
 
+// current_thread() is std::this_thread::get_id() read afresh: pthread_self(), beneath it, is declared
+// const, so an inline read before a park or a yield may be reused after it, when the goroutine may be on
+// another thread. Out of line, with an empty asm so that no compiler infers it const in turn.
+#if defined(__GNUC__) && !defined(__clang__)
+[[gnu::noipa]]
+#else
+[[gnu::noinline]]
+#endif
+inline std::thread::id current_thread() {
+    asm volatile("" ::: "memory");
+    return std::this_thread::get_id();
+}
+
 // The worker counts behavioural tests run at: 1, 2, 4, and every CPU when there are more than 4.
 inline std::vector<int> default_procs() {
     std::vector<int> v{1, 2, 4};

@@ -5,6 +5,8 @@
 // half from the head. Go's runq algorithm (proc.go runqput/runqget/runqgrab):
 //  * tail_ is written only by the owner; head_ advances by CAS (owner pops and
 //    thieves race for it, the CAS picks one).
+//  * A queue no thief can reach yet (one worker) is popped with plain loads
+//    and stores (pop_unshared); see P::owner_only for the hand-over.
 //  * Slots [head_, tail_) hold Gs; the owner writes a slot only when
 //    tail_ - head_ < kCapacity, i.e. into a slot no thief can still be
 //    reading under a head value that could succeed.
@@ -44,6 +46,18 @@ public:
                                             std::memory_order_relaxed))  // release: frees the slot for push
                 return g;
         }
+    }
+
+    // Owner only, and only while no other thread can reach this queue (a
+    // one-worker runtime: P::owner_only): pop() without the read-modify-write,
+    // which is the dearest instruction of a yield. Relaxed: the owner is the
+    // only thread touching head_ until it publishes the queue (P::stealable).
+    detail::G* pop_unshared() noexcept {
+        std::uint32_t h = head_.load(std::memory_order_relaxed);
+        if (h == tail_.load(std::memory_order_relaxed)) return nullptr;
+        detail::G* g = slots_[h & kMask].load(std::memory_order_relaxed);
+        head_.store(h + 1, std::memory_order_relaxed);
+        return g;
     }
 
     // Owner only: takes up to `max` Gs from the head into out[]; returns how many.

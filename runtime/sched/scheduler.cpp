@@ -63,6 +63,13 @@ Runtime::Runtime(int maxprocs, std::size_t stack_size)
     for (int i = 0; i < kMaxProcs; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
     std::lock_guard lk(procs_mu_);
     for (int i = 0; i < maxprocs; ++i) add_proc_locked(i);
+    if (maxprocs == 1) {
+        // A lone P needs no atomic read-modify-write on its queue (P::owner_only).
+        // Published to its worker by the thread start.
+        P* p = allp_[0].load(std::memory_order_relaxed);
+        p->owner_only = true;
+        p->stealable.store(false, std::memory_order_relaxed);
+    }
     nallocated_.store(maxprocs, std::memory_order_release);
     nprocs_.store(maxprocs, std::memory_order_release);
 }
@@ -299,6 +306,17 @@ int Runtime::set_maxprocs(int n) {
     int allocated = nallocated_.load(std::memory_order_relaxed);
     for (int i = allocated; i < n; ++i) add_proc_locked(i);
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
+    if (allocated == 1 && n > 1) {
+        // The first P stops being its owner's alone. Its owner opens it at
+        // its next schedule (P::owner_only); if that is us, right now.
+        P* p0 = allp_[0].load(std::memory_order_relaxed);
+        p0->share_requested.store(true, std::memory_order_release);  // pairs with acquire in share_queue
+        M* self = this_m();
+        if (self && self->p == p0 && p0->owner_only) {
+            p0->owner_only = false;
+            p0->stealable.store(true, std::memory_order_seq_cst);
+        }
+    }
     nprocs_.store(n, std::memory_order_seq_cst);  // retiring Ms read it at every schedule
     for (int i = old; i < n; ++i) {
         M* m = allm_[i].get();

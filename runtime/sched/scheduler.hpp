@@ -85,6 +85,18 @@ struct P {
     RunQueue<kRunqCapacity> runq;
     std::atomic<G*> runnext{nullptr};      // owner sets; thieves may take it
     int runnext_streak = 0;                 // owner only
+    // Owner only. True while no other worker exists, so nobody but the
+    // owner can touch runq or runnext: they are then read and written with
+    // plain loads and stores instead of locked read-modify-writes (a third
+    // of a yield's cost at one worker). set_maxprocs, adding a second P,
+    // raises share_requested; the owner notices at its next schedule,
+    // clears owner_only and only then makes the P stealable (release, so a
+    // thief's acquire sees the queue as the owner left it). Until then
+    // thieves skip this P: a goroutine that runs for long without a switch
+    // delays the first steals from its worker, not their correctness.
+    bool owner_only = false;
+    std::atomic<bool> share_requested{false};
+    std::atomic<bool> stealable{true};      // false while owner_only; thieves check it (acquire) first
     // Bumped by the owner each time it takes its runnext (single writer;
     // relaxed: thieves use it only as a hint that the owner is making progress).
     std::atomic<std::uint32_t> runnext_taken{0};
@@ -190,6 +202,7 @@ private:
     void runq_put_slow(P* p, G* g);
     G* find_runnable(M* m);                 // blocks while idle; null when stopping
     G* local_next(P* p);
+    void share_queue(P* p);                  // owner: leave P::owner_only
     G* take_global(P* p, std::int64_t max = kRunqCapacity / 2);
     G* steal_work(M* m);
     bool any_work_visible() const;
@@ -278,7 +291,13 @@ private:
 // Inline: on every yield and every hand-off between goroutines.
 inline void Runtime::enqueue_local(P* p, G* g, bool next) {
     if (next) {
-        G* old = p->runnext.exchange(g, std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange
+        G* old;
+        if (p->owner_only) {
+            old = p->runnext.load(std::memory_order_relaxed);  // no thief exists (P::owner_only)
+            p->runnext.store(g, std::memory_order_relaxed);
+        } else {
+            old = p->runnext.exchange(g, std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange
+        }
         if (!old) return;
         g = old;  // the previous runnext goes to the tail
     }

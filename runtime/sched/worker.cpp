@@ -175,11 +175,33 @@ namespace {
 void bump_runnext_taken(P* p) {  // owner only: a single writer needs no read-modify-write
     p->runnext_taken.store(p->runnext_taken.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
+
+// local_next() of a P no thief can reach (P::owner_only): the same choice,
+// with plain loads and stores (runnext_taken, a hint for thieves, is left
+// alone: there are none).
+inline G* local_next_unshared(P* p) {
+    G* g = p->runnext.load(std::memory_order_relaxed);
+    if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
+        p->runnext.store(nullptr, std::memory_order_relaxed);
+        ++p->runnext_streak;
+        return g;
+    }
+    p->runnext_streak = 0;
+    if ((g = p->runq.pop_unshared())) return g;
+    if ((g = p->runnext.load(std::memory_order_relaxed))) p->runnext.store(nullptr, std::memory_order_relaxed);
+    return g;
+}
 }  // namespace
 
 // Owner only: runnext (bounded streak), then the local queue. Inline: it
 // picks the next goroutine of every switch.
 inline G* Runtime::local_next(P* p) {
+    if (p->owner_only) {
+        if (p->share_requested.load(std::memory_order_relaxed)) [[unlikely]]
+            share_queue(p);
+        else
+            return local_next_unshared(p);
+    }
     G* g = p->runnext.load(std::memory_order_relaxed);
     if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
         if (p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {  // pairs with acq_rel exchange in enqueue_local
@@ -193,6 +215,17 @@ inline G* Runtime::local_next(P* p) {
     g = p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
     if (g) bump_runnext_taken(p);
     return g;
+}
+
+// Owner: other workers exist now (set_maxprocs), so this P's queue must be
+// open to them. seq_cst store: an idle worker publishes itself in nidle_
+// and then looks at every stealable queue (any_work_visible); we publish
+// the queue and then look at nidle_ (wakep): one of us sees the other.
+void Runtime::share_queue(P* p) {
+    (void)p->share_requested.load(std::memory_order_acquire);  // pairs with release in set_maxprocs: nallocated_ > 1
+    p->owner_only = false;
+    p->stealable.store(true, std::memory_order_seq_cst);
+    if (!p->runq.empty() || p->runnext.load(std::memory_order_relaxed)) wakep();
 }
 
 // Counts a schedule; true when this one must go through g0 for the
@@ -284,6 +317,9 @@ G* Runtime::steal_work(M* m) {
         for (int k = 0; k < np; ++k) {
             P* victim = allp_[(start + k) % np].load(std::memory_order_acquire);
             if (victim == p) continue;
+            // acquire: pairs with the owner's store in share_queue (all its
+            // plain queue writes before it are visible).
+            if (!victim->stealable.load(std::memory_order_acquire)) continue;
             if (victim->runq.steal_into(p->runq) > 0) return p->runq.pop();
             // Last round: take the victim's runnext too (its owner may be
             // busy for long), but only if it is still there after a pause:
@@ -316,6 +352,8 @@ bool Runtime::any_work_visible() const {
     int np = nallocated_.load(std::memory_order_acquire);
     for (int i = 0; i < np; ++i) {
         P* p = allp_[i].load(std::memory_order_acquire);
+        // A P nobody may steal from yet is its owner's business (see share_queue).
+        if (!p->stealable.load(std::memory_order_seq_cst)) continue;
         if (!p->runq.empty() || p->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
     }
     return timers.next_deadline() <= detail::Clock::now();

@@ -72,6 +72,49 @@ TEST_CASE("set_maxprocs_while_10k_goroutines_spin_yield", "[sched]") {
     }
 }
 
+// A runtime started with one worker keeps that worker's queue to itself (no thief can exist, so it is
+// popped without atomic read-modify-writes). Growing it from a plain thread, while the only worker sits in
+// a blocking call, must still open that queue: once the worker schedules again, the new one steals from
+// it. The yielders below only ever run from that queue, so a second thread among them proves a steal; and
+// each must still run exactly its number of rounds.
+TEST_CASE("growing_from_one_worker_on_a_plain_thread_opens_its_queue_to_thieves", "[sched]") {
+    const int yielders = 200;
+    const long rounds = 2000;
+    run_at(1, [&] {
+        std::mutex mu;
+        std::set<std::thread::id> threads;
+        std::unique_ptr<std::atomic<long>[]> done_rounds(new std::atomic<long>[yielders]);
+        for (int i = 0; i < yielders; ++i) done_rounds[i] = 0;
+        std::atomic<bool> two_seen{false};
+        goro::WaitGroup wg;
+        wg.add(yielders);
+        for (int i = 0; i < yielders; ++i) {
+            goro::go([&, i] {
+                for (long r = 0; r < rounds; ++r) {
+                    done_rounds[i].fetch_add(1, std::memory_order_relaxed);
+                    if (!two_seen.load(std::memory_order_relaxed)) {
+                        std::lock_guard lk(mu);
+                        threads.insert(current_thread());
+                        if (threads.size() >= 2) two_seen = true;
+                    }
+                    goro::yield();
+                }
+                wg.done();
+            });
+        }
+        goro::yield();  // the yielders are running on the one worker
+        // This blocks the only worker until set_maxprocs has returned on the other thread.
+        std::thread grower([] { CHECK(goro::set_maxprocs(2) == 1); });
+        grower.join();
+        CHECK(goro::maxprocs() == 2);
+        CHECK(eventually([&] { return two_seen.load(); }, 10s));
+        wg.wait();
+        long wrong = 0;
+        for (int i = 0; i < yielders; ++i) wrong += done_rounds[i].load() != rounds;
+        CHECK(wrong == 0);
+    });
+}
+
 TEST_CASE("set_maxprocs_from_goroutines_concurrently", "[sched]") {
     // Several goroutines change maxprocs at once while others work: nothing is lost, and the final value
     // is one of those asked for.

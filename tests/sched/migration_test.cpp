@@ -34,13 +34,6 @@ void park_somehow(long salt) {
 #define GORO_TEST_OPAQUE __attribute__((noinline))
 #endif
 GORO_TEST_OPAQUE int get_errno() { return errno; }
-// pthread_self(), under std::this_thread::get_id(), is declared const as well: read inline before and
-// after a park, the compiler may reuse the first answer and no move would ever be seen.
-// (The empty asm keeps clang from inferring that this wrapper is const too.)
-GORO_TEST_OPAQUE std::thread::id current_thread() {
-    asm volatile("" ::: "memory");
-    return std::this_thread::get_id();
-}
 GORO_TEST_OPAQUE void set_errno(int v) { errno = v; }
 
 }  // namespace
