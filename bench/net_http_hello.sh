@@ -10,6 +10,8 @@
 #   REPS=5 HTTP_SECONDS=5 HTTP_CONNS=64 bench/net_http_hello.sh build-net
 #   GORO_BASELINE=/tmp/base-build bench/net_http_hello.sh build   also runs that build's server
 #                                                                  as "goro_base" (an A/B of a change)
+#   HTTP_PEERS=go_raw bench/net_http_hello.sh build   which Go servers run (default "go_raw go_nethttp";
+#                                                     empty: goro alone, or goro against goro_base)
 #
 # Needs wrk and go (apt-get install -y wrk golang-go). Only 127.0.0.1 is used; every load is bounded
 # (HTTP_SECONDS), and each server exits by itself after HTTP_SECONDS + 30 s.
@@ -53,17 +55,21 @@ once() { # once NAME CMD...
 }
 
 echo "# http_hello: wrk -t1 -c$HTTP_CONNS -d${HTTP_SECONDS}s, servers at 1 worker; $(nproc) CPUs; pin: '$(pin 0)' / '$(pin 1)'" >&2
-servers="goro go_raw go_nethttp"
+peers=${HTTP_PEERS-go_raw go_nethttp}
+for p in $peers; do
+    case $p in go_raw | go_nethttp) ;; *) echo "bench: HTTP_PEERS: unknown server '$p' (go_raw, go_nethttp)" >&2; exit 2 ;; esac
+done
+servers="goro"
 base_bin=${GORO_BASELINE:+$GORO_BASELINE/examples/http_hello}
 if [ -n "$base_bin" ]; then
     [ -x "$base_bin" ] || { echo "bench: $base_bin not built" >&2; exit 1; }
-    servers="goro goro_base go_raw go_nethttp"
+    servers="goro goro_base"
 fi
+servers="$servers $peers"
 for ((rep = 1; rep <= REPS; rep++)); do
     once goro "$goro_bin" --serve
     [ -n "$base_bin" ] && once goro_base "$base_bin" --serve
-    once go_raw "$work/peers-go" http_raw
-    once go_nethttp "$work/peers-go" http_nethttp
+    for p in $peers; do once "$p" "$work/peers-go" "http_${p#go_}"; done
 done
 
 printf '%-12s %14s %16s %14s\n' server req_per_s cpu_us_per_req "goro/this rps"
