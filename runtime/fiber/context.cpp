@@ -103,9 +103,16 @@ void fresh_trampoline(bctx::transfer_t t) {
 // so calls and rets stay paired: the resumed side lands on that `ret`,
 // whose target is the return address the predictor holds.
 #if defined(__x86_64__) && defined(__ELF__)
+// (The landing `ret` is an indirect-jump target: under -fcf-protection it
+// starts with endbr64, as IBT wants.)
+#if defined(__CET__) && (__CET__ & 1)
+#define GORO_LANDING_PAD "endbr64\n"
+#else
+#define GORO_LANDING_PAD ""
+#endif
 extern "C" bctx::transfer_t goro_jump_fcontext(bctx::fcontext_t to, void* data) noexcept;
 asm(R"(
-    .text
+    .pushsection .text
     .p2align 4
     .globl goro_jump_fcontext
     .hidden goro_jump_fcontext
@@ -115,9 +122,12 @@ goro_jump_fcontext:
     pushq %rax
     jmp jump_fcontext@PLT
 1:
+)" GORO_LANDING_PAD R"(
     ret
     .size goro_jump_fcontext, .-goro_jump_fcontext
+    .popsection
 )");
+#undef GORO_LANDING_PAD
 inline bctx::transfer_t jump_to(bctx::fcontext_t to, void* data) noexcept { return goro_jump_fcontext(to, data); }
 #else
 inline bctx::transfer_t jump_to(bctx::fcontext_t to, void* data) noexcept { return bctx::jump_fcontext(to, data); }

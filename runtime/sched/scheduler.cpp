@@ -65,7 +65,7 @@ Runtime::Runtime(int maxprocs, std::size_t stack_size)
     for (int i = 0; i < maxprocs; ++i) add_proc_locked(i);
     if (maxprocs == 1) {
         // A lone P needs no atomic read-modify-write on its queue (P::owner_only).
-        // Published to its worker by the thread start.
+        // Its owner, M0, is this thread: run() constructs the runtime on it.
         P* p = allp_[0].load(std::memory_order_relaxed);
         p->owner_only = true;
         p->stealable.store(false, std::memory_order_relaxed);
