@@ -89,6 +89,11 @@ void yield();
 int maxprocs();
 // set_maxprocs(n) changes it while running and returns the previous value;
 // n <= 0 only asks. Without a running runtime it returns 0 and does nothing.
+// New workers start at once; workers beyond n stop at their next switch. A
+// runtime started with one worker keeps that worker's queue to itself (it
+// needs no atomic read-modify-write there): after growing it from a plain
+// thread, the new workers take goroutines queued on the first one once that
+// one next switches goroutines.
 int set_maxprocs(int n);
 // num_cpu() is the number of CPUs this process may use (affinity mask and
 // cgroup quota respected).
