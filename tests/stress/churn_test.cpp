@@ -162,6 +162,74 @@ TEST_CASE("churn_all_primitives_while_maxprocs_changes", "[stress]") {
     }
 }
 
+// A runtime started with one worker pops its queue without atomic read-modify-writes until a second worker
+// exists; the hand-over happens at the first worker's next schedule. Growing such runtimes from a plain thread
+// at random moments (while goroutines spawn, yield, hand a mutex around and sleep) must lose or repeat
+// nothing: each goroutine counts its own rounds, and a round run twice or never shows up in the totals.
+TEST_CASE("one_worker_runtimes_grown_from_plain_threads_at_random_moments", "[stress]") {
+    const int runtimes = static_cast<int>(std::max(3L, scale(30)));
+    const long goroutines = scale_alive(300);
+    const int rounds = 200;
+    std::minstd_rand rng(12345);
+    std::atomic<long> moved{0};  // goroutines that ended on another thread than they started on
+    for (int iter = 0; iter < runtimes; ++iter) {
+        const int grow_to = 2 + iter % 3;
+        const auto grow_after = std::chrono::microseconds(rng() % 1500);
+        INFO("runtime " << iter << ": grown to " << grow_to << " after " << grow_after.count() << " us");
+        run_at(1, [&] {
+            std::unique_ptr<std::atomic<int>[]> per(new std::atomic<int>[static_cast<std::size_t>(goroutines)]);
+            for (long i = 0; i < goroutines; ++i) per[i] = 0;
+            goro::Mutex mu;
+            long guarded = 0;  // guarded by mu
+            goro::WaitGroup wg;
+            wg.add(goroutines);
+            for (long i = 0; i < goroutines; ++i) {
+                goro::go([&, i] {
+                    auto first_thread = current_thread();
+                    for (int r = 0; r < rounds; ++r) {
+                        per[i].fetch_add(1, std::memory_order_relaxed);
+                        switch ((i + r) % 4) {
+                            case 0: goro::yield(); break;
+                            case 1: {
+                                std::lock_guard<goro::Mutex> g(mu);
+                                ++guarded;
+                                break;
+                            }
+                            case 2:
+                                if (r % 50 == 2) goro::sleep_for(std::chrono::microseconds(50));
+                                break;
+                            default: {
+                                goro::WaitGroup child;  // a short-lived goroutine, spawned and joined
+                                child.add();
+                                goro::go([&child] { child.done(); });
+                                child.wait();
+                            }
+                        }
+                    }
+                    if (current_thread() != first_thread) moved.fetch_add(1);
+                    wg.done();
+                });
+            }
+            std::thread grower([&] {
+                std::this_thread::sleep_for(grow_after);
+                CHECK(goro::set_maxprocs(grow_to) == 1);
+            });
+            wg.wait();
+            grower.join();
+            long wrong = 0;
+            for (long i = 0; i < goroutines; ++i) wrong += per[i].load() != rounds;
+            CHECK(wrong == 0);
+            std::lock_guard<goro::Mutex> g(mu);
+            long want = 0;  // rounds whose (i + r) % 4 == 1
+            for (long i = 0; i < goroutines; ++i)
+                for (int r = 0; r < rounds; ++r) want += (i + r) % 4 == 1;
+            CHECK(guarded == want);
+        });
+    }
+    // The growth came while they ran: some goroutines were stolen by the new workers.
+    CHECK(moved.load() > 0);
+}
+
 TEST_CASE("spawn_churn_short_lived_goroutines_for_a_while", "[stress]") {
     // Generations of goroutines that spawn the next and die, from several roots, for ~300 ms.
     for_each_maxprocs({1, 2, 4}, [](int) {
