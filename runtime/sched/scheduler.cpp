@@ -308,7 +308,9 @@ int Runtime::set_maxprocs(int n) {
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
     if (allocated == 1 && n > 1) {
         // The first P stops being its owner's alone. Its owner opens it at
-        // its next schedule (P::owner_only); if that is us, right now.
+        // its next schedule (P::owner_only); if that is us, right now: what
+        // share_queue() does, less its wakep(), as the new workers about to
+        // start look for work first thing.
         P* p0 = allp_[0].load(std::memory_order_relaxed);
         p0->share_requested.store(true, std::memory_order_release);  // pairs with acquire in share_queue
         M* self = this_m();

@@ -212,7 +212,7 @@ TEST_CASE("one_worker_runtimes_grown_from_plain_threads_at_random_moments", "[st
             }
             std::thread grower([&] {
                 std::this_thread::sleep_for(grow_after);
-                CHECK(goro::set_maxprocs(grow_to) == 1);
+                GCHECK(goro::set_maxprocs(grow_to) == 1);
             });
             wg.wait();
             grower.join();
