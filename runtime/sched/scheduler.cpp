@@ -308,16 +308,13 @@ int Runtime::set_maxprocs(int n) {
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
     if (allocated == 1 && n > 1) {
         // The first P stops being its owner's alone. Its owner opens it at
-        // its next schedule (P::owner_only); if that is us, right now: what
-        // share_queue() does, less its wakep(), as the new workers about to
-        // start look for work first thing.
+        // its next schedule (P::owner_only); if that is us, right now, and
+        // with no wakep(): the new workers about to start look for work
+        // first thing.
         P* p0 = allp_[0].load(std::memory_order_relaxed);
         p0->share_requested.store(true, std::memory_order_release);  // pairs with acquire in share_queue
         M* self = this_m();
-        if (self && self->p == p0 && p0->owner_only) {
-            p0->owner_only = false;
-            p0->stealable.store(true, std::memory_order_seq_cst);
-        }
+        if (self && self->p == p0 && p0->owner_only) open_queue(p0);
     }
     nprocs_.store(n, std::memory_order_seq_cst);  // retiring Ms read it at every schedule
     for (int i = old; i < n; ++i) {

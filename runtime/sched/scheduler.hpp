@@ -202,7 +202,11 @@ private:
     void runq_put_slow(P* p, G* g);
     G* find_runnable(M* m);                 // blocks while idle; null when stopping
     G* local_next(P* p);
-    void share_queue(P* p);                  // owner: leave P::owner_only
+    void share_queue(P* p);                  // owner: leave P::owner_only, then wake a thief if work waits
+    static void open_queue(P* p) noexcept {  // owner: leave P::owner_only
+        p->owner_only = false;
+        p->stealable.store(true, std::memory_order_seq_cst);  // see share_queue
+    }
     G* take_global(P* p, std::int64_t max = kRunqCapacity / 2);
     G* steal_work(M* m);
     bool any_work_visible() const;

@@ -176,45 +176,50 @@ void bump_runnext_taken(P* p) {  // owner only: a single writer needs no read-mo
     p->runnext_taken.store(p->runnext_taken.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-// local_next() of a P no thief can reach (P::owner_only): the same choice,
-// with plain loads and stores (runnext_taken, a hint for thieves, is left
-// alone: there are none).
-inline G* local_next_unshared(P* p) {
+// Owner only: runnext (bounded streak), then the local queue. kOwnerOnly:
+// no thief can reach the P (P::owner_only), so runnext and the queue are
+// taken with plain loads and stores, and runnext_taken (a hint for
+// thieves) is left alone.
+template <bool kOwnerOnly>
+inline G* take_local(P* p) {
+    // Takes runnext if it still holds g.
+    auto claim_runnext = [p](G* g) {
+        if constexpr (kOwnerOnly) {
+            p->runnext.store(nullptr, std::memory_order_relaxed);
+            return true;
+        } else {
+            if (!p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire))  // pairs with acq_rel exchange in enqueue_local
+                return false;
+            bump_runnext_taken(p);
+            return true;
+        }
+    };
     G* g = p->runnext.load(std::memory_order_relaxed);
-    if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
-        p->runnext.store(nullptr, std::memory_order_relaxed);
+    if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty()) && claim_runnext(g)) {
         ++p->runnext_streak;
         return g;
     }
     p->runnext_streak = 0;
-    if ((g = p->runq.pop_unshared())) return g;
-    if ((g = p->runnext.load(std::memory_order_relaxed))) p->runnext.store(nullptr, std::memory_order_relaxed);
+    if constexpr (kOwnerOnly) {
+        if ((g = p->runq.pop_unshared())) return g;
+        if ((g = p->runnext.load(std::memory_order_relaxed))) p->runnext.store(nullptr, std::memory_order_relaxed);
+    } else {
+        if ((g = p->runq.pop())) return g;
+        g = p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
+        if (g) bump_runnext_taken(p);
+    }
     return g;
 }
 }  // namespace
 
-// Owner only: runnext (bounded streak), then the local queue. Inline: it
-// picks the next goroutine of every switch.
+// Inline: it picks the next goroutine of every switch.
 inline G* Runtime::local_next(P* p) {
     if (p->owner_only) {
-        if (p->share_requested.load(std::memory_order_relaxed)) [[unlikely]]
-            share_queue(p);
-        else
-            return local_next_unshared(p);
+        if (!p->share_requested.load(std::memory_order_relaxed)) [[likely]]
+            return take_local<true>(p);
+        share_queue(p);
     }
-    G* g = p->runnext.load(std::memory_order_relaxed);
-    if (g && (p->runnext_streak < kRunnextStreak || p->runq.empty())) {
-        if (p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {  // pairs with acq_rel exchange in enqueue_local
-            ++p->runnext_streak;
-            bump_runnext_taken(p);
-            return g;
-        }
-    }
-    p->runnext_streak = 0;
-    if ((g = p->runq.pop())) return g;
-    g = p->runnext.exchange(nullptr, std::memory_order_acquire);  // pairs with acq_rel exchange in enqueue_local
-    if (g) bump_runnext_taken(p);
-    return g;
+    return take_local<false>(p);
 }
 
 // Owner: other workers exist now (set_maxprocs), so this P's queue must be
@@ -223,8 +228,7 @@ inline G* Runtime::local_next(P* p) {
 // the queue and then look at nidle_ (wakep): one of us sees the other.
 void Runtime::share_queue(P* p) {
     (void)p->share_requested.load(std::memory_order_acquire);  // pairs with release in set_maxprocs: nallocated_ > 1
-    p->owner_only = false;
-    p->stealable.store(true, std::memory_order_seq_cst);
+    open_queue(p);
     if (!p->runq.empty() || p->runnext.load(std::memory_order_relaxed)) wakep();
 }
 
