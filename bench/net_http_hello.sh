@@ -10,8 +10,13 @@
 #   REPS=5 HTTP_SECONDS=5 HTTP_CONNS=64 bench/net_http_hello.sh build-net
 #   GORO_BASELINE=/tmp/base-build bench/net_http_hello.sh build   also runs that build's server
 #                                                                  as "goro_base" (an A/B of a change)
-#   HTTP_PEERS=go_raw bench/net_http_hello.sh build   which Go servers run (default "go_raw go_nethttp";
-#                                                     empty: goro alone, or goro against goro_base)
+#   HTTP_PEERS=go_raw bench/net_http_hello.sh build   which other servers run (default "go_raw go_nethttp
+#                                                     floor"; empty: goro alone, or goro against goro_base)
+#
+# "floor" is bench/floor/http_epoll.cpp: the same workload straight on epoll, one thread, no runtime,
+# one recv and one send per request. Its CPU per request is what the kernel's TCP path costs on this
+# machine, the least any server can spend; its requests/s is what wrk manages when the server costs
+# nothing else.
 #
 # Needs wrk and go (apt-get install -y wrk golang-go). Only 127.0.0.1 is used; every load is bounded
 # (HTTP_SECONDS), and each server exits by itself after HTTP_SECONDS + 30 s.
@@ -55,9 +60,14 @@ once() { # once NAME CMD...
 }
 
 echo "# http_hello: wrk -t1 -c$HTTP_CONNS -d${HTTP_SECONDS}s, servers at 1 worker; $(nproc) CPUs; pin: '$(pin 0)' / '$(pin 1)'" >&2
-peers=${HTTP_PEERS-go_raw go_nethttp}
+peers=${HTTP_PEERS-go_raw go_nethttp floor}
+floor_bin=$build/bench/http_epoll
 for p in $peers; do
-    case $p in go_raw | go_nethttp) ;; *) echo "bench: HTTP_PEERS: unknown server '$p' (go_raw, go_nethttp)" >&2; exit 2 ;; esac
+    case $p in
+    go_raw | go_nethttp) ;;
+    floor) [ -x "$floor_bin" ] || { echo "bench: $floor_bin not built (ninja -C $build)" >&2; exit 1; } ;;
+    *) echo "bench: HTTP_PEERS: unknown server '$p' (go_raw, go_nethttp, floor)" >&2; exit 2 ;;
+    esac
 done
 servers="goro"
 base_bin=${GORO_BASELINE:+$GORO_BASELINE/examples/http_hello}
@@ -69,14 +79,21 @@ servers="$servers $peers"
 for ((rep = 1; rep <= REPS; rep++)); do
     once goro "$goro_bin" --serve
     [ -n "$base_bin" ] && once goro_base "$base_bin" --serve
-    for p in $peers; do once "$p" "$work/peers-go" "http_${p#go_}"; done
+    for p in $peers; do
+        case $p in
+        floor) once floor "$floor_bin" ;;
+        *) once "$p" "$work/peers-go" "http_${p#go_}" ;;
+        esac
+    done
 done
 
-printf '%-12s %14s %16s %14s\n' server req_per_s cpu_us_per_req "goro/this rps"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+printf '%-12s %14s %16s %14s %14s\n' server req_per_s cpu_us_per_req "goro/this rps" "goro/this cpu"
 goro_rps=$(awk '$1 == "goro" && $2 == "req_per_s" { print $3 }' "$results" | median)
+goro_cpu=$(awk '$1 == "goro" && $2 == "cpu_us_per_req" { print $3 }' "$results" | median)
 for s in $servers; do
     rps=$(awk -v s=$s '$1 == s && $2 == "req_per_s" { print $3 }' "$results" | median)
     cpu=$(awk -v s=$s '$1 == s && $2 == "cpu_us_per_req" { print $3 }' "$results" | median)
-    printf '%-12s %14s %16s %14s\n' "$s" "$rps" "$cpu" "$(awk -v a="$goro_rps" -v b="$rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+    printf '%-12s %14s %16s %14s %14s\n' "$s" "$rps" "$cpu" "$(ratio "$goro_rps" "$rps")" "$(ratio "$goro_cpu" "$cpu")"
 done
 rm -rf "$work"
