@@ -135,13 +135,11 @@ void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when);
 }
 
 // after(d) is a channel that receives the time once, d from now (time.After).
-// It never closes.
+// It never closes. Beyond ~30 years (hours::max()) it never receives.
 template <class Rep, class Period>
 Chan<std::chrono::steady_clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
     Chan<std::chrono::steady_clock::time_point> ch(1);
-    auto now = std::chrono::steady_clock::now();
-    auto when = d <= d.zero() ? now : now + std::chrono::ceil<std::chrono::steady_clock::duration>(d);
-    detail::after_impl(ch, when);
+    detail::after_impl(ch, detail::deadline_after(d));
     return ch;
 }
 

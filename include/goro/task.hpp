@@ -123,15 +123,6 @@ struct TaskAccess;
 template <class R>
 void schedule_callbacks(Task<R> t, TaskCore::DoneCallbacks cbs);
 
-template <class Rep, class Period>
-TimePoint deadline_after(std::chrono::duration<Rep, Period> d) {
-    auto now = Clock::now();
-    if (d <= d.zero()) return now;
-    // Beyond ~30 years: no deadline at all (and no overflow).
-    if (std::chrono::duration<double>(d).count() > 1e9) return TimePoint::max();
-    return now + std::chrono::ceil<Clock::duration>(d);
-}
-
 }  // namespace detail
 
 // Task<R> is a copyable handle to one goroutine's outcome (asyncio.Task).

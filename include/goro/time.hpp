@@ -15,25 +15,18 @@ namespace detail {
 void sleep_until_steady(TimePoint deadline);
 }
 
+// Any clock and precision; a time point too far ahead to represent (e.g.
+// time_point::max()) sleeps until cancelled.
 template <class Clock, class Duration>
 void sleep_until(const std::chrono::time_point<Clock, Duration>& t) {
-    if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-        detail::sleep_until_steady(std::chrono::time_point_cast<detail::Clock::duration>(t));
-    } else {
-        auto left = t - Clock::now();
-        detail::sleep_until_steady(detail::Clock::now() +
-                                   std::chrono::ceil<detail::Clock::duration>(left));
-    }
+    detail::sleep_until_steady(detail::deadline_at(t));
 }
 
+// Any duration type; zero or negative yields (asyncio.sleep(0)); beyond ~30
+// years (nanoseconds::max(), hours::max()) sleeps until cancelled.
 template <class Rep, class Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
-    auto now = detail::Clock::now();
-    if (d <= d.zero()) {
-        detail::sleep_until_steady(now);
-        return;
-    }
-    detail::sleep_until_steady(now + std::chrono::ceil<detail::Clock::duration>(d));
+    detail::sleep_until_steady(detail::deadline_after(d));
 }
 
 }  // namespace goro

@@ -191,6 +191,7 @@ struct AfterTimer : rt::TimerNode {
 }  // namespace
 
 void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when) {
+    if (when == TimePoint::max()) return;  // never: no timer, no thread
     rt::RuntimeRef ref;  // after() may be called from a plain thread
     rt::Runtime* r = ref.get();
     if (!r) {

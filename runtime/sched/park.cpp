@@ -259,6 +259,14 @@ void sleep_until_steady(TimePoint deadline) {
         r->g_switch_away(m, g, rt::Action::Yield);
         return;
     }
+    if (deadline == TimePoint::max()) {
+        // Forever (sleep_for(hours::max())): no timer, only a cancellation
+        // ends it. Parked like this, it counts as asleep for good.
+        for (;;) {
+            if (cancel_pending()) throw_cancelled();
+            park();
+        }
+    }
     WakeTimer t;
     t.arm(r, deadline);
     while (!t.fired.load(std::memory_order_acquire)) {  // pairs with release in fire_fn

@@ -144,3 +144,44 @@ TEST_CASE("sleep_for_from_plain_thread", "[api][time]") {
         CHECK(ok.load());
     });
 }
+
+// Durations too long for the clock (nanoseconds::max(), hours::max(), a double of 1e30 s) and time points
+// at the end of time mean "never", not an overflow into the past: the sleep lasts until cancelled and
+// after() stays empty. (They used to wrap around and return at once.)
+TEST_CASE("sleeps_and_after_beyond_the_clocks_range_last_until_cancelled", "[api][time]") {
+    using namespace std::chrono;
+    for_each_maxprocs([](int) {
+        std::vector<std::function<void()>> forever = {
+            [] { goro::sleep_for(nanoseconds::max()); },
+            [] { goro::sleep_for(seconds::max()); },
+            [] { goro::sleep_for(hours::max()); },
+            [] { goro::sleep_for(duration<double>(1e30)); },
+            [] { goro::sleep_for(hours(24 * 365 * 300)); },
+            [] { goro::sleep_until(steady_clock::time_point::max()); },
+            [] { goro::sleep_until(time_point<steady_clock, hours>::max()); },
+            [] { goro::sleep_until(system_clock::time_point::max()); },
+        };
+        std::vector<goro::Task<void>> tasks;
+        for (auto& f : forever) tasks.push_back(goro::spawn(f));
+        auto never1 = goro::after(nanoseconds::max());
+        auto never2 = goro::after(hours::max());
+        goro::sleep_for(50ms);
+        for (std::size_t i = 0; i < tasks.size(); ++i) {
+            INFO("sleep #" << i);
+            CHECK_FALSE(tasks[i].done());
+            CHECK(tasks[i].cancel());
+        }
+        for (auto& t : tasks) CHECK_THROWS_AS(t.get(), goro::Cancelled);
+        CHECK_FALSE(never1.try_recv().has_value());
+        CHECK_FALSE(never2.try_recv().has_value());
+        CHECK_FALSE(never1.closed());  // and never closes
+    });
+    // With no runtime, after() would time on a thread: for "never" it starts none.
+    auto never = goro::after(hours::max());
+    std::this_thread::sleep_for(10ms);
+    CHECK_FALSE(never.try_recv().has_value());
+    // A plain thread's sleep_until of a time point in the past, on a coarse clock, returns at once.
+    auto t0 = steady_clock::now();
+    goro::sleep_until(time_point<steady_clock, hours>::min());
+    CHECK(steady_clock::now() - t0 < 1s);
+}

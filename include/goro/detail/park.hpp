@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
+#include <type_traits>
 
 namespace goro::detail {
 
@@ -27,6 +28,36 @@ struct ThreadParker;
 
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
+
+// deadline_after(d) is now + d rounded up to the clock's tick, for any
+// duration type: d <= 0 is now, and d beyond ~30 years is no deadline at all
+// (TimePoint::max()), so that nanoseconds::max() or hours::max() wait
+// forever instead of overflowing into the past. Sleeps never end early.
+template <class Rep, class Period>
+TimePoint deadline_after(const std::chrono::duration<Rep, Period>& d) {
+    auto now = Clock::now();
+    if (!(d > d.zero())) return now;  // also a NaN floating-point duration
+    if (std::chrono::duration<double>(d).count() > 1e9) return TimePoint::max();
+    return now + std::chrono::ceil<Clock::duration>(d);
+}
+
+// deadline_at(t) is t on the steady clock, for a time point of any clock and
+// precision; saturating like deadline_after().
+template <class C, class D>
+TimePoint deadline_at(const std::chrono::time_point<C, D>& t) {
+    if constexpr (std::is_same_v<C, Clock>) {
+        using Ticks = std::chrono::duration<double, Clock::period>;
+        Ticks ticks = std::chrono::duration_cast<Ticks>(t.time_since_epoch());
+        if (ticks.count() >= static_cast<double>(TimePoint::max().time_since_epoch().count())) return TimePoint::max();
+        if (ticks.count() <= static_cast<double>(TimePoint::min().time_since_epoch().count())) return TimePoint::min();
+        return TimePoint(std::chrono::ceil<Clock::duration>(t.time_since_epoch()));
+    } else {
+        // Another clock: how long until t on it, from now on ours.
+        auto now = C::now();
+        if (t <= now) return Clock::now();
+        return deadline_after(t - now);
+    }
+}
 
 // Waker names one parked (or about to park) goroutine or thread.
 struct Waker {
