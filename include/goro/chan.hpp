@@ -47,6 +47,7 @@ public:
     // Throws ChannelClosed if the channel is or becomes closed (v not sent).
     void send(T v) const {
         if (!state_) detail::block_forever();
+        detail::entry_cancellation_point();
         auto& s = *state_;
         detail::WaitNode* partner = nullptr;
         s.lock_.lock();
@@ -71,6 +72,7 @@ public:
     // recv() blocks for a value; nullopt once the channel is closed and drained.
     std::optional<T> recv() const {
         if (!state_) detail::block_forever();
+        detail::entry_cancellation_point();
         auto& s = *state_;
         std::optional<T> out;
         detail::WaitNode* partner = nullptr;

@@ -2,21 +2,23 @@
 //
 // Each parks only the goroutine when used on a goroutine, and blocks the
 // thread when used from a plain thread; the two mix freely. Every blocking
-// call is a cancellation point. Any of them may be destroyed as soon as the
-// wait that it released returns (Go's on-the-stack pattern).
+// call is a cancellation point.
+//
+// Each is a cheap handle, like Chan: copies share one state, so a lambda
+// may capture a WaitGroup (or a Mutex, ...) by copy or by reference alike.
+// Any of them may be destroyed as soon as the wait that it released returns
+// (Go's on-the-stack pattern), even when that drops the last copy.
 //
 //   goro::WaitGroup wg;
 //   for (int i = 0; i < 3; ++i) {
 //       wg.add();
-//       goro::go([&wg] { work(); wg.done(); });
+//       goro::go([wg] { work(); wg.done(); });   // [&wg] works the same
 //   }
 //   wg.wait();
 #pragma once
 
-#include <goro/detail/waitlist.hpp>
-
-#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 namespace goro {
@@ -28,22 +30,18 @@ namespace goro {
 // release waiters.
 class WaitGroup {
 public:
-    WaitGroup() = default;
-    WaitGroup(const WaitGroup&) = delete;
-    WaitGroup& operator=(const WaitGroup&) = delete;
+    WaitGroup();
+    WaitGroup(const WaitGroup&) = default;  // shares the state
+    WaitGroup& operator=(const WaitGroup&) = default;
 
-    void add(std::int64_t delta = 1);
-    void done() { add(-1); }
-    void wait();
+    void add(std::int64_t delta = 1) const;
+    void done() const { add(-1); }
+    void wait() const;
     std::int64_t count() const noexcept;
 
 private:
-    // state_: the counter in the high 32 bits, the number of linked waiters
-    // in the low 32 (Go's layout): one atomic operation both changes the
-    // counter and tells whether anyone must be woken.
-    std::atomic<std::uint64_t> state_{0};
-    detail::SpinLock lock_;     // guards waiters_, and every change of the waiter half of state_
-    detail::WaitList waiters_;  // guarded by lock_
+    struct State;
+    std::shared_ptr<State> s_;
 };
 
 // Mutex parks the goroutine that cannot take it (sync.Mutex; asyncio.Lock).
@@ -52,21 +50,20 @@ private:
 // not locked is a fatal error, as in Go.
 class Mutex {
 public:
-    Mutex() = default;
-    Mutex(const Mutex&) = delete;
-    Mutex& operator=(const Mutex&) = delete;
+    Mutex();
+    Mutex(const Mutex&) = default;  // shares the state
+    Mutex& operator=(const Mutex&) = default;
 
-    void lock();
-    bool try_lock() noexcept;
-    void unlock();
+    void lock() const;
+    bool try_lock() const noexcept;
+    void unlock() const;
 
 private:
     friend class CondVar;
-    void lock_impl(bool cancellable);
+    void lock_impl(bool cancellable) const;
 
-    detail::SpinLock lock_;
-    bool locked_ = false;       // guarded by lock_
-    detail::WaitList waiters_;  // guarded by lock_
+    struct State;
+    std::shared_ptr<State> s_;
 };
 
 // CondVar works with std::unique_lock<goro::Mutex> (sync.Cond; asyncio's
@@ -74,21 +71,21 @@ private:
 // (or throws Cancelled, with the lock held again).
 class CondVar {
 public:
-    CondVar() = default;
-    CondVar(const CondVar&) = delete;
-    CondVar& operator=(const CondVar&) = delete;
+    CondVar();
+    CondVar(const CondVar&) = default;  // shares the state
+    CondVar& operator=(const CondVar&) = default;
 
-    void wait(std::unique_lock<Mutex>& lock);
+    void wait(std::unique_lock<Mutex>& lock) const;
     template <class Pred>
-    void wait(std::unique_lock<Mutex>& lock, Pred pred) {
+    void wait(std::unique_lock<Mutex>& lock, Pred pred) const {
         while (!pred()) wait(lock);
     }
-    void notify_one() noexcept;
-    void notify_all() noexcept;
+    void notify_one() const noexcept;
+    void notify_all() const noexcept;
 
 private:
-    detail::SpinLock lock_;
-    detail::WaitList waiters_;  // guarded by lock_
+    struct State;
+    std::shared_ptr<State> s_;
 };
 
 // Semaphore holds a count of units (asyncio.Semaphore). acquire() takes one,
@@ -96,36 +93,34 @@ private:
 class Semaphore {
 public:
     explicit Semaphore(std::int64_t n);
-    Semaphore(const Semaphore&) = delete;
-    Semaphore& operator=(const Semaphore&) = delete;
+    Semaphore(const Semaphore&) = default;  // shares the state
+    Semaphore& operator=(const Semaphore&) = default;
 
-    void acquire();
-    bool try_acquire() noexcept;
-    void release(std::int64_t n = 1);
+    void acquire() const;
+    bool try_acquire() const noexcept;
+    void release(std::int64_t n = 1) const;
     std::int64_t available() const noexcept;
 
 private:
-    mutable detail::SpinLock lock_;
-    std::int64_t count_;        // guarded by lock_
-    detail::WaitList waiters_;  // guarded by lock_
+    struct State;
+    std::shared_ptr<State> s_;
 };
 
 // Event is a flag that goroutines can wait for (asyncio.Event).
 class Event {
 public:
-    Event() = default;
-    Event(const Event&) = delete;
-    Event& operator=(const Event&) = delete;
+    Event();
+    Event(const Event&) = default;  // shares the state
+    Event& operator=(const Event&) = default;
 
-    void set();
-    void clear() noexcept;
+    void set() const;
+    void clear() const noexcept;
     bool is_set() const noexcept;
-    void wait();
+    void wait() const;
 
 private:
-    mutable detail::SpinLock lock_;
-    bool set_ = false;          // guarded by lock_
-    detail::WaitList waiters_;  // guarded by lock_
+    struct State;
+    std::shared_ptr<State> s_;
 };
 
 }  // namespace goro

@@ -138,6 +138,7 @@ public:
     // move-only R), or rethrows the task's exception (Cancelled if it was
     // cancelled). Cancelling the waiter cancels the waiter only.
     R get() const {
+        detail::entry_cancellation_point();
         detail::TaskCore& c = core();
         if (!c.done()) c.wait_done(nullptr, true);
         return result();
@@ -541,6 +542,7 @@ R wait_for(Task<R> t, std::chrono::duration<Rep, Period> d) {
     detail::TimePoint deadline = detail::deadline_after(d);
     bool in_time;
     try {
+        detail::entry_cancellation_point();  // a pending request cancels t the same way
         in_time = c.wait_done(&deadline, true);
     } catch (const Cancelled&) {
         c.cancel();
@@ -593,6 +595,7 @@ public:
 
     // next() waits for the next task to finish and returns it.
     Task<R> next() {
+        detail::entry_cancellation_point();
         for (;;) {
             st_->lock.lock();
             if (!st_->ready.empty()) {

@@ -70,6 +70,7 @@ std::size_t select_impl(SelectCase** cases, std::size_t n) {
         order[i] = i;
         if (cases[i]->is_default) default_case = i;
     }
+    if (default_case == n) entry_cancellation_point();  // a select with a default never blocks
     for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[fast_random() % i]);
 
     SmallArray<ChanCore*> locks(n);

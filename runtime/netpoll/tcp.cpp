@@ -152,7 +152,7 @@ TcpStream::~TcpStream() {
 }
 
 TcpStream TcpStream::connect(std::string_view host, std::uint16_t port, std::optional<detail::Nanos> timeout) {
-    goro::detail::cancellation_point();
+    goro::detail::entry_cancellation_point();
     TimePoint deadline_at = timeout ? deadline_after(std::max(*timeout, detail::Nanos::zero())) : TimePoint{};
     const TimePoint* deadline = timeout ? &deadline_at : nullptr;
     std::string where = endpoint(host, port);
@@ -194,7 +194,7 @@ TcpStream TcpStream::from_fd(int fd) {
 // stream may already be queued behind the data, and its event has come.
 // The skip happens at most once per call; after any wait, recv decides.
 std::size_t TcpStream::read(std::span<std::byte> buf) {
-    goro::detail::cancellation_point();
+    goro::detail::entry_cancellation_point();
     PdOp op(pd_, "read");
     if (buf.empty()) return 0;
     Deadline deadline(read_timeout_);
@@ -238,7 +238,7 @@ std::size_t write_some(PollDesc* pd, std::span<const std::byte> buf, const TimeP
 }  // namespace
 
 std::size_t TcpStream::write(std::span<const std::byte> buf) {
-    goro::detail::cancellation_point();
+    goro::detail::entry_cancellation_point();
     PdOp op(pd_, "write");
     if (buf.empty()) return 0;
     Deadline deadline(write_timeout_);
@@ -246,7 +246,7 @@ std::size_t TcpStream::write(std::span<const std::byte> buf) {
 }
 
 void TcpStream::write_all(std::span<const std::byte> buf) {
-    goro::detail::cancellation_point();
+    goro::detail::entry_cancellation_point();
     PdOp op(pd_, "write");
     Deadline deadline(write_timeout_);
     while (!buf.empty()) buf = buf.subspan(write_some(pd_, buf, deadline.get()));
@@ -320,7 +320,7 @@ TcpListener TcpListener::listen(std::string_view host, std::uint16_t port, int b
 
 TcpStream TcpListener::accept() {
     using namespace std::chrono_literals;
-    goro::detail::cancellation_point();
+    goro::detail::entry_cancellation_point();
     PdOp op(pd_, "accept");
     Clock::duration backoff{0};
     for (;;) {
@@ -368,7 +368,7 @@ int TcpListener::native_handle() const noexcept { return is_open() ? pd_->fd : -
 // ---------------------------------------------------------------- wait_readable / wait_writable
 
 bool detail::wait_fd(int fd, bool write, std::optional<Nanos> timeout) {
-    goro::detail::cancellation_point();
+    goro::detail::entry_cancellation_point();
     TimePoint at = timeout ? deadline_after(std::max(*timeout, Nanos::zero())) : TimePoint{};
     const TimePoint* deadline = timeout ? &at : nullptr;
     if (goro::detail::current_g()) return rt::wait_fd(fd, write ? kWrite : kRead, deadline);

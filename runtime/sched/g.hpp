@@ -63,4 +63,8 @@ struct alignas(64) G {
 static_assert(sizeof(G) == 192, "a goroutine descriptor grew past three cache lines");
 #endif
 
+// Drops g's undelivered cancellation request, if any, and its count in
+// g_cancel_requests (park.hpp): on delivery, and when g ends or is reused.
+void clear_cancel_request(G* g) noexcept;
+
 }  // namespace goro::detail

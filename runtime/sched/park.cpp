@@ -192,13 +192,23 @@ bool cancel_pending(G* g) noexcept {
     return requested && std::uncaught_exceptions() == 0;
 }
 
+std::atomic<int> g_cancel_requests{0};
+
 void throw_cancelled() {
-    if (G* g = current_g()) g->cancel_requested.store(false, std::memory_order_relaxed);  // delivered once
+    if (G* g = current_g()) clear_cancel_request(g);  // delivered once
     throw Cancelled();
 }
 
+void clear_cancel_request(G* g) noexcept {
+    if (g->cancel_requested.exchange(false, std::memory_order_relaxed))
+        g_cancel_requests.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void g_cancel(G* g) noexcept {
-    g->cancel_requested.store(true, std::memory_order_release);  // pairs with acquire in cancel_pending
+    // release: pairs with acquire in cancel_pending. Counted once per request
+    // however often it is repeated before delivery.
+    if (!g->cancel_requested.exchange(true, std::memory_order_acq_rel))
+        g_cancel_requests.fetch_add(1, std::memory_order_relaxed);
     // seq_cst: the flag must be visible before we read the status in ready().
     std::atomic_thread_fence(std::memory_order_seq_cst);
     GORO_WITH_RUNTIME(r, r->ready(g));

@@ -164,7 +164,7 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
         }
     }
     g->next = nullptr;
-    g->cancel_requested.store(false, std::memory_order_relaxed);  // not yet visible to anyone
+    detail::clear_cancel_request(g);  // not yet visible to anyone; normally cleared at its last exit
     g->user = true;
     g->is_main = false;
     g->name = nullptr;
@@ -179,6 +179,7 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
 }
 
 void Runtime::free_g(P* p, G* g) {
+    detail::clear_cancel_request(g);  // a request it never received no longer counts
     if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->ops = nullptr;
@@ -196,6 +197,7 @@ void Runtime::free_g(P* p, G* g) {
 }
 
 void Runtime::free_g_shared(G* g) {
+    detail::clear_cancel_request(g);
     if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->status.store(GStatus::Free, std::memory_order_release);
@@ -439,10 +441,14 @@ void Runtime::run_main(std::function<void()>& main) {
 void Runtime::shutdown_from_main() {
     main_waker = detail::current_waker();
     shutting_down.store(true, std::memory_order_seq_cst);
+    // Every leftover now has a request at each blocking call: the entry
+    // checks must look, until the leftovers are gone.
+    detail::g_cancel_requests.fetch_add(1, std::memory_order_relaxed);
     cancel_all();
     // Exiting goroutines wake us once they see shutting_down; the timed park
     // is a backstop for one that ended just before it could see the flag.
     while (live_goroutines() > 1) detail::park_until(detail::Clock::now() + std::chrono::milliseconds(10));
+    detail::g_cancel_requests.fetch_sub(1, std::memory_order_relaxed);
     stop_all();
 }
 

@@ -1,7 +1,7 @@
 // sync/sync.cpp — WaitGroup, Mutex, CondVar, Semaphore, Event.
 //
 // Owns: the state of each primitive; every wait goes through the one
-// protocol of include/goro/detail/waitlist.hpp (link under the primitive's
+// protocol of include/goro/detail/waitlihpp (link under the primitive's
 // SpinLock, block(), unlink + signal by the waker after unlocking). So each
 // primitive only decides who is woken and what the waiter gets:
 //  * WaitGroup: count == 0 wakes every waiter. The counter and the number of
@@ -23,12 +23,58 @@
 #include <goro/sync.hpp>
 
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 namespace goro {
 
 using detail::WaitNode;
+
+// ---------------------------------------------------------------- shared states
+//
+// Each primitive is a handle to one of these (std::shared_ptr): copies share
+// it, so a WaitGroup or a Mutex may be captured by copy as well as by
+// reference. The handle that a released wait() belongs to may be destroyed
+// as soon as that wait returns, even if it holds the last reference: every
+// waker touches the state only before it signals (see the file comment).
+
+struct WaitGroup::State {
+    // state_: the counter in the high 32 bits, the number of linked waiters
+    // in the low 32 (Go's layout): one atomic operation both changes the
+    // counter and tells whether anyone must be woken.
+    std::atomic<std::uint64_t> state_{0};
+    detail::SpinLock lock_;     // guards waiters_, and every change of the waiter half of state_
+    detail::WaitList waiters_;  // guarded by lock_
+};
+
+struct Mutex::State {
+    detail::SpinLock lock_;
+    bool locked_ = false;       // guarded by lock_
+    detail::WaitList waiters_;  // guarded by lock_
+};
+
+struct CondVar::State {
+    detail::SpinLock lock_;
+    detail::WaitList waiters_;  // guarded by lock_
+};
+
+struct Semaphore::State {
+    detail::SpinLock lock_;
+    std::int64_t count_ = 0;    // guarded by lock_
+    detail::WaitList waiters_;  // guarded by lock_
+};
+
+struct Event::State {
+    detail::SpinLock lock_;
+    bool set_ = false;          // guarded by lock_
+    detail::WaitList waiters_;  // guarded by lock_
+};
+
+WaitGroup::WaitGroup() : s_(std::make_shared<State>()) {}
+Mutex::Mutex() : s_(std::make_shared<State>()) {}
+CondVar::CondVar() : s_(std::make_shared<State>()) {}
+Event::Event() : s_(std::make_shared<State>()) {}
 
 // ---------------------------------------------------------------- WaitGroup
 
@@ -46,8 +92,9 @@ std::uint64_t wg_state(std::int64_t counter, std::uint32_t waiters) {
 // changes. acq_rel: each add() releases the caller's writes, and the one that
 // reaches zero acquires them all (every add() is a read-modify-write of the
 // same word, so they form one release sequence) before it signals the waiters.
-void WaitGroup::add(std::int64_t delta) {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
+void WaitGroup::add(std::int64_t delta) const {
+    State& st = *s_;
+    std::uint64_t s = st.state_.load(std::memory_order_relaxed);
     std::uint64_t next;
     for (;;) {
         std::int64_t count = wg_counter(s);
@@ -59,7 +106,7 @@ void WaitGroup::add(std::int64_t delta) {
             throw std::logic_error("goro: WaitGroup counter would exceed 2^31-1 (" + std::to_string(count) + " + " +
                                    std::to_string(delta) + ")");
         next = wg_state(want, wg_waiters(s));
-        if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+        if (st.state_.compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
     }
     // Nobody to wake: touch nothing more (a waiter that saw zero may already
     // have destroyed the WaitGroup).
@@ -68,101 +115,110 @@ void WaitGroup::add(std::int64_t delta) {
     // (a cancelled one unlinks under lock_ first), so the object is alive.
     WaitNode* chain;
     {
-        std::lock_guard lk(lock_);
+        std::lock_guard lk(st.lock_);
         std::uint32_t n = 0;
-        chain = waiters_.take_all();
+        chain = st.waiters_.take_all();
         for (WaitNode* w = chain; w; w = w->next) ++n;
-        state_.fetch_sub(n, std::memory_order_relaxed);  // under lock_, like every change of the waiter half
+        st.state_.fetch_sub(n, std::memory_order_relaxed);  // under lock_, like every change of the waiter half
     }
     detail::signal_chain(chain);
 }
 
-void WaitGroup::wait() {
-    if (wg_counter(state_.load(std::memory_order_acquire)) == 0) return;  // pairs with acq_rel in add()
-    lock_.lock();
+void WaitGroup::wait() const {
+    detail::entry_cancellation_point();
+    State& st = *s_;
+    if (wg_counter(st.state_.load(std::memory_order_acquire)) == 0) return;  // pairs with acq_rel in add()
+    st.lock_.lock();
     // Count ourselves in only while the counter is not zero, in the same
     // atomic step: an add() that reaches zero later sees us and wakes us.
-    std::uint64_t s = state_.load(std::memory_order_acquire);
+    std::uint64_t s = st.state_.load(std::memory_order_acquire);
     do {
         if (wg_counter(s) == 0) {
-            lock_.unlock();
+            st.lock_.unlock();
             return;
         }
-    } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+    } while (!st.state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire));
     WaitNode node;
-    waiters_.push_back(&node);
+    st.waiters_.push_back(&node);
     try {
-        detail::block(lock_, node);
+        detail::block(st.lock_, node);
     } catch (...) {
         // Cancelled: block() unlinked the node (so no add() counted it); uncount it.
-        std::lock_guard lk(lock_);
-        state_.fetch_sub(1, std::memory_order_relaxed);
+        std::lock_guard lk(st.lock_);
+        st.state_.fetch_sub(1, std::memory_order_relaxed);
         throw;
     }
 }
 
-std::int64_t WaitGroup::count() const noexcept { return wg_counter(state_.load(std::memory_order_acquire)); }
+std::int64_t WaitGroup::count() const noexcept { return wg_counter(s_->state_.load(std::memory_order_acquire)); }
 
 // ---------------------------------------------------------------- Mutex
 
-void Mutex::lock() { lock_impl(true); }
+void Mutex::lock() const {
+    detail::entry_cancellation_point();
+    lock_impl(true);
+}
 
-void Mutex::lock_impl(bool cancellable) {
-    lock_.lock();
-    if (!locked_) {
-        locked_ = true;
-        lock_.unlock();
+void Mutex::lock_impl(bool cancellable) const {
+    State& st = *s_;
+    st.lock_.lock();
+    if (!st.locked_) {
+        st.locked_ = true;
+        st.lock_.unlock();
         return;
     }
     WaitNode node;
-    waiters_.push_back(&node);
+    st.waiters_.push_back(&node);
     if (cancellable) {
-        detail::block(lock_, node);  // signalled == ownership handed to us
+        detail::block(st.lock_, node);  // signalled == ownership handed to us
         return;
     }
     node.waker = detail::current_waker();
-    lock_.unlock();
+    st.lock_.unlock();
     while (!node.signalled.load(std::memory_order_acquire)) detail::park();  // pairs with release in signal()
 }
 
-bool Mutex::try_lock() noexcept {
-    std::lock_guard lk(lock_);
-    if (locked_) return false;
-    locked_ = true;
+bool Mutex::try_lock() const noexcept {
+    State& st = *s_;
+    std::lock_guard lk(st.lock_);
+    if (st.locked_) return false;
+    st.locked_ = true;
     return true;
 }
 
-void Mutex::unlock() {
+void Mutex::unlock() const {
+    State& st = *s_;
     WaitNode* next = nullptr;
     {
-        std::lock_guard lk(lock_);
-        if (!locked_) rt::fatal("sync: unlock of unlocked goro::Mutex %p", static_cast<void*>(this));
-        next = waiters_.pop_front();
-        if (!next) locked_ = false;  // else ownership passes to `next`
+        std::lock_guard lk(st.lock_);
+        if (!st.locked_) rt::fatal("sync: unlock of unlocked goro::Mutex %p", static_cast<void*>(&st));
+        next = st.waiters_.pop_front();
+        if (!next) st.locked_ = false;  // else ownership passes to `next`
     }
     if (next) detail::signal(next);
 }
 
 // ---------------------------------------------------------------- CondVar
 
-void CondVar::wait(std::unique_lock<Mutex>& lock) {
+void CondVar::wait(std::unique_lock<Mutex>& lock) const {
+    State& st = *s_;
     GORO_ASSERT(lock.owns_lock(), "CondVar::wait without holding the lock");
     detail::cancellation_point();
     WaitNode node;
     node.waker = detail::current_waker();
     Mutex* mu = lock.mutex();
-    lock_.lock();
-    waiters_.push_back(&node);
-    lock_.unlock();
+    st.lock_.lock();
+    st.waiters_.push_back(&node);
+    st.lock_.unlock();
     lock.unlock();
     // Held again whatever happened, and owned by `lock` again.
     auto relock = [&] {
         mu->lock_impl(false);
         lock = std::unique_lock<Mutex>(*mu, std::adopt_lock);
     };
-    lock_.lock();
+    st.lock_.lock();
     try {
-        detail::block(lock_, node);
+        detail::block(st.lock_, node);
     } catch (...) {
         relock();
         throw;
@@ -170,61 +226,69 @@ void CondVar::wait(std::unique_lock<Mutex>& lock) {
     relock();
 }
 
-void CondVar::notify_one() noexcept {
+void CondVar::notify_one() const noexcept {
+    State& st = *s_;
     WaitNode* n;
     {
-        std::lock_guard lk(lock_);
-        n = waiters_.pop_front();
+        std::lock_guard lk(st.lock_);
+        n = st.waiters_.pop_front();
     }
     if (n) detail::signal(n);
 }
 
-void CondVar::notify_all() noexcept {
+void CondVar::notify_all() const noexcept {
+    State& st = *s_;
     WaitNode* chain;
     {
-        std::lock_guard lk(lock_);
-        chain = waiters_.take_all();
+        std::lock_guard lk(st.lock_);
+        chain = st.waiters_.take_all();
     }
     detail::signal_chain(chain);
 }
 
 // ---------------------------------------------------------------- Semaphore
 
-Semaphore::Semaphore(std::int64_t n) : count_(n) {
+Semaphore::Semaphore(std::int64_t n) {
     if (n < 0) throw std::invalid_argument("goro: Semaphore initial count " + std::to_string(n) + " is negative");
+    s_ = std::make_shared<State>();
+    s_->count_ = n;
 }
 
-void Semaphore::acquire() {
-    lock_.lock();
-    if (count_ > 0 && waiters_.empty()) {
-        --count_;
-        lock_.unlock();
+void Semaphore::acquire() const {
+    detail::entry_cancellation_point();
+    State& st = *s_;
+    st.lock_.lock();
+    if (st.count_ > 0 && st.waiters_.empty()) {
+        --st.count_;
+        st.lock_.unlock();
         return;
     }
     WaitNode node;
-    waiters_.push_back(&node);
-    detail::block(lock_, node);  // signalled == one unit handed to us
+    st.waiters_.push_back(&node);
+    detail::block(st.lock_, node);  // signalled == one unit handed to us
 }
 
-bool Semaphore::try_acquire() noexcept {
-    std::lock_guard lk(lock_);
-    if (count_ > 0 && waiters_.empty()) {
-        --count_;
+bool Semaphore::try_acquire() const noexcept {
+    State& st = *s_;
+    std::lock_guard lk(st.lock_);
+    if (st.count_ > 0 && st.waiters_.empty()) {
+        --st.count_;
         return true;
     }
     return false;
 }
 
-void Semaphore::release(std::int64_t n) {
+void Semaphore::release(std::int64_t n) const {
+    State& st = *s_;
     if (n < 0) throw std::invalid_argument("goro: Semaphore::release(" + std::to_string(n) + ") is negative");
     WaitNode* chain = nullptr;
     WaitNode* last = nullptr;
     {
-        std::lock_guard lk(lock_);
-        count_ += n;
-        while (count_ > 0 && !waiters_.empty()) {
-            WaitNode* w = waiters_.pop_front();
-            --count_;
+        std::lock_guard lk(st.lock_);
+        st.count_ += n;
+        while (st.count_ > 0 && !st.waiters_.empty()) {
+            WaitNode* w = st.waiters_.pop_front();
+            --st.count_;
             w->next = nullptr;
             if (last) last->next = w; else chain = w;
             last = w;
@@ -234,41 +298,47 @@ void Semaphore::release(std::int64_t n) {
 }
 
 std::int64_t Semaphore::available() const noexcept {
-    std::lock_guard lk(lock_);
-    return count_;
+    State& st = *s_;
+    std::lock_guard lk(st.lock_);
+    return st.count_;
 }
 
 // ---------------------------------------------------------------- Event
 
-void Event::set() {
+void Event::set() const {
+    State& st = *s_;
     WaitNode* chain;
     {
-        std::lock_guard lk(lock_);
-        set_ = true;
-        chain = waiters_.take_all();
+        std::lock_guard lk(st.lock_);
+        st.set_ = true;
+        chain = st.waiters_.take_all();
     }
     detail::signal_chain(chain);
 }
 
-void Event::clear() noexcept {
-    std::lock_guard lk(lock_);
-    set_ = false;
+void Event::clear() const noexcept {
+    State& st = *s_;
+    std::lock_guard lk(st.lock_);
+    st.set_ = false;
 }
 
 bool Event::is_set() const noexcept {
-    std::lock_guard lk(lock_);
-    return set_;
+    State& st = *s_;
+    std::lock_guard lk(st.lock_);
+    return st.set_;
 }
 
-void Event::wait() {
-    lock_.lock();
-    if (set_) {
-        lock_.unlock();
+void Event::wait() const {
+    detail::entry_cancellation_point();
+    State& st = *s_;
+    st.lock_.lock();
+    if (st.set_) {
+        st.lock_.unlock();
         return;
     }
     WaitNode node;
-    waiters_.push_back(&node);
-    detail::block(lock_, node);
+    st.waiters_.push_back(&node);
+    detail::block(st.lock_, node);
 }
 
 }  // namespace goro

@@ -214,6 +214,7 @@ void TaskCore::add_hook(std::function<void()> hook) {
 
 void wait_all(TaskCore* const* cores, std::size_t n) {
     try {
+        entry_cancellation_point();  // a pending request cancels the arguments too
         for (std::size_t i = 0; i < n; ++i) cores[i]->wait_done(nullptr, true);
     } catch (const Cancelled&) {
         for (std::size_t i = 0; i < n; ++i) cores[i]->cancel();
@@ -240,6 +241,7 @@ bool satisfied(TaskCore* const* cores, std::size_t n, ReturnWhen when) {
 }  // namespace
 
 bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline) {
+    entry_cancellation_point();
     if (satisfied(cores, n, when)) return true;
     if (when == ReturnWhen::AllCompleted) {
         for (std::size_t i = 0; i < n; ++i)

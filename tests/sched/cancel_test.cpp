@@ -268,3 +268,150 @@ TEST_CASE("leftover_spinning_on_yield_ends_at_next_park", "[sched][cancel]") {
         CHECK(cancelled.load() == 1);
     }
 }
+
+namespace {
+
+// requested_while_running() runs `call` in a task whose cancellation is requested (by a plain thread, so
+// that it works at one worker too) while the task computes without blocking; `call` is its first blocking
+// call after that. Returns how the call ended: "cancelled", "returned", or "other".
+template <class Call>
+std::string requested_while_running(Call call) {
+    std::atomic<bool> running{false}, requested{false};
+    auto t = goro::spawn([&]() -> std::string {
+        running = true;
+        while (!requested.load()) {}  // busy: no park, no blocking call
+        try {
+            call();
+            return "returned";
+        } catch (const goro::Cancelled&) {
+            return "cancelled";
+        } catch (...) {
+            return "other";
+        }
+    });
+    std::thread canceller([&] {
+        while (!running.load()) std::this_thread::yield();
+        t.cancel();
+        requested = true;
+    });
+    std::string how = t.get();
+    canceller.join();
+    return how;
+}
+
+}  // namespace
+
+// API.md: "Cancellation is one request, delivered once: the next blocking call (or the current one) throws
+// Cancelled" — also a blocking call that could complete at once, without parking. (Before, such calls
+// completed and the request waited for a call that parked.)
+TEST_CASE("a_request_is_delivered_by_the_next_blocking_call_even_one_that_would_not_park", "[sched][cancel]") {
+    for_each_maxprocs([](int) {
+        goro::Chan<int> full(1);
+        full.send(7);
+        CHECK(requested_while_running([&] { full.recv(); }) == "cancelled");
+        CHECK(full.size() == 1);  // the value was not taken
+        goro::Chan<int> room(1);
+        CHECK(requested_while_running([&] { room.send(1); }) == "cancelled");
+        CHECK(room.size() == 0);  // nothing was sent
+        CHECK(requested_while_running([&] {
+                  goro::select(goro::case_recv(full, [](std::optional<int>) {}));
+              }) == "cancelled");
+        CHECK(full.size() == 1);
+        goro::Mutex mu;
+        CHECK(requested_while_running([&] { mu.lock(); }) == "cancelled");
+        CHECK(mu.try_lock());  // not taken by the cancelled call
+        mu.unlock();
+        goro::Semaphore sem(1);
+        CHECK(requested_while_running([&] { sem.acquire(); }) == "cancelled");
+        CHECK(sem.available() == 1);
+        goro::WaitGroup zero;
+        CHECK(requested_while_running([&] { zero.wait(); }) == "cancelled");
+        goro::Event set;
+        set.set();
+        CHECK(requested_while_running([&] { set.wait(); }) == "cancelled");
+        auto done = goro::spawn([] { return 1; });
+        CHECK(done.get() == 1);
+        CHECK(requested_while_running([&] { done.get(); }) == "cancelled");
+        CHECK(requested_while_running([&] { goro::gather(done); }) == "cancelled");
+        CHECK(requested_while_running([&] { goro::wait(std::vector{done}); }) == "cancelled");
+        CHECK(requested_while_running([&] { goro::wait_for(done, 1s); }) == "cancelled");
+        CHECK(requested_while_running([&] {
+                  for (auto& t : goro::as_completed(std::vector{done})) (void)t;
+              }) == "cancelled");
+        // Calls that never block are not cancellation points; the request waits for the next blocking one.
+        bool nonblocking_ok = false;
+        CHECK(requested_while_running([&] {
+                  std::optional<int> v = full.try_recv();
+                  bool ok = v.has_value() && full.try_send(*v) && !full.try_send(1);
+                  std::optional<int> got;
+                  goro::select(goro::case_recv(full, [&](std::optional<int> x) { got = x; }),
+                               goro::case_default([] {}));
+                  ok = ok && got.has_value() && full.try_send(*got);
+                  ok = ok && mu.try_lock();
+                  mu.unlock();
+                  ok = ok && sem.try_acquire();
+                  sem.release();
+                  ok = ok && done.done();
+                  nonblocking_ok = ok;
+                  goro::Event never;
+                  never.wait();  // and here it arrives
+              }) == "cancelled");
+        CHECK(nonblocking_ok);
+        CHECK(full.size() == 1);
+        // Delivered once: after catching it, the same calls complete normally.
+        bool delivered = false;
+        CHECK(requested_while_running([&] {
+                  try {
+                      full.recv();
+                  } catch (const goro::Cancelled&) {
+                      delivered = true;
+                  }
+                  full.send(full.recv().value());
+                  mu.lock();
+                  mu.unlock();
+                  done.get();
+              }) == "returned");
+        CHECK(delivered);
+        CHECK(full.size() == 1);
+    });
+}
+
+// A leftover that loops over blocking calls which never need to park (a channel it both fills and drains)
+// used to keep run() waiting forever at the end; now its next call throws Cancelled. (At one worker such a
+// loop never lets the main goroutine run again, there being no preemption: two workers and up.)
+TEST_CASE("leftover_looping_on_calls_that_never_park_ends_at_shutdown", "[sched][cancel]") {
+    for (int procs : {2, 4}) {
+        INFO("maxprocs = " << procs);
+        std::atomic<long> rounds{0};
+        std::atomic<int> cancelled{0};
+        std::atomic<bool> finished{false};
+        std::thread watchdog([&] {
+            auto until = Clock::now() + 60s;
+            while (!finished.load() && Clock::now() < until) std::this_thread::sleep_for(10ms);
+            if (!finished.load()) {
+                std::fprintf(stderr, "run() did not return within 60 s: the leftover was never cancelled\n");
+                std::abort();
+            }
+        });
+        run_at(procs, [&] {
+            goro::go([&] {
+                goro::Chan<int> ch(1);
+                goro::Mutex mu;
+                try {
+                    for (;;) {
+                        ch.send(1);
+                        ch.recv();
+                        std::lock_guard lk(mu);
+                        rounds.fetch_add(1, std::memory_order_relaxed);
+                    }
+                } catch (const goro::Cancelled&) {
+                    cancelled.fetch_add(1);
+                }
+            });
+            CHECK(eventually([&] { return rounds.load() > 1000; }));
+        });
+        finished = true;
+        watchdog.join();
+        CHECK(cancelled.load() == 1);
+    }
+}

@@ -95,6 +95,24 @@ inline void cancellation_point() {
     if (cancel_pending()) throw_cancelled();
 }
 
+// How many cancellation requests wait for delivery in the process, plus one
+// while a runtime cancels its leftovers at shutdown: zero nearly always.
+// A hint, never the truth (cancel_pending() is): it only lets the entry of a
+// blocking call skip the look at its own goroutine when nobody anywhere has
+// a request. Relaxed everywhere: a request that lands an instant after the
+// load is seen at the call's park, or at the next call.
+extern std::atomic<int> g_cancel_requests;
+
+// The entry of every blocking call (channel send/recv, a select without
+// default, WaitGroup::wait, Mutex::lock, Task::get, ...): a request is
+// delivered there even when the call would complete without parking, so a
+// cancelled goroutine stops at its next blocking call (API.md), and a
+// leftover that loops over calls that never park still ends at shutdown.
+inline void entry_cancellation_point() {
+    if (g_cancel_requests.load(std::memory_order_relaxed) != 0) [[unlikely]]
+        cancellation_point();
+}
+
 // A small spin lock for the short critical sections inside primitives. It
 // blocks the thread (never the goroutine): hold it only for a few loads and
 // stores, and never across a park.
