@@ -10,9 +10,13 @@
 // Cancellation: a request is a flag on the G plus a wake. Waits check
 // cancel_pending() in their loop before each park, so the request cannot be
 // lost: either the flag is seen before parking, or the wake arrives after
-// (Parked -> Runnable) or during (Running -> Notified) the park. While the
-// runtime shuts down, every park of a leftover goroutine is cancelled
-// (shutting_down); the main goroutine is exempt.
+// (Parked -> Runnable) or during (Running -> Notified) the park. Blocking
+// calls also look at their entry (entry_cancellation_point, park.hpp), so a
+// call that would not park delivers a pending request too; g_cancel_requests
+// counts the undelivered requests so that the look costs one relaxed load
+// when there are none. While the runtime shuts down, every blocking call and
+// park of a leftover goroutine is cancelled (shutting_down); the main
+// goroutine is exempt.
 #include "sched/futex.hpp"
 #include "sched/scheduler.hpp"
 
