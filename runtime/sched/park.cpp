@@ -203,11 +203,6 @@ void throw_cancelled() {
     throw Cancelled();
 }
 
-void clear_cancel_request(G* g) noexcept {
-    if (g->cancel_requested.exchange(false, std::memory_order_relaxed))
-        g_cancel_requests.fetch_sub(1, std::memory_order_relaxed);
-}
-
 void g_cancel(G* g) noexcept {
     // release: pairs with acquire in cancel_pending. Counted once per request
     // however often it is repeated before delivery.
