@@ -71,7 +71,7 @@ constexpr std::size_t kDepotMagazines = 64;  // per class: 64 * 256 blocks (2 Mi
 
 constexpr std::align_val_t kAlign{kGrain};
 
-std::size_t class_of(std::size_t bytes) noexcept { return (bytes - 1) / kGrain; }  // bytes in 1..kMaxPooled
+[[maybe_unused]] std::size_t class_of(std::size_t bytes) noexcept { return (bytes - 1) / kGrain; }  // bytes in 1..kMaxPooled
 std::size_t class_bytes(std::size_t cls) noexcept { return (cls + 1) * kGrain; }
 
 struct FreeBlock {
@@ -175,7 +175,7 @@ thread_local ThreadCacheFlush t_cache_flush;
 
 // The slow halves, out of line so that the fast paths stay a few
 // instructions without a stack frame.
-[[gnu::noinline]] void* alloc_refill(ThreadCache& tc, std::size_t cls) {
+[[gnu::noinline, maybe_unused]] void* alloc_refill(ThreadCache& tc, std::size_t cls) {
     Magazine& m = tc.loaded[cls];  // empty
     if (tc.spare[cls].count) {
         std::swap(m, tc.spare[cls]);
@@ -185,7 +185,7 @@ thread_local ThreadCacheFlush t_cache_flush;
     return ::operator new(class_bytes(cls), kAlign);
 }
 
-[[gnu::noinline]] void free_spill(ThreadCache& tc, std::size_t cls, void* p) noexcept {
+[[gnu::noinline, maybe_unused]] void free_spill(ThreadCache& tc, std::size_t cls, void* p) noexcept {
     if (tc.exited) {
         ::operator delete(p, kAlign);
         return;
@@ -215,7 +215,7 @@ void* state_alloc(std::size_t bytes) {
     return ::operator new(bytes, kAlign);
 }
 
-void state_free(void* p, std::size_t bytes) noexcept {
+void state_free(void* p, [[maybe_unused]] std::size_t bytes) noexcept {
 #ifndef GORO_STATE_POOL_BYPASS
     if (bytes - 1 < kMaxPooled) {
         const std::size_t cls = class_of(bytes);
