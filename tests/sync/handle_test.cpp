@@ -39,11 +39,12 @@ TEST_CASE("sync_handles_captured_by_copy_share_one_state", "[sync][handle]") {
                 goro::yield();
                 inside->fetch_sub(1);
                 slots.release();
-                mu.lock();
-                long v = *counter;
-                goro::yield();  // a lost update shows if the copies did not share the mutex
-                *counter = v + 1;
-                mu.unlock();
+                {
+                    std::lock_guard lk(mu);  // lock_guard<const goro::Mutex>: lock() and unlock() are const
+                    long v = *counter;
+                    goro::yield();  // a lost update shows if the copies did not share the mutex
+                    *counter = v + 1;
+                }
                 wg.done();
             });
         }
