@@ -1,7 +1,7 @@
 // sync/sync.cpp — WaitGroup, Mutex, CondVar, Semaphore, Event.
 //
 // Owns: the state of each primitive; every wait goes through the one
-// protocol of include/goro/detail/waitlihpp (link under the primitive's
+// protocol of include/goro/detail/waitlist.hpp (link under the primitive's
 // SpinLock, block(), unlink + signal by the waker after unlocking). So each
 // primitive only decides who is woken and what the waiter gets:
 //  * WaitGroup: count == 0 wakes every waiter. The counter and the number of
