@@ -415,3 +415,23 @@ TEST_CASE("leftover_looping_on_calls_that_never_park_ends_at_shutdown", "[sched]
         CHECK(cancelled.load() == 1);
     }
 }
+
+// g_cancel_requests (detail/park.hpp) counts undelivered requests so that the entry checks cost one load
+// when there are none: after a runtime whose goroutines were cancelled in every way (delivered, never
+// delivered because the goroutine ended first, repeated, at shutdown), it must be back to zero, or every
+// blocking call in the process would take the slow path from then on.
+TEST_CASE("undelivered_cancellation_requests_are_not_left_counted", "[sched][cancel]") {
+    for_each_maxprocs([](int) {
+        goro::Chan<int> never;
+        auto parked = goro::spawn([&] { never.recv(); });
+        goro::sleep_for(1ms);
+        parked.cancel();
+        parked.cancel();  // repeated before delivery: one request
+        CHECK_THROWS_AS(parked.get(), goro::Cancelled);
+        // Requested while it computes, and it ends without another blocking call: never delivered.
+        CHECK(requested_while_running([] {}) == "returned");
+        goro::go([&] { never.recv(); });  // a leftover, cancelled at shutdown
+        goro::sleep_for(1ms);
+    });
+    CHECK(goro::detail::g_cancel_requests.load() == 0);
+}
