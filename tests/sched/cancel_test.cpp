@@ -430,7 +430,7 @@ TEST_CASE("undelivered_cancellation_requests_are_not_left_counted", "[sched][can
         CHECK_THROWS_AS(parked.get(), goro::Cancelled);
         // Requested while it computes, and it ends without another blocking call: never delivered.
         CHECK(requested_while_running([] {}) == "returned");
-        goro::go([&] { never.recv(); });  // a leftover, cancelled at shutdown
+        goro::go([never] { never.recv(); });  // a leftover, cancelled at shutdown (holds its own copy)
         goro::sleep_for(1ms);
     });
     CHECK(goro::detail::g_cancel_requests.load() == 0);
