@@ -73,7 +73,8 @@ bool serve(Conn* c, std::vector<char>& out) {
     for (;;) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n == 0) return false;
-        if (n < 0) return errno == EAGAIN || errno == EINTR;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno == EAGAIN;
         int requests = count_requests(*c, buf, static_cast<std::size_t>(n));
         if (requests > 0) {
             out.clear();

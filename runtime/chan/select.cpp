@@ -167,18 +167,6 @@ void ChanCore::close_locked_and_unlock() {
     signal_chain(chain);
 }
 
-void block_forever() {
-    // The nil channel: nothing can ever wake us, except cancellation.
-    for (;;) {
-        cancellation_point();
-        if (!current_g()) {
-            std::this_thread::sleep_for(std::chrono::hours(24));
-            continue;
-        }
-        park();
-    }
-}
-
 namespace {
 struct AfterTimer : rt::TimerNode {
     Chan<std::chrono::steady_clock::time_point> ch;

@@ -68,19 +68,13 @@ namespace {
     throw std::system_error(err, std::system_category(), "goro::net: " + what);
 }
 
-TimePoint deadline_after(detail::Nanos d) {
-    auto now = Clock::now();
-    if (d >= TimePoint::max() - now) return TimePoint::max();
-    return now + std::chrono::duration_cast<Clock::duration>(d);
-}
-
 // A deadline for a timeout that may be absent (0 for the per-stream ones).
 struct Deadline {
     TimePoint at{};
     bool set = false;
     explicit Deadline(detail::Nanos d) {
         if (d > detail::Nanos::zero()) {
-            at = deadline_after(d);
+            at = goro::detail::deadline_after(d);
             set = true;
         }
     }
@@ -153,7 +147,7 @@ TcpStream::~TcpStream() {
 
 TcpStream TcpStream::connect(std::string_view host, std::uint16_t port, std::optional<detail::Nanos> timeout) {
     goro::detail::entry_cancellation_point();
-    TimePoint deadline_at = timeout ? deadline_after(std::max(*timeout, detail::Nanos::zero())) : TimePoint{};
+    TimePoint deadline_at = timeout ? goro::detail::deadline_after(*timeout) : TimePoint{};
     const TimePoint* deadline = timeout ? &deadline_at : nullptr;
     std::string where = endpoint(host, port);
     std::vector<rt::SockAddr> addrs = rt::resolve_tcp(host, port, /*passive=*/false, deadline);
@@ -369,7 +363,7 @@ int TcpListener::native_handle() const noexcept { return is_open() ? pd_->fd : -
 
 bool detail::wait_fd(int fd, bool write, std::optional<Nanos> timeout) {
     goro::detail::entry_cancellation_point();
-    TimePoint at = timeout ? deadline_after(std::max(*timeout, Nanos::zero())) : TimePoint{};
+    TimePoint at = timeout ? goro::detail::deadline_after(*timeout) : TimePoint{};
     const TimePoint* deadline = timeout ? &at : nullptr;
     if (goro::detail::current_g()) return rt::wait_fd(fd, write ? kWrite : kRead, deadline);
     // A plain thread: poll(2).

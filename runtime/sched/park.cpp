@@ -198,6 +198,18 @@ bool cancel_pending(G* g) noexcept {
 
 std::atomic<int> g_cancel_requests{0};
 
+void block_forever() {
+    // Nothing can ever wake us, except cancellation.
+    for (;;) {
+        cancellation_point();
+        if (!current_g()) {
+            std::this_thread::sleep_for(std::chrono::hours(24));
+            continue;
+        }
+        park();
+    }
+}
+
 void throw_cancelled() {
     if (G* g = current_g()) clear_cancel_request(g);  // delivered once
     throw Cancelled();
@@ -268,14 +280,9 @@ void sleep_until_steady(TimePoint deadline) {
         r->g_switch_away(m, g, rt::Action::Yield);
         return;
     }
-    if (deadline == TimePoint::max()) {
-        // Forever (sleep_for(hours::max())): no timer, only a cancellation
-        // ends it. Parked like this, it counts as asleep for good.
-        for (;;) {
-            if (cancel_pending()) throw_cancelled();
-            park();
-        }
-    }
+    // Forever (sleep_for(hours::max())): no timer, only a cancellation ends
+    // it. Parked like this, it counts as asleep for good.
+    if (deadline == TimePoint::max()) block_forever();
     WakeTimer t;
     t.arm(r, deadline);
     while (!t.fired.load(std::memory_order_acquire)) {  // pairs with release in fire_fn

@@ -203,7 +203,7 @@ void Mutex::unlock() const {
 void CondVar::wait(std::unique_lock<Mutex>& lock) const {
     State& st = *s_;
     GORO_ASSERT(lock.owns_lock(), "CondVar::wait without holding the lock");
-    detail::cancellation_point();
+    detail::entry_cancellation_point();
     WaitNode node;
     node.waker = detail::current_waker();
     Mutex* mu = lock.mutex();

@@ -120,7 +120,4 @@ private:
     T* buf_;
 };
 
-// A nil channel's operations block forever (until cancelled).
-[[noreturn]] void block_forever();
-
 }  // namespace goro::detail

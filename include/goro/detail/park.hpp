@@ -91,6 +91,9 @@ bool cancel_pending() noexcept;
 // The same for a caller that knows its current_g() (null on a plain thread).
 bool cancel_pending(G* self) noexcept;
 [[noreturn]] void throw_cancelled();
+// block_forever() parks until cancelled (a nil channel's operations, a sleep
+// without end); on a plain thread it never returns.
+[[noreturn]] void block_forever();
 inline void cancellation_point() {
     if (cancel_pending()) throw_cancelled();
 }
