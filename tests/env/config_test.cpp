@@ -1,5 +1,5 @@
 // tests/env/config_test.cpp: runtime/env/config (environment parsing, CPU detection).
-#include "env/config.hpp"
+#include "internal/runtime_export.hpp"  // env/config.hpp
 
 #include <catch2/catch.hpp>
 #include <stdlib.h>

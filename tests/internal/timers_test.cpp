@@ -1,0 +1,346 @@
+// tests/internal/timers_test.cpp: runtime/time/timers.*, the runtime's timer heap (Timers), used without a
+// runtime: the tests choose `now`, so nothing here depends on the clock.
+//
+// Covered: firing order, add()'s "became the earliest" answer, next_deadline() through adds, removals and
+// firings, remove() against a node that fired, batches larger than one pass of run_expired(), the
+// destructor's drop of heap-owned nodes, a random walk against a reference model (a std::multiset), and
+// the fire-or-cancel protocol with several threads adding, removing and firing at once.
+#include "internal/runtime_export.hpp"
+#include "test_util.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using goro_test::rt::TimePoint;
+using goro_test::rt::TimerNode;
+using goro_test::rt::Timers;
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+TimePoint at(std::int64_t ns) { return TimePoint(nanoseconds(ns)); }
+
+// A node that appends its id to a log when it fires, and checks that the heap let go of it first.
+struct LogNode : TimerNode {
+    int id = 0;
+    std::vector<int>* log = nullptr;
+    bool index_was_cleared = true;
+    static void fire_fn(TimerNode* n) {
+        auto* self = static_cast<LogNode*>(n);
+        if (self->index != -1) self->index_was_cleared = false;
+        self->log->push_back(self->id);
+    }
+};
+
+std::vector<LogNode> make_nodes(std::size_t n, std::vector<int>* log) {
+    std::vector<LogNode> nodes(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        nodes[i].id = static_cast<int>(i);
+        nodes[i].log = log;
+        nodes[i].fire = &LogNode::fire_fn;
+    }
+    return nodes;
+}
+
+}  // namespace
+
+TEST_CASE("timers: an empty heap has no deadline and fires nothing", "[internal][timers]") {
+    Timers timers;
+    CHECK(timers.empty());
+    CHECK(timers.next_deadline() == TimePoint::max());
+    CHECK(timers.run_expired(at(1'000'000'000)) == 0);
+}
+
+TEST_CASE("timers: nodes fire in deadline order, only once due", "[internal][timers]") {
+    std::vector<int> log;
+    auto nodes = make_nodes(8, &log);
+    // Deadlines 10 * id, added out of order.
+    const int order[] = {5, 2, 7, 0, 3, 6, 1, 4};
+    Timers timers;
+    for (int id : order) {
+        nodes[static_cast<std::size_t>(id)].when = at(10 * id);
+        timers.add(&nodes[static_cast<std::size_t>(id)]);
+        CHECK(nodes[static_cast<std::size_t>(id)].index >= 0);
+    }
+    CHECK(timers.next_deadline() == at(0));
+    CHECK(timers.run_expired(at(-1)) == 0);  // nothing due yet
+    CHECK(log.empty());
+    CHECK(timers.run_expired(at(35)) == 4);  // 0, 10, 20, 30
+    CHECK(log == std::vector<int>{0, 1, 2, 3});
+    CHECK(timers.next_deadline() == at(40));
+    CHECK(timers.run_expired(at(40)) == 1);  // due exactly at now
+    CHECK(timers.run_expired(at(1000)) == 3);
+    CHECK(log == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7});
+    CHECK(timers.empty());
+    for (auto& n : nodes) {
+        CHECK(n.index == -1);
+        CHECK(n.index_was_cleared);  // fire() ran after the node left the heap
+    }
+}
+
+TEST_CASE("timers: add() tells whether the node became the earliest deadline", "[internal][timers]") {
+    std::vector<int> log;
+    auto nodes = make_nodes(5, &log);
+    Timers timers;
+    nodes[0].when = at(100);
+    CHECK(timers.add(&nodes[0]));  // the first
+    nodes[1].when = at(200);
+    CHECK_FALSE(timers.add(&nodes[1]));
+    nodes[2].when = at(50);
+    CHECK(timers.add(&nodes[2]));  // earlier than all
+    CHECK(timers.next_deadline() == at(50));
+    nodes[3].when = at(50);
+    CHECK_FALSE(timers.add(&nodes[3]));  // a tie does not displace the top: nobody need wake earlier
+    CHECK(timers.next_deadline() == at(50));
+    nodes[4].when = at(49);
+    CHECK(timers.add(&nodes[4]));
+    CHECK(timers.next_deadline() == at(49));
+    CHECK(timers.run_expired(at(1000)) == 5);
+    REQUIRE(log.size() == 5);
+    CHECK(log[0] == 4);
+    CHECK(((log[1] == 2 && log[2] == 3) || (log[1] == 3 && log[2] == 2)));  // a tie fires in either order
+    CHECK(log[3] == 0);
+    CHECK(log[4] == 1);
+}
+
+TEST_CASE("timers: remove() takes a pending node out and says so; a fired or removed node is not found", "[internal][timers]") {
+    std::vector<int> log;
+    auto nodes = make_nodes(4, &log);
+    Timers timers;
+    for (std::size_t i = 0; i < 4; ++i) {
+        nodes[i].when = at(10 * static_cast<std::int64_t>(i + 1));  // 10, 20, 30, 40
+        timers.add(&nodes[i]);
+    }
+    // Not the top: the earliest deadline stays.
+    CHECK(timers.remove(&nodes[2]));
+    CHECK(nodes[2].index == -1);
+    CHECK(timers.next_deadline() == at(10));
+    CHECK_FALSE(timers.remove(&nodes[2]));  // twice: already out
+    // The top: the earliest deadline moves on.
+    CHECK(timers.remove(&nodes[0]));
+    CHECK(timers.next_deadline() == at(20));
+    // A fired node: remove() loses (the firing won the race of the protocol).
+    CHECK(timers.run_expired(at(25)) == 1);
+    CHECK(log == std::vector<int>{1});
+    CHECK_FALSE(timers.remove(&nodes[1]));
+    CHECK(timers.next_deadline() == at(40));
+    CHECK(timers.remove(&nodes[3]));
+    CHECK(timers.empty());
+    CHECK(timers.run_expired(at(1000)) == 0);
+    CHECK(log == std::vector<int>{1});
+    // A removed node may be added again.
+    nodes[0].when = at(5);
+    CHECK(timers.add(&nodes[0]));
+    CHECK(timers.run_expired(at(5)) == 1);
+    CHECK(log == std::vector<int>{1, 0});
+}
+
+TEST_CASE("timers: many timers due at once fire in order across batches", "[internal][timers]") {
+    const auto n = static_cast<std::size_t>(goro_test::scale(20000));
+    std::vector<int> log;
+    log.reserve(n);
+    auto nodes = make_nodes(n, &log);
+    std::vector<std::size_t> perm(n);
+    for (std::size_t i = 0; i < n; ++i) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), std::mt19937(7));
+    Timers timers;
+    for (std::size_t i : perm) {
+        nodes[i].when = at(static_cast<std::int64_t>(i / 3));  // three nodes per deadline
+        timers.add(&nodes[i]);
+    }
+    CHECK(timers.next_deadline() == at(0));
+    CHECK(timers.run_expired(at(static_cast<std::int64_t>(n))) == static_cast<int>(n));
+    REQUIRE(log.size() == n);
+    bool ordered = true;
+    for (std::size_t i = 1; i < n; ++i)
+        if (nodes[static_cast<std::size_t>(log[i - 1])].when > nodes[static_cast<std::size_t>(log[i])].when) ordered = false;
+    CHECK(ordered);
+    std::vector<int> sorted = log;
+    std::sort(sorted.begin(), sorted.end());
+    bool each_once = true;
+    for (std::size_t i = 0; i < n; ++i)
+        if (sorted[i] != static_cast<int>(i)) each_once = false;
+    CHECK(each_once);
+    CHECK(timers.empty());
+}
+
+TEST_CASE("timers: the destructor drops the nodes still pending", "[internal][timers]") {
+    struct Owned : TimerNode {
+        int* dropped = nullptr;
+        bool index_was_cleared = false;
+    };
+    int dropped = 0;
+    std::vector<Owned> nodes(3);
+    {
+        Timers timers;
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            nodes[i].when = at(static_cast<std::int64_t>(i));
+            nodes[i].dropped = &dropped;
+            nodes[i].fire = [](TimerNode*) {};
+            nodes[i].drop = [](TimerNode* n) {
+                auto* self = static_cast<Owned*>(n);
+                self->index_was_cleared = self->index == -1;
+                ++*self->dropped;
+            };
+            timers.add(&nodes[i]);
+        }
+        CHECK(timers.run_expired(at(0)) == 1);  // node 0 fired: no longer the heap's to drop
+    }
+    CHECK(dropped == 2);
+    CHECK_FALSE(nodes[0].index_was_cleared);  // never dropped
+    CHECK(nodes[1].index_was_cleared);
+    CHECK(nodes[2].index_was_cleared);
+}
+
+TEST_CASE("timers: a random walk of adds, removes and firings matches a reference model", "[internal][timers]") {
+    const std::size_t kNodes = 300;
+    const long steps = goro_test::scale(200000);
+    for (std::uint32_t seed : {1u, 2u, 3u}) {
+        INFO("seed " << seed);
+        std::mt19937 rng(seed);
+        std::vector<int> log;
+        auto nodes = make_nodes(kNodes, &log);
+        std::multiset<std::pair<std::int64_t, int>> model;  // (deadline, id) of every pending node
+        std::vector<bool> pending(kNodes, false);
+        Timers timers;
+        std::int64_t now = 0;
+        long mismatches = 0;
+        for (long step = 0; step < steps && mismatches == 0; ++step) {
+            auto id = static_cast<std::size_t>(rng() % kNodes);
+            LogNode& node = nodes[id];
+            switch (rng() % 8) {
+            case 0:
+            case 1:
+            case 2:
+            case 3: {  // add (a pending node is removed first, as a re-arm does)
+                if (pending[id]) {
+                    if (!timers.remove(&node)) ++mismatches;
+                    model.erase(model.find({node.when.time_since_epoch().count(), static_cast<int>(id)}));
+                }
+                // Deadlines cluster around now, some already past, with many ties.
+                std::int64_t when = now + static_cast<std::int64_t>(rng() % 64) - 8;
+                node.when = at(when);
+                bool earliest_before = model.empty() || when < model.begin()->first;
+                if (timers.add(&node) != earliest_before) ++mismatches;
+                model.insert({when, static_cast<int>(id)});
+                pending[id] = true;
+                break;
+            }
+            case 4:
+            case 5: {  // remove
+                if (timers.remove(&node) != pending[id]) ++mismatches;
+                if (pending[id]) model.erase(model.find({node.when.time_since_epoch().count(), static_cast<int>(id)}));
+                pending[id] = false;
+                break;
+            }
+            default: {  // time passes; whatever is due fires, in deadline order
+                now += static_cast<std::int64_t>(rng() % 16);
+                log.clear();
+                int fired = timers.run_expired(at(now));
+                std::vector<std::int64_t> whens;
+                while (!model.empty() && model.begin()->first <= now) {
+                    whens.push_back(model.begin()->first);
+                    model.erase(model.begin());
+                }
+                if (fired != static_cast<int>(whens.size()) || log.size() != whens.size()) {
+                    ++mismatches;
+                    break;
+                }
+                for (std::size_t i = 0; i < log.size(); ++i) {
+                    auto f = static_cast<std::size_t>(log[i]);
+                    // Ties may fire in any order; the deadlines must match the model's, in order.
+                    if (!pending[f] || nodes[f].when != at(whens[i]) || nodes[f].index != -1) ++mismatches;
+                    pending[f] = false;
+                }
+                break;
+            }
+            }
+            const TimePoint want = model.empty() ? TimePoint::max() : at(model.begin()->first);
+            if (timers.next_deadline() != want) ++mismatches;
+            for (std::size_t i = 0; i < kNodes && step % 97 == 0; ++i)
+                if ((nodes[i].index >= 0) != pending[i]) ++mismatches;
+        }
+        CHECK(mismatches == 0);
+        // Leave nothing in the heap that points at this scope's nodes.
+        for (std::size_t i = 0; i < kNodes; ++i)
+            if (pending[i]) CHECK(timers.remove(&nodes[i]));
+        CHECK(timers.empty());
+    }
+}
+
+namespace {
+
+// A node of the concurrent test: fire() counts and then sets `fired` (release), after which the timers
+// code never touches the node again, the same hand-back a sleeping goroutine's WakeTimer relies on.
+struct RaceNode : TimerNode {
+    std::atomic<int> fires{0};
+    std::atomic<bool> fired{false};
+    static void fire_fn(TimerNode* n) {
+        auto* self = static_cast<RaceNode*>(n);
+        self->fires.fetch_add(1, std::memory_order_relaxed);
+        self->fired.store(true, std::memory_order_release);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("timers: concurrent add, remove and run_expired: each node is removed or fired, once", "[internal][timers]") {
+    // Threads arm and cancel their own nodes (as goroutines on several workers do) while others run the
+    // expired ones (as idle workers do). now is a shared counter, so some nodes are due at once and
+    // others get cancelled first.
+    const long rounds = goro_test::scale(20000);
+    for (int arming : {1, 2, 3}) {
+        INFO(arming << " arming threads, 1 firing thread");
+        Timers timers;
+        std::atomic<std::int64_t> now{0};
+        std::atomic<int> arming_left{arming};
+        std::atomic<long> removed{0}, fired_seen{0}, bad{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < arming; ++t) {
+            threads.emplace_back([&, t] {
+                std::minstd_rand rng(static_cast<std::uint32_t>(t) + 11);
+                RaceNode nodes[4];
+                for (auto& n : nodes) n.fire = &RaceNode::fire_fn;
+                for (long r = 0; r < rounds; ++r) {
+                    RaceNode& n = nodes[r % 4];
+                    n.fires.store(0, std::memory_order_relaxed);
+                    n.fired.store(false, std::memory_order_relaxed);
+                    n.when = at(now.load(std::memory_order_relaxed) + static_cast<std::int64_t>(rng() % 4));
+                    timers.add(&n);
+                    if (rng() % 2 == 0) std::this_thread::yield();
+                    if (timers.remove(&n)) {
+                        removed.fetch_add(1, std::memory_order_relaxed);
+                        if (n.fired.load(std::memory_order_acquire)) bad.fetch_add(1);
+                    } else {
+                        // Lost to a firing: wait for it to let go of the node before reusing it.
+                        while (!n.fired.load(std::memory_order_acquire)) std::this_thread::yield();
+                        fired_seen.fetch_add(1, std::memory_order_relaxed);
+                    }
+                    if (n.fires.load(std::memory_order_relaxed) > 1) bad.fetch_add(1);
+                }
+                arming_left.fetch_sub(1, std::memory_order_release);
+            });
+        }
+        threads.emplace_back([&] {
+            while (arming_left.load(std::memory_order_acquire) > 0) {
+                timers.run_expired(at(now.fetch_add(1, std::memory_order_relaxed)));
+                (void)timers.next_deadline();
+                std::this_thread::yield();
+            }
+        });
+        for (auto& th : threads) th.join();
+        CHECK(bad.load() == 0);
+        CHECK(removed.load() + fired_seen.load() == arming * rounds);
+        CHECK(timers.empty());
+    }
+}
