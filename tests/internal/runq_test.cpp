@@ -137,6 +137,18 @@ TEST_CASE("runq: steal_into moves the older half, rounded up, keeping the order"
 
 namespace {
 
+// A short busy wait: the racing threads stay on their CPUs, so that on a machine with spare cores their
+// operations overlap (a yield would mostly serialise them).
+void spin_a_little() {
+    for (int i = 0; i < 64; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#else
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+    }
+}
+
 // What one taker saw.
 struct Tally {
     long count = 0;
@@ -173,14 +185,15 @@ void owner_vs_thieves(int thieves, std::size_t n, std::uint32_t seed) {
     };
 
     std::vector<Tally> tallies(static_cast<std::size_t>(thieves) + 1);
-    std::atomic<bool> go{false};
+    std::atomic<int> ready{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < thieves; ++t) {
         threads.emplace_back([&, t] {
             Tally& tally = tallies[static_cast<std::size_t>(t) + 1];
             RunQueue<N>& mine = *thief_qs[static_cast<std::size_t>(t)];
             std::minstd_rand rng(seed + 1 + static_cast<std::uint32_t>(t));
-            while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+            unsigned misses = 0;
+            ready.fetch_add(1, std::memory_order_release);
             while (total.load(std::memory_order_acquire) < static_cast<long>(n)) {
                 // mine is empty here (drained below), as steal_into requires.
                 std::uint32_t got = owner_q.steal_into(mine);
@@ -190,7 +203,13 @@ void owner_vs_thieves(int thieves, std::size_t n, std::uint32_t seed) {
                 }
                 GCHECK(got <= N / 2);  // a steal takes at most half
                 while (G* g = mine.pop()) take(g, tally);
-                if (got == 0) std::this_thread::yield();
+                if (got != 0) {
+                    misses = 0;
+                } else if (++misses % 64 != 0) {
+                    spin_a_little();
+                } else {
+                    std::this_thread::yield();  // the owner may need this CPU
+                }
             }
         });
     }
@@ -198,13 +217,19 @@ void owner_vs_thieves(int thieves, std::size_t n, std::uint32_t seed) {
     {
         Tally& tally = tallies[0];
         std::minstd_rand rng(seed);
-        go.store(true, std::memory_order_release);
+        // Start once every thief runs: else the owner may be done before the first steal.
+        while (ready.load(std::memory_order_acquire) < thieves) std::this_thread::yield();
         G* batch[N];
         for (std::size_t i = 0; i < n; ++i) {
             G* g = items.at(i);
             g->id = i + 1;  // a plain write the taker checks
-            while (!owner_q.push(g)) {
-                // Full: take work back, the way a worker moves half of its queue away.
+            for (int full = 1; !owner_q.push(g); ++full) {
+                // Full: leave the thieves a few turns, then take work back, the way a worker moves half
+                // of its queue away.
+                if (full % 16 != 0) {
+                    spin_a_little();
+                    continue;
+                }
                 if (rng() % 2 == 0) {
                     if (G* h = owner_q.pop()) take(h, tally);
                 } else {
@@ -212,7 +237,7 @@ void owner_vs_thieves(int thieves, std::size_t n, std::uint32_t seed) {
                     for (std::uint32_t j = 0; j < k; ++j) take(batch[j], tally);
                 }
             }
-            if (rng() % 4 == 0)
+            if (rng() % 8 == 0)
                 if (G* h = owner_q.pop()) take(h, tally);
         }
         while (G* h = owner_q.pop()) take(h, tally);

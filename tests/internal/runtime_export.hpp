@@ -9,14 +9,15 @@
 // What the tests reach, and why:
 //  * RunQueue<N> (runtime/sched/runq.hpp): a P's local queue, a template on its capacity so that a
 //    test can shrink it to a few slots. G (runtime/sched/g.hpp, which runq.hpp includes) is the item
-//    it holds; the tests only compare pointers, and hand one G to a task state as its goroutine
-//    (TaskCore::cancel() sets that descriptor's cancellation flag).
+//    it holds; the tests compare pointers and write its id (to see that a taker reads what the
+//    owner wrote), and hand one G to a task state as its goroutine (TaskCore::cancel() sets that
+//    descriptor's cancellation flag).
 //  * Timers / TimerNode (runtime/time/timers.hpp): the timer heap, used without a runtime.
 //  * TaskCore / TaskShared<R> / TaskAccess / schedule_callbacks (<goro/task.hpp> and the detail
 //    header behind it): the task state word, driven by plain threads playing the task's goroutine,
 //    its waiters and its cancellers; clear_cancel_request and g_cancel_requests (runtime/sched/g.hpp,
 //    goro/detail/park.hpp) to check and undo the request a cancel() leaves on that fake goroutine.
-//  * SpinLock (a goro/detail header): the primitives' lock.
+//  * SpinLock (goro/detail/park.hpp, or goro/detail/spinlock.hpp where that exists): the primitives' lock.
 //  * env/config.hpp: the environment parsing tested by tests/env/config_test.cpp (namespace goro::rt).
 // goro_internal_dep compiles these tests with goro's own defines (GORO_ASSERTIONS, and
 // GORO_RUNQ_CAPACITY when the meson option runtime_runq_capacity is set), so that an internal
@@ -24,10 +25,14 @@
 #pragma once
 
 #include "env/config.hpp"
+#include "sched/g.hpp"
 #include "sched/runq.hpp"
 #include "time/timers.hpp"
 
 #include <goro/detail/park.hpp>
+#if __has_include(<goro/detail/spinlock.hpp>)
+#include <goro/detail/spinlock.hpp>  // SpinLock's own header, once it leaves park.hpp
+#endif
 #include <goro/task.hpp>
 
 #include <cstdint>
