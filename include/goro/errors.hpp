@@ -47,7 +47,10 @@ public:
 };
 
 // Deadlock: thrown by run() when every goroutine is parked and nothing can
-// wake any of them (Go's "all goroutines are asleep - deadlock!").
+// wake any of them (Go's "all goroutines are asleep - deadlock!"): no timer,
+// no I/O wait, no run_blocking job, and no thread outside the runtime that
+// could call in (every other thread of the process, unless it is parked in a
+// goro wait without a deadline, might; none is then reported).
 class Deadlock : public Error {
 public:
     Deadlock() : Error("goro: all goroutines are asleep - deadlock!") {}

@@ -18,6 +18,7 @@
 // park of a leftover goroutine is cancelled (shutting_down); the main
 // goroutine is exempt.
 #include "sched/futex.hpp"
+#include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
 
 #include <goro/detail/park.hpp>
@@ -45,7 +46,12 @@ struct ThreadParker {
     void park(const TimePoint* deadline) {
         // Consume a permit, or sleep until one is granted (or the deadline).
         if (permit.exchange(0, std::memory_order_acquire) != 0) return;  // pairs with release in unpark
-        rt::futex_wait(&permit, 0, deadline);
+        if (deadline) {
+            rt::futex_wait(&permit, 0, deadline);
+        } else {
+            rt::QuietScope quiet;  // only a goroutine or another thread can wake us now
+            rt::futex_wait(&permit, 0, deadline);
+        }
         permit.store(0, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_acquire);  // pairs with release in unpark
     }

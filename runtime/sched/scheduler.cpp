@@ -222,7 +222,6 @@ void Runtime::start_g(G* g) {
     } else {
         g->id = next_goid.fetch_add(1, std::memory_order_relaxed);
         if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
-        foreign_wakers_.store(true, std::memory_order_relaxed);  // read only by deadlock detection
         enqueue_global(g);
     }
     wakep();
@@ -254,7 +253,6 @@ void Runtime::ready_from(M* m, G* g, bool next) {
                 if (m && m->p) {
                     enqueue_local(m->p, g, next);
                 } else {
-                    foreign_wakers_.store(true, std::memory_order_relaxed);  // read only by deadlock detection
                     enqueue_global(g);
                 }
                 wakep_from(m);

@@ -71,6 +71,9 @@ inline constexpr std::chrono::microseconds kRunnextStealDelay{3};
 // Every goroutine must look asleep for this long before run() reports a
 // deadlock: a plain thread that has not yet touched goro may be about to.
 inline constexpr std::chrono::milliseconds kDeadlockGrace{300};
+// While a thread outside the runtime could still call in, the deadlock watch
+// looks again after a pause that doubles from kDeadlockGrace up to this.
+inline constexpr std::chrono::seconds kDeadlockRecheckMax{2};
 // Free descriptors and stacks a P keeps for itself before giving half back.
 inline constexpr int kLocalCacheMax = 64;
 inline constexpr int kMaxProcs = 10000;
@@ -247,11 +250,10 @@ private:
     // relaxed: a hint that decides whether a busy worker polls, and the CAS
     // on it only picks one poller among the workers that find it overdue.
     std::atomic<std::int64_t> last_io_poll_ns_{0};
-    // Deadlock detection (worker.cpp): plain threads that wake goroutines
-    // or spawn them make it impossible to know, so their first such act
-    // turns it off for the rest of the runtime.
-    std::atomic<bool> foreign_wakers_{false};
+    // Deadlock detection (worker.cpp); threads outside the runtime are
+    // counted by sched/quiet_threads.hpp.
     bool may_be_deadlocked() const;
+    bool last_idle_worker() const;
     void declare_deadlock();
 
     // Descriptors: chunks never freed before the runtime ends.

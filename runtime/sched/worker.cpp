@@ -26,6 +26,7 @@
 //  * One idle worker at a time (timer_m_) sleeps with the earliest timer as
 //    its timeout; the others sleep without one.
 #include "sched/futex.hpp"
+#include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
 
 #include <goro/detail/park.hpp>
@@ -91,6 +92,7 @@ void g_entry(HandoffHeader* first) {
 // ---------------------------------------------------------------- the loop
 
 void Runtime::m_main(M* m) {
+    QuietScope quiet;  // a worker wakes goroutines only by running them (see quiet_threads.hpp)
     set_this_m(m);
     m->slots = thread_slots();
     context_init_thread(m->g0);
@@ -577,15 +579,28 @@ void Runtime::idle_sleep(M* m) {
         leave_idle_list();
         return;
     }
-    // The last worker to go idle watches for a deadlock.
-    if (nidle_.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_acquire) && may_be_deadlocked()) {
-        detail::TimePoint until = detail::Clock::now() + kDeadlockGrace;
-        while (m->wake.load(std::memory_order_acquire) == 0 && detail::Clock::now() < until &&
-               !stopping.load(std::memory_order_acquire))
-            futex_wait(&m->wake, 0, &until);
-        if (m->wake.load(std::memory_order_acquire) == 0 && may_be_deadlocked() &&
-            nidle_.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_acquire))
-            declare_deadlock();
+    // The last worker to go idle watches for a deadlock: it declares one
+    // when the runtime has looked asleep for the grace period and every
+    // thread of the process is quiet (sched/quiet_threads.hpp). While a
+    // thread that could call in exists, it looks again after a growing
+    // pause (at most kDeadlockRecheckMax), so a deadlock is still reported
+    // once that thread has ended, and an idle runtime wakes rarely.
+    if (last_idle_worker() && may_be_deadlocked()) {
+        auto pause = std::chrono::duration_cast<detail::Clock::duration>(kDeadlockGrace);
+        for (;;) {
+            detail::TimePoint until = detail::Clock::now() + pause;
+            while (m->wake.load(std::memory_order_acquire) == 0 && detail::Clock::now() < until &&
+                   !stopping.load(std::memory_order_acquire))
+                futex_wait(&m->wake, 0, &until);
+            if (m->wake.load(std::memory_order_acquire) != 0 || !may_be_deadlocked() || !last_idle_worker()) break;
+            if (quiet_threads_only()) {
+                // Once more after the thread count: a thread that readied a
+                // goroutine just before it went quiet has made work visible.
+                if (may_be_deadlocked() && last_idle_worker()) declare_deadlock();
+                break;
+            }
+            pause = std::min<detail::Clock::duration>(pause * 2, kDeadlockRecheckMax);
+        }
         leave_idle_list();
         return;
     }
@@ -626,16 +641,20 @@ void Runtime::idle_sleep(M* m) {
     leave_idle_list();
 }
 
-// Every goroutine is parked and nothing but a goroutine could wake one: no
-// timer, no I/O wait, no run_blocking job, no plain thread known to wake
-// goroutines, no queued work. (Called by the last worker going idle.)
+// Every goroutine is parked and nothing inside the runtime could wake one:
+// no timer, no I/O wait, no run_blocking job, no queued work. (Threads
+// outside the runtime are the watch's second question: quiet_threads_only.)
 bool Runtime::may_be_deadlocked() const {
-    if (stopping.load(std::memory_order_acquire) || foreign_wakers_.load(std::memory_order_relaxed)) return false;
+    if (stopping.load(std::memory_order_acquire)) return false;
     if (!timers.empty() || external_pending.load(std::memory_order_acquire) > 0) return false;
     if (Netpoller* np = netpoll_.load(std::memory_order_acquire))
         if (np->waiters.load(std::memory_order_acquire) > 0) return false;
     if (live_goroutines() <= 0 || any_work_visible()) return false;
     return true;
+}
+
+bool Runtime::last_idle_worker() const {
+    return nidle_.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_acquire);
 }
 
 // Go prints "all goroutines are asleep - deadlock!" and exits; goro cancels

@@ -34,6 +34,7 @@
 // per call: ~20 us, and unbounded); handing the caller's worker (M) to fn
 // while another thread takes its P (Go's entersyscall/handoffp) needs a
 // scheduler hook that does not exist yet and gives no bound on threads.
+#include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
 
 #include <goro/detail/park.hpp>
@@ -84,6 +85,7 @@ void thread_main() {
         if (!p.head) {
             if (p.stopping) break;
             ++p.idle;
+            rt::QuietScope quiet;  // an idle pool thread wakes nobody (sched/quiet_threads.hpp)
             bool woke = p.work_cv.wait_for(lk, std::chrono::seconds(kBlockingIdleSeconds),
                                            [&] { return p.head != nullptr || p.stopping; });
             --p.idle;

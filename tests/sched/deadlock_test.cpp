@@ -1,0 +1,198 @@
+// tests/sched/deadlock_test.cpp: run() throws goro::Deadlock only when nothing can wake a goroutine again
+// (runtime/sched/quiet_threads.hpp states the rule): every goroutine parked in goro, no timer, no I/O wait,
+// no run_blocking job, and every thread outside the runtime quiet (parked in a goro wait, or absent).
+//
+// The true deadlocks run in a forked child: the child has one thread, so no thread left behind by another
+// test (a pool thread, a detached helper) can make the case look alive, and a hang is bounded by the parent.
+// The false ones run in this process, with a plain thread that releases the main goroutine after a delay
+// longer than the deadlock watch's 300 ms grace; each of them threw Deadlock before the rule counted threads.
+#include "test_util.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kRelease = 900ms;  // three times the deadlock grace
+
+// Runs body in a forked child; returns its exit status (or -signal), killing it after `limit`.
+int in_child(const std::function<int()>& body, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int rc = 99;
+        try {
+            rc = body();
+        } catch (...) {
+            rc = 98;
+        }
+        ::_exit(rc);
+    }
+    REQUIRE(pid > 0);
+    auto until = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    for (;;) {
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) break;
+        if (std::chrono::steady_clock::now() > until) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            FAIL("child did not finish in time (a deadlock not reported?)");
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    if (WIFSIGNALED(status)) return -WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+// 0 when run() threw Deadlock, 1 when it returned, 2 on another exception.
+int expect_deadlock(int procs, const std::function<void()>& main) {
+    try {
+        goro::run(goro::Config{procs, 0}, [&] { main(); });
+        return 1;
+    } catch (const goro::Deadlock&) {
+        return 0;
+    } catch (...) {
+        return 2;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("deadlock_reported_when_every_goroutine_waits_on_a_channel", "[sched][deadlock]") {
+    for (int procs : {1, 2}) {
+        INFO("maxprocs " << procs);
+        CHECK(in_child([procs] {
+                  return expect_deadlock(procs, [] {
+                      goro::Chan<int> never;
+                      goro::go([never] { never.recv(); });  // a second goroutine asleep too
+                      never.recv();
+                  });
+              }) == 0);
+    }
+}
+
+TEST_CASE("deadlock_reported_for_a_mutex_cycle_and_a_waitgroup", "[sched][deadlock]") {
+    for (int procs : {1, 2}) {
+        INFO("maxprocs " << procs);
+        CHECK(in_child([procs] {
+                  return expect_deadlock(procs, [] {
+                      goro::Mutex a, b;
+                      goro::Event both_hold;
+                      goro::WaitGroup wg;
+                      wg.add(2);
+                      goro::go([=]() mutable { a.lock(); both_hold.wait(); b.lock(); wg.done(); });
+                      goro::go([=]() mutable { b.lock(); both_hold.set(); a.lock(); wg.done(); });
+                      wg.wait();
+                  });
+              }) == 0);
+    }
+}
+
+TEST_CASE("deadlock_reported_while_a_plain_thread_is_parked_in_goro_too", "[sched][deadlock]") {
+    // The plain thread waits on a goro channel that only the (stuck) main goroutine would send on: it is
+    // quiet, so it does not keep the deadlock from being reported.
+    for (int procs : {1, 2}) {
+        INFO("maxprocs " << procs);
+        CHECK(in_child([procs] {
+                  goro::Chan<int> to_thread;
+                  std::thread t([to_thread] { (void)to_thread.recv(); });
+                  int rc = expect_deadlock(procs, [to_thread] {
+                      goro::Chan<int> never;
+                      never.recv();
+                      to_thread.send(1);
+                  });
+                  to_thread.close();  // let the thread go after run() returned
+                  t.join();
+                  return rc;
+              }) == 0);
+    }
+}
+
+TEST_CASE("deadlock_reported_once_the_plain_thread_that_could_call_in_has_ended", "[sched][deadlock]") {
+    for (int procs : {1, 2}) {
+        INFO("maxprocs " << procs);
+        CHECK(in_child([procs] {
+                  std::thread t([] { std::this_thread::sleep_for(kRelease); });  // never touches goro
+                  int rc = expect_deadlock(procs, [] {
+                      goro::Chan<int> never;
+                      never.recv();
+                  });
+                  t.join();
+                  return rc;
+              }) == 0);
+    }
+}
+
+// ---- no false deadlocks: a plain thread releases the main goroutine after the grace period
+
+TEST_CASE("no_deadlock_when_a_plain_thread_started_before_run_sends_later", "[sched][deadlock]") {
+    for (int procs : {1, 2}) {
+        goro::Chan<int> ch(1);  // buffered: the thread never blocks, so a wrong Deadlock fails, not hangs
+        std::thread t([ch] {
+            std::this_thread::sleep_for(kRelease);  // has not touched goro until now
+            ch.send(7);
+        });
+        int got = 0;
+        CHECK_NOTHROW(goro::run(goro::Config{procs, 0}, [&] { got = *ch.recv(); }));
+        t.join();
+        CHECK(got == 7);
+    }
+}
+
+TEST_CASE("no_deadlock_when_a_thread_started_inside_run_sets_an_event_later", "[sched][deadlock]") {
+    for (int procs : {1, 2}) {
+        goro::Event ev;
+        std::thread t;
+        CHECK_NOTHROW(goro::run(goro::Config{procs, 0}, [&] {
+            t = std::thread([ev]() mutable {
+                std::this_thread::sleep_for(kRelease);
+                ev.set();
+            });
+            ev.wait();
+        }));
+        t.join();
+        CHECK(ev.is_set());
+    }
+}
+
+TEST_CASE("no_deadlock_when_a_task_waits_on_a_plain_thread", "[sched][deadlock]") {
+    for (int procs : {1, 2}) {
+        goro::Chan<int> ch(1);
+        std::thread t([ch] {
+            std::this_thread::sleep_for(kRelease);
+            ch.send(5);
+        });
+        int got = 0;
+        CHECK_NOTHROW(goro::run(goro::Config{procs, 0}, [&] {
+            auto task = goro::spawn([ch] { return *ch.recv() * 2; });
+            got = task.get();
+        }));
+        t.join();
+        CHECK(got == 10);
+    }
+}
+
+TEST_CASE("no_deadlock_when_a_plain_thread_holds_the_mutex", "[sched][deadlock]") {
+    for (int procs : {1, 2}) {
+        goro::Mutex mu;
+        mu.lock();  // held by this (plain) thread
+        std::thread t([&mu] {
+            std::this_thread::sleep_for(kRelease);
+            mu.unlock();
+        });
+        bool locked = false;
+        CHECK_NOTHROW(goro::run(goro::Config{procs, 0}, [&] {
+            mu.lock();
+            locked = true;
+            mu.unlock();
+        }));
+        t.join();
+        CHECK(locked);
+    }
+}
