@@ -6,10 +6,11 @@
 // httpRaw/serveRaw): read up to 8192 bytes; every request (a header block
 // ended by CRLF CRLF, matched across reads; no bodies) gets the fixed 78-byte
 // response; all the responses for one read go out in one write. On top of
-// that the parser here is bounded and safe on garbage: a request line that
-// is not "METHOD SP target SP HTTP/1.x" gets 400 and the connection closes; a
-// header block longer than 8 KiB gets 431 and the connection closes;
-// "Connection: close" and HTTP/1.0 close after the response.
+// that the parser (http_parse.hpp, fuzzed by tests/fuzz/) is bounded and safe
+// on garbage: a request line that is not "METHOD SP target SP HTTP/1.x" gets
+// 400 and the connection closes; a header block longer than 8 KiB gets 431
+// and the connection closes; "Connection: close" and HTTP/1.0 close after the
+// response.
 //
 // Run:     ./build/examples/tour http_hello     serves its own client, then stops
 //     or   ./build/examples/http_hello          the same, standalone
@@ -23,12 +24,12 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 #include "examples.hpp"
+#include "http_parse.hpp"
 
 namespace {
 
@@ -39,94 +40,25 @@ constexpr std::string_view kBadRequest =
     "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 constexpr std::string_view kTooLarge =
     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-constexpr std::size_t kMaxHeader = 8192;  // the peers read 8192 bytes at a time
-
-bool ieq_prefix(std::string_view s, std::string_view lower_prefix) {
-    if (s.size() < lower_prefix.size()) return false;
-    for (std::size_t i = 0; i < lower_prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower_prefix[i]) return false;
-    }
-    return true;
-}
-
-enum class Verdict { Ok, OkClose, Bad };
-
-// parse() checks one complete header block (ending in CRLF CRLF).
-Verdict parse(std::string_view req) {
-    std::size_t eol = req.find("\r\n");
-    std::string_view line = req.substr(0, eol);
-    // METHOD: upper-case letters.
-    std::size_t i = 0;
-    while (i < line.size() && line[i] >= 'A' && line[i] <= 'Z') ++i;
-    if (i == 0 || i > 16 || i >= line.size() || line[i] != ' ') return Verdict::Bad;
-    // target: visible ASCII, no spaces.
-    std::size_t t = ++i;
-    while (i < line.size() && line[i] > ' ' && line[i] < 0x7f) ++i;
-    if (i == t || i >= line.size() || line[i] != ' ') return Verdict::Bad;
-    std::string_view version = line.substr(i + 1);
-    if (version.size() != 8 || version.substr(0, 7) != "HTTP/1." || version[7] < '0' || version[7] > '9')
-        return Verdict::Bad;
-    bool close = version[7] == '0';  // HTTP/1.0 closes unless it asks to keep alive
-    // Headers: only Connection matters here.
-    for (std::size_t p = eol + 2; p < req.size();) {
-        std::size_t e = req.find("\r\n", p);
-        std::string_view h = req.substr(p, e - p);
-        if (ieq_prefix(h, "connection:")) {
-            std::string_view v = h.substr(11);
-            while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-            if (ieq_prefix(v, "close")) close = true;
-            if (ieq_prefix(v, "keep-alive")) close = false;
-        }
-        p = e + 2;
-    }
-    return close ? Verdict::OkClose : Verdict::Ok;
-}
 
 // serve_conn answers requests on one connection until EOF, an error, or a
-// request that closes it.
+// request that closes it. The parsing (http_parse.hpp) is the fuzzed part.
 void serve_conn(goro::net::TcpStream conn) {
-    std::array<char, kMaxHeader> buf;
-    std::size_t have = 0;     // bytes of an unfinished request kept at the front of buf
-    std::size_t scanned = 0;  // of those, how many were searched for CRLF CRLF already
+    http_parse::RequestReader reader;
     std::string out;
     out.reserve(8 * kHello.size());
     try {
         for (;;) {
-            std::size_t n = conn.read(std::as_writable_bytes(std::span(buf.data() + have, buf.size() - have)));
+            std::size_t n = conn.read(std::as_writable_bytes(reader.room()));
             if (n == 0) return;  // the client closed
-            have += n;
             out.clear();
-            bool close = false;
-            std::size_t start = 0;
-            std::string_view data(buf.data(), have);
-            for (;;) {
-                std::size_t from = std::max(start, scanned >= 3 ? scanned - 3 : 0);
-                std::size_t end = data.find("\r\n\r\n", from);
-                if (end == std::string_view::npos) break;
-                Verdict v = parse(data.substr(start, end + 4 - start));
-                start = end + 4;
-                if (v == Verdict::Bad) {
-                    out.append(kBadRequest);
-                    close = true;
-                    break;
-                }
-                out.append(kHello);
-                if (v == Verdict::OkClose) {
-                    close = true;
-                    break;
-                }
-            }
-            if (!close && start == 0 && have == buf.size()) {  // 8 KiB and no end of headers
-                out.append(kTooLarge);
-                close = true;
-            }
+            http_parse::Next next = reader.consume(n, [&](http_parse::Reply r) {
+                out.append(r == http_parse::Reply::Hello        ? kHello
+                           : r == http_parse::Reply::BadRequest ? kBadRequest
+                                                                : kTooLarge);
+            });
             if (!out.empty()) conn.write_all(std::as_bytes(std::span(out)));
-            if (close) return;
-            std::memmove(buf.data(), buf.data() + start, have - start);  // keep the unfinished request
-            have -= start;
-            scanned = have;
+            if (next == http_parse::Next::Close) return;
         }
     } catch (const std::system_error&) {
         // reset by the peer, ...: drop the connection

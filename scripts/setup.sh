@@ -6,11 +6,19 @@
 #   GORO_TARGETS="examples/tour" scripts/setup.sh    # build only those targets
 #
 # Needs: g++ (C++20), meson, ninja, Boost.Context, moodycamel concurrentqueue,
-# Catch2 v2, Google Benchmark. Runs apt-get as root, or through sudo.
+# Catch2 v2, Google Benchmark; for the tests also clang with libFuzzer. Runs
+# apt-get as root, or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
+# When the tests are built (not with -Dtests=false): clang and its libFuzzer runtime, for the fuzz test
+# (tests/fuzz/run_fuzz.sh).
+test_packages=(clang libclang-rt-dev)
+case " $* " in
+    *" -Dtests=false "*) ;;
+    *) packages+=("${test_packages[@]}") ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

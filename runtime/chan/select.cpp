@@ -8,7 +8,12 @@
 //  3. Else link one WaitNode per case into its channel's queue, all sharing
 //     one `winner` word, unlock, and park. A waker must claim() a node (CAS
 //     winner from -1 to the case index) before completing it, so exactly one
-//     case completes; the others' nodes became stale.
+//     case completes; the others' nodes became stale. The nodes are linked
+//     in poll order, not argument order: when several cases wait on one
+//     channel, the partner that comes takes the first of them in its queue,
+//     and that must be a random one, or a parked select would always
+//     complete its first such case (Go links them in its lock order, which
+//     is random among cases on one channel).
 //  4. Wake-up: wait until the winner's node is signalled, then unlink the
 //     other nodes, one channel lock at a time, and run the winner's body.
 // Cancellation while parked: CAS winner from -1 to kCancelled; if that wins,
@@ -103,10 +108,11 @@ std::size_t select_impl(SelectCase** cases, std::size_t n) {
     }
     if (nlocks == 0) block_forever();  // only nil channels: select {} parks forever
 
-    // 3. Enqueue on every channel, then park.
+    // 3. Enqueue on every channel, in poll order, then park.
     std::atomic<int> winner{-1};
     Waker self = current_waker();
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t k = 0; k < n; ++k) {
+        std::size_t i = order[k];
         SelectCase* c = cases[i];
         if (!c->core) continue;
         c->node.select_winner = &winner;

@@ -24,6 +24,14 @@
 // wake-up meant for the blocked poller (it just sees the level-triggered
 // eventfd again and ignores it).
 //
+// Creation: Runtime::netpoller() makes the backend at a runtime's first I/O
+// wait, not at run()'s start (a program that never waits on an fd holds no
+// descriptor of goro's). When the process is out of descriptors then, the
+// constructor throws std::system_error and closes what it had opened; the
+// I/O call that needed the poller (read, write, accept, connect,
+// wait_readable, wait_writable) throws it to its caller, and the next such
+// call tries again. Running out of descriptors is never fatal.
+//
 // Stale events: an event drained by epoll_wait may be processed after its fd
 // was closed and the descriptor reused; netpoll_deliver() drops any event
 // whose generation does not match the descriptor's current one.
@@ -49,6 +57,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <string>
+#include <system_error>
 
 namespace goro::rt {
 
@@ -62,16 +72,18 @@ static_assert(sizeof(epoll_event::data) == sizeof(std::uint64_t), "the token tra
 
 class EpollPoller final : public Netpoller {
 public:
+    // Throws std::system_error (EMFILE, ENFILE, ENOMEM) with nothing left
+    // open when a descriptor cannot be made: the caller's I/O call fails,
+    // not the process.
     EpollPoller() {
         epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-        if (epfd_ < 0) fatal("epoll_create1 failed: %s", std::strerror(errno));
+        if (epfd_ < 0) throw_setup_error("epoll_create1");
         evfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (evfd_ < 0) fatal("eventfd failed: %s", std::strerror(errno));
+        if (evfd_ < 0) throw_setup_error("eventfd");
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = kWakeToken;
-        if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev) != 0)
-            fatal("epoll_ctl(eventfd) failed: %s", std::strerror(errno));
+        if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev) != 0) throw_setup_error("epoll_ctl(eventfd)");
     }
     ~EpollPoller() override {
         ::close(evfd_);
@@ -111,6 +123,13 @@ public:
 
 private:
     int wait(epoll_event* evs, detail::TimePoint deadline);
+
+    [[noreturn]] void throw_setup_error(const char* what) {
+        int err = errno;
+        if (evfd_ >= 0) ::close(evfd_);
+        if (epfd_ >= 0) ::close(epfd_);
+        throw std::system_error(err, std::system_category(), std::string("goro: netpoller: ") + what);
+    }
 
     int epfd_ = -1;
     int evfd_ = -1;

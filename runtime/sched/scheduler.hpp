@@ -175,7 +175,8 @@ public:
     void wakep_from(M* self);
     void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
 
-    // --- I/O: the netpoller, created on first use (net/ and wait_readable).
+    // --- I/O: the netpoller, created on first use (net/ and wait_readable);
+    // throws std::system_error when its fds cannot be made (out of fds).
     Netpoller* netpoller();
     // A goroutine started waiting for I/O: make sure some idle worker polls.
     void wake_poller_if_needed();
