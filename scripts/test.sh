@@ -2,9 +2,11 @@
 # scripts/test.sh — the README's second command: install what is missing,
 # build, and run every test: the release build, then the same tests built
 # with AddressSanitizer + UndefinedBehaviorSanitizer (GORO_TSAN=1 adds a
-# ThreadSanitizer build too). Every build has
-# -Dwerror=true: the tree builds warning-free, and a new warning fails the
-# run. Ends with one line: "N passed, N failed".
+# ThreadSanitizer build too). The release and TSan builds have
+# -Dwerror=true: they build warning-free, and a new warning fails the run.
+# The ASan+UBSan build does not: there g++ 12 inlines std::string's operator+
+# into a false -Wrestrict warning (tests/sched/migration_test.cpp), a
+# compiler bug, not the tree's. Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +51,7 @@ flavour() { # flavour NAME BUILD_DIR [meson options...]
 }
 
 flavour release build -Dwerror=true
-flavour asan+ubsan build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+flavour asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 if [ "${GORO_TSAN:-0}" = 1 ]; then
     flavour tsan build-tsan -Dwerror=true -Db_sanitize=thread -Dbuildtype=debugoptimized -Dbench=false
 fi
