@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # compare.sh: goro next to its peers (Go, Boost.Fiber, asyncio; std::thread for
-# spawn_join) on the peer workloads of /work/shared/peers/README.md, in one
+# spawn_join) on the peer workloads of bench/peers/README.md, in one
 # invocation on one machine. Each run is a fresh process that times itself and
 # prints "PEER WORKLOAD METRIC VALUE UNIT"; the runs of one workload alternate
 # between goro and the peers, rep after rep, so a drift in the machine's speed
@@ -14,36 +14,37 @@
 #   REPS=3 SPAWN_N=100000 bench/compare.sh spawn_join
 #
 # Arguments: a meson build directory (default ./build; goro's programs are
-# BUILD/bench/goro-WORKLOAD), workload names and peer names, in any order.
-# A workload whose goro program is not built (pingpong, chan_throughput and
-# skynet need <goro/chan.hpp>) is skipped with a note.
+# BUILD/bench/goro-WORKLOAD, from bench/peers/goro/), workload names and peer
+# names, in any order. A workload whose goro program is not built is skipped
+# with a note.
 #
 # Knobs: REPS (5), COMPARE_WORKERS ("1 $(nproc)"; PEERS_WORKERS is read too),
 # COMPARE_TIMEOUT (120 s a run), PEERS_DIR (the peers' sources, default
-# ../shared/peers beside the repository), PEERS_BUILD_DIR (where the peers are
+# bench/peers of this repository), PEERS_BUILD_DIR (where the peers are
 # built; default goro-compare-peers in the temp dir; raw.txt and summary.txt
 # land there too), CXX (g++), CXXFLAGS (-O2 -std=c++20), and every workload
 # size knob of the peers (SPAWN_N, CPU_BASE, ...), which reach goro and the
 # peers alike because they are inherited from this environment.
 #
-# As the peers' ./run does: every scheduler workload runs with 1 worker and
-# with nproc workers (GORO_MAXPROCS / GOMAXPROCS / BF_THREADS), except yield (1
-# worker) and idle_memory (nproc only; goro and Go also at IDLE_N=1000000 for
-# bytes_per_task_1m); asyncio is one thread. cpu_parallel's speedup_wN is the
+# Every scheduler workload runs with 1 worker and with nproc workers
+# (GORO_MAXPROCS / GOMAXPROCS / BF_THREADS), except yield (1 worker) and
+# idle_memory (nproc only; goro and Go also at IDLE_N=1000000 for
+# bytes_per_task_1m); asyncio is one thread. blocking_gap has only a Go peer
+# and is not in the default list (each run blocks for 3 x BLOCK_MS; name it). cpu_parallel's speedup_wN is the
 # median wall_ms_w1 over the median wall_ms_wN. With asyncio selected, goro's
 # skynet also runs at SKYNET_SIZE=100000 and 1 worker, the size asyncio runs
 # (wall_ms_100k_w1). A default run (REPS=5) takes about 4-5 minutes on 2 cores.
 set -u -o pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
 ALL_PEERS="go boostfiber asyncio threads"
-ALL_WORKLOADS="skynet spawn_join pingpong chan_throughput yield idle_memory sleep_many gather_sleep cpu_parallel"
+DEFAULT_WORKLOADS="skynet spawn_join pingpong chan_throughput yield idle_memory sleep_many gather_sleep cpu_parallel"
+ALL_WORKLOADS="$DEFAULT_WORKLOADS blocking_gap"
 
 usage() {
     cat <<EOF
 usage: $0 [GORO_BUILD_DIR] [WORKLOAD...] [PEER...]
-  workloads: $ALL_WORKLOADS
+  workloads: $ALL_WORKLOADS (all but blocking_gap by default)
   peers:     $ALL_PEERS (goro always runs)
   knobs:     REPS (5), COMPARE_WORKERS ("1 \$(nproc)"), COMPARE_TIMEOUT (120), PEERS_DIR,
              PEERS_BUILD_DIR, CXX, CXXFLAGS, and the workload sizes of the peers' README
@@ -61,7 +62,7 @@ for arg in "$@"; do
     exit 2
 done
 peers=${peers:-$ALL_PEERS}
-workloads=${workloads:-$ALL_WORKLOADS}
+workloads=${workloads:-$DEFAULT_WORKLOADS}
 gbuild=${gbuild:-build}
 selected() { case " $peers " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -78,12 +79,12 @@ for w in $WORKERS; do positive_int COMPARE_WORKERS "$w"; done
 WMAX=$(echo "$WORKERS" | tr ' ' '\n' | sort -n | tail -1)
 # The size knobs are read by every program; catch a bad one here, once.
 for k in SKYNET_SIZE SKYNET_DIV SPAWN_N PINGPONG_N CHAN_N CHAN_CAP CHAN_PRODUCERS CHAN_CONSUMERS \
-    YIELD_N IDLE_N SLEEP_N SLEEP_MS GATHER_N CPU_BASE CPU_COUNT THREADS_N; do
+    YIELD_N IDLE_N SLEEP_N SLEEP_MS GATHER_N CPU_BASE CPU_COUNT BLOCK_MS TICK_US THREADS_N; do
     if [ -n "${!k:-}" ]; then positive_int "$k" "${!k}"; fi
 done
 case "${SKYNET_BUF:-0}" in *[!0-9]*) echo "compare: SKYNET_BUF='$SKYNET_BUF' is not an integer" >&2; exit 2 ;; esac
 
-PEERS_DIR=${PEERS_DIR:-$root/../shared/peers}
+PEERS_DIR=${PEERS_DIR:-$here/peers}
 [ -d "$PEERS_DIR/go" ] || { echo "compare: no peers in PEERS_DIR=$PEERS_DIR" >&2; exit 1; }
 PEERS_DIR=$(cd "$PEERS_DIR" && pwd)
 CXX=${CXX:-g++}
@@ -154,8 +155,11 @@ cxx() {
     $CXX $CXXFLAGS -Wall -Wextra "$src" -o "$out" "$@" && echo "$flags" >"$stamp"
 }
 pids=()
+# bf_has WL: Boost.Fiber has a version of workload WL (blocking_gap has none).
+bf_has() { [ -f "$PEERS_DIR/boostfiber/$1.cpp" ]; }
 if selected boostfiber; then
     for wl in $workloads; do
+        bf_has "$wl" || continue
         cxx "$PEERS_DIR/boostfiber/$wl.cpp" "$PB/bf-$wl" -lboost_fiber -lboost_context -pthread &
         pids+=($!)
         if [ ${#pids[@]} -ge "$NPROC" ]; then wait "${pids[0]}" || build_failed=1; pids=("${pids[@]:1}"); fi
@@ -243,7 +247,7 @@ PY="$PEERS_DIR/asyncio/peers.py"
 at_workers() {
     job "goro $1" GORO_MAXPROCS="$2" -- "$GB/goro-$1"
     selected go && job "go $1" GOMAXPROCS="$2" -- "$GO" "$1"
-    selected boostfiber && job "boostfiber $1" BF_THREADS="$2" -- "$PB/bf-$1"
+    selected boostfiber && bf_has "$1" && job "boostfiber $1" BF_THREADS="$2" -- "$PB/bf-$1"
 }
 
 echo "# compare: goro ($GB) vs: ${peers# } | workers: $WORKERS | reps: $REPS | $NPROC CPUs," \
@@ -265,7 +269,7 @@ for wl in $workloads; do
         ;;
     esac
     if selected asyncio; then
-        case "$wl" in chan_throughput | cpu_parallel) ;; *) job "asyncio $wl" -- python3 "$PY" "$wl" ;; esac
+        case "$wl" in chan_throughput | cpu_parallel | blocking_gap) ;; *) job "asyncio $wl" -- python3 "$PY" "$wl" ;; esac
         if [ "$wl" = skynet ] && [ -z "${SKYNET_SIZE:-}" ]; then
             job "goro skynet" GORO_MAXPROCS=1 SKYNET_SIZE=100000 -- "$GB/goro-skynet"
         fi

@@ -38,7 +38,7 @@ inline std::vector<int> maxprocs_sweep() {
 }
 
 // name("sched_spawn_join", {"n=100", "maxprocs=2"}) is
-// "sched_spawn_join/n=100/maxprocs=2" (the STYLE.md spelling).
+// "sched_spawn_join/n=100/maxprocs=2": the workload, then each parameter as key=value.
 inline std::string name(const std::string& base, std::initializer_list<std::string> params) {
     std::string s = base;
     for (const auto& p : params) s += "/" + p;

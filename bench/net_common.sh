@@ -69,10 +69,10 @@ record() {
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# build_go_peers DIR: the peers' Go program (/work/shared/peers/go) as DIR/peers-go, and bench/go/echo.go
+# build_go_peers DIR: the peers' Go program (bench/peers/go) as DIR/peers-go, and bench/go/echo.go
 # as DIR/echo-go. Offline: GOPROXY=off.
 build_go_peers() {
-    local dir=$1 peers=${PEERS_DIR:-$root/../shared/peers}
+    local dir=$1 peers=${PEERS_DIR:-$root/bench/peers}
     command -v go >/dev/null || { echo "bench: go not found: apt-get install -y golang-go" >&2; exit 1; }
     (cd "$peers/go" && GOPROXY=off go build -o "$dir/peers-go" .) || exit 1
     (cd "$dir" && GOPROXY=off go build -o "$dir/echo-go" "$root/bench/go/echo.go") || exit 1

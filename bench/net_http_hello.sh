@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# net_http_hello.sh: the peers' http_hello workload (/work/shared/peers/README.md): goro's keep-alive
+# net_http_hello.sh: the peers' http_hello workload (bench/peers/README.md): goro's keep-alive
 # "Hello, World!" server (examples/http_hello.cpp --serve) against Go's raw server and Go's net/http server,
 # each with one worker pinned to the first CPU, loaded by `wrk -t1 -c64 -d5s` pinned to the second CPU.
 # The servers alternate within each rep. Figures, medians over REPS: requests/s (wrk's Requests/sec) and

@@ -15,7 +15,7 @@
 //     find_sums(numbers)
 //     print(f"Duration {time.time() - start_time} seconds")
 //
-// and its Go port (shared/peers/go/cpu_parallel.go): one goroutine per number,
+// and its Go port (bench/peers/go/cpu_parallel.go): one goroutine per number,
 // sync.WaitGroup, uint64 arithmetic. Goroutines on an M:N scheduler need no
 // process pool: with maxprocs workers they run on maxprocs threads at once.
 //

@@ -23,23 +23,23 @@
 
 // X(name, description): one line per example, in tour order.
 #define GORO_EXAMPLES(X)                                                                  \
-    /* issue "core runtime" */                                                            \
+    /* goroutines, WaitGroup, maxprocs */                                                 \
     X(sync_then_goroutines, "f(\"direct\") called synchronously, then three go f(...)")   \
     X(hello_waitgroup, "three goroutines print Hello; a WaitGroup waits for them")        \
     X(maxprocs_hello, "set_maxprocs(num_cpu()), then 100 goroutines say Hello, world!")   \
     X(ping_pong_callbacks, "hello/world re-schedule each other for five rounds")          \
     X(cpu_bound, "sum of squares on 30 goroutines: 1 worker vs all workers") \
-    /* issue "netpoller and TCP" */ \
+    /* network */ \
     X(echo_server, "TCP echo server, a goroutine per connection, and three clients") \
     X(http_hello, "HTTP/1.1 keep-alive Hello, World! server serving its own client") \
     X(crawler, "fetch 15 slow pages: sequential vs 4 threads vs a goroutine each") \
-    /* issue "asyncio layer" */ \
+    /* tasks (asyncio) */ \
     X(task_future_callbacks, "a callback sets a future's result; a done callback saves it to a db") \
     X(task_gather_random, "do_something(i) with random waits, gathered: results in argument order") \
     X(task_gather_sleep, "sleep(1), sleep(2) gathered in ~2 s; the same with run_blocking(sleep)") \
     X(task_factorial, "asyncio docs: factorial A, B, C gathered -> [2, 6, 24]") \
     X(task_named, "spawn(\"foo\", ...) then pick the result by the task's name") \
-    /* issue "channels and select" */ \
+    /* channels and select */ \
     X(prime_sieve, "Go's concurrent prime sieve: a chain of filter goroutines, first 25 primes") \
     X(pipeline, "generate -> square -> print: stages joined by channels, closed in turn") \
     X(worker_pool, "3 workers, a jobs and a results channel, a WaitGroup closing results") \

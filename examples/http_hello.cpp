@@ -2,7 +2,7 @@
 // request with "Hello, World!": an accept loop and one goroutine per
 // connection.
 //
-// Mirrors the Go peer's raw server (/work/shared/peers/go/http_hello.go,
+// Mirrors the Go peer's raw server (bench/peers/go/http_hello.go,
 // httpRaw/serveRaw): read up to 8192 bytes; every request (a header block
 // ended by CRLF CRLF, matched across reads; no bodies) gets the fixed 78-byte
 // response; all the responses for one read go out in one write. On top of

@@ -39,6 +39,8 @@ build=${1:-build}
 shift || true
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$@" >/dev/null
+elif [ $# -gt 0 ]; then
+    meson configure "$build" "$@" >/dev/null  # an existing build takes the options too
 fi
 # shellcheck disable=SC2086 # GORO_TARGETS is a list of ninja targets
 ninja -C "$build" ${GORO_TARGETS:-}

@@ -6,7 +6,7 @@
 //    only the test's own thread and the main goroutine (one sequential flow, wherever it runs) may use
 //    CHECK/REQUIRE; everything else records failures here and run_at() reports them afterwards.
 //  * run_at(procs, fn) / for_each_maxprocs({1, 2, 4}, body): run a body as the main goroutine of a fresh
-//    runtime with `procs` workers (STYLE.md: every behavioural test at several maxprocs).
+//    runtime with `procs` workers (CONTRIBUTING.md: every behavioural test at several maxprocs).
 //  * eventually(pred) / stays(pred): bounded polling, usable on goroutines and plain threads, so that a
 //    broken runtime fails a test instead of hanging it.
 //  * EnvVar, Tracked/LiveCount, rss_bytes(), process_cpu_time(): environment, destructor counting, and

@@ -1,5 +1,5 @@
 // http_epoll — the floor for the http_hello workload: the peers' raw server
-// (/work/shared/peers/README.md, req_per_s_raw_w1) written straight on epoll,
+// (bench/peers/README.md, req_per_s_raw_w1) written straight on epoll,
 // one thread, no runtime, no goroutines, no parser beyond the CRLF CRLF scan.
 //
 // Not an example of how to write a server: it exists to measure what the

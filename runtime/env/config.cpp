@@ -2,7 +2,7 @@
 //
 // Owns: parsing GORO_MAXPROCS / GOMAXPROCS / GORO_STACK_SIZE, and detecting how many CPUs the process may
 // use. It decides nothing: the scheduler picks maxprocs (Config, then the environment, then num_cpu()) and
-// fiber/ applies the stack size. Only this file reads /proc, cgroup files or the affinity mask (STYLE.md).
+// fiber/ applies the stack size. What else in goro may read the same sources: the contract atop config.hpp.
 //
 // Rules:
 //   - A set variable must parse completely or the call throws std::invalid_argument naming the variable and
@@ -192,7 +192,8 @@ int detect_cpus() {
 int parse_maxprocs(std::string_view var_name, std::string_view value) {
     auto v = parse_digits(value);
     if (!v || *v < 1 || *v > static_cast<std::uint64_t>(kMaxProcsLimit)) {
-        throw_bad_value(var_name, value, "is not a valid worker count (want an integer from 1 to 10000)");
+        throw_bad_value(var_name, value,
+                        "is not a valid worker count (want an integer from 1 to " + std::to_string(kMaxProcsLimit) + ")");
     }
     return static_cast<int>(*v);
 }

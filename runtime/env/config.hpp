@@ -1,8 +1,10 @@
 // runtime/env/config.hpp: settings the runtime takes from its surroundings.
 //
 // Contract: this is the only part of goro that reads the environment variables GORO_MAXPROCS, GOMAXPROCS and
-// GORO_STACK_SIZE, /proc, cgroup files or the CPU affinity mask. Everything here is called when a runtime starts,
-// never on a hot path. A bad value throws std::invalid_argument whose what() names the variable and the value
+// GORO_STACK_SIZE, /proc or cgroup files, and the only part that counts the CPU affinity mask. (The one other
+// reader of the mask is sched/scheduler.cpp's place_new_worker(), which reads and sets a new worker thread's
+// mask for a moment to move it to another CPU, and counts nothing.) Everything here is called when a runtime
+// starts, never on a hot path. A bad value throws std::invalid_argument whose what() names the variable and the value
 // ("GORO_MAXPROCS=abc"); nothing falls back silently to a default.
 #pragma once
 
@@ -12,7 +14,7 @@
 
 namespace goro::rt {
 
-inline constexpr int kMaxProcsLimit = 10000;                    // sanity bound, far above any real core count
+inline constexpr int kMaxProcsLimit = 10000;                    // the most workers; far above any real core count
 inline constexpr std::size_t kStackPageSize = 4096;             // stack sizes are rounded up to this
 inline constexpr std::size_t kMinStackSize = 16 * 1024;         // below this, ordinary frames overflow the guard
 inline constexpr std::size_t kMaxStackSize = 1024 * 1024 * 1024; // 1 GiB: a typo guard, not a real need

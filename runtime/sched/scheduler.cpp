@@ -59,8 +59,8 @@ namespace {
 }
 
 Runtime::Runtime(int maxprocs, std::size_t stack_size)
-    : stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcs]) {
-    for (int i = 0; i < kMaxProcs; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
+    : stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcsLimit]) {
+    for (int i = 0; i < kMaxProcsLimit; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
     std::lock_guard lk(procs_mu_);
     for (int i = 0; i < maxprocs; ++i) add_proc_locked(i);
     if (maxprocs == 1) {
@@ -302,7 +302,7 @@ int Runtime::set_maxprocs(int n) {
     std::unique_lock lk(procs_mu_);
     int old = nprocs_.load(std::memory_order_relaxed);
     if (n <= 0 || n == old) return old;
-    if (n > kMaxProcs) n = kMaxProcs;
+    if (n > kMaxProcsLimit) n = kMaxProcsLimit;
     int allocated = nallocated_.load(std::memory_order_relaxed);
     for (int i = allocated; i < n; ++i) add_proc_locked(i);
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
@@ -395,7 +395,7 @@ void Runtime::stop_all() {
 namespace {
 
 int resolve_maxprocs(const Config& cfg) {
-    if (cfg.maxprocs > 0) return cfg.maxprocs > kMaxProcs ? kMaxProcs : cfg.maxprocs;
+    if (cfg.maxprocs > 0) return cfg.maxprocs > kMaxProcsLimit ? kMaxProcsLimit : cfg.maxprocs;
     int n = maxprocs_from_env();
     return n > 0 ? n : num_cpu_detect();
 }

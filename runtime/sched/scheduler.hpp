@@ -76,7 +76,6 @@ inline constexpr std::chrono::milliseconds kDeadlockGrace{300};
 inline constexpr std::chrono::seconds kDeadlockRecheckMax{2};
 // Free descriptors and stacks a P keeps for itself before giving half back.
 inline constexpr int kLocalCacheMax = 64;
-inline constexpr int kMaxProcs = 10000;
 // Descriptors are allocated this many at a time.
 inline constexpr std::size_t kGChunk = 256;
 

@@ -1,6 +1,6 @@
-// tests/api/interop_test.cpp: API.md "Every blocking operation ... blocks the calling OS thread when called
-// from a plain thread ... Both must work: C++ services mix the two." Plain threads and goroutines wait on
-// each other through every primitive, and plain threads start goroutines.
+// tests/api/interop_test.cpp: every blocking operation parks a goroutine and blocks the calling OS thread
+// when called from a plain thread, and the two mix (<goro/sync.hpp>, <goro/chan.hpp>, <goro/task.hpp>).
+// Plain threads and goroutines wait on each other through every primitive, and plain threads start goroutines.
 #include "test_util.hpp"
 
 #include <thread>

@@ -1,5 +1,5 @@
-// tests/api/runtime_test.cpp: API.md "Runtime" — run(), go(), yield(), maxprocs(), num_cpu(),
-// num_goroutines(), the environment, and the "Details" rules about several runtimes and InvalidState.
+// tests/api/runtime_test.cpp: <goro/runtime.hpp> — run(), go(), yield(), maxprocs(), num_cpu(),
+// num_goroutines(), the environment, and the rules about several runtimes and InvalidState.
 #include "test_util.hpp"
 
 #include <memory>

@@ -1,4 +1,4 @@
-// tests/api/time_test.cpp: API.md "Time" — sleep_for / sleep_until park only the goroutine, overlap, never
+// tests/api/time_test.cpp: <goro/time.hpp> — sleep_for / sleep_until park only the goroutine, overlap, never
 // end early, and block the thread when called from a plain thread.
 #include "test_util.hpp"
 

@@ -1,4 +1,4 @@
-// tests/chan/basic_test.cpp: goro::Chan (API.md "Channels") without select: unbuffered rendezvous,
+// tests/chan/basic_test.cpp: goro::Chan (<goro/chan.hpp>) without select: unbuffered rendezvous,
 // buffered FIFO with Go's len/cap, close() (drain, nullopt, ChannelClosed for senders and a second
 // close), range-for, try_send/try_recv, move-only values, plain threads in every direction, and after().
 // Ports of Go's test/chan/fifo.go and test/chan/nonblock.go live here too.
@@ -359,13 +359,13 @@ TEST_CASE("chan_move_only_values", "[chan]") {
             });
             int expect = 0;
             bool ok = true;
-            for (std::unique_ptr<int> p : ch) {  // API.md's `for (T v : ch)`, with a move-only T
+            for (std::unique_ptr<int> p : ch) {  // chan.hpp's `for (T v : ch)`, with a move-only T
                 ok = ok && p && *p == expect++;
             }
             CHECK(ok);
             CHECK(expect == 100);
         }
-        // API.md: `for (T v : ch)` -- with a move-only T that needs *it to yield something T can be
+        // <goro/chan.hpp>: `for (T v : ch)` -- with a move-only T that needs *it to yield something T can be
         // constructed from (an rvalue). Checked here without breaking the build when it does not.
         using It = goro::Chan<std::unique_ptr<int>>::iterator;
         CHECK(std::is_constructible_v<std::unique_ptr<int>, decltype(*std::declval<It&>())>);

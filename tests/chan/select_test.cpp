@@ -1,4 +1,4 @@
-// tests/chan/select_test.cpp: goro::select (API.md "Channels"): a uniform random choice among ready cases,
+// tests/chan/select_test.cpp: goro::select (<goro/select.hpp>): a uniform random choice among ready cases,
 // parking until a case is ready, closed / nil / full / empty channels (a port of Go's test/chan/select3.go),
 // a goroutine parked on N channels woken exactly once, no stale waiter after a million selects, and two
 // goroutines selecting on the same channels in opposite orders.

@@ -1,4 +1,4 @@
-// tests/net/tcp_test.cpp: goro::net (API.md "Network") on loopback only: echo under load, EOF, timeouts
+// tests/net/tcp_test.cpp: goro::net (<goro/net.hpp>) on loopback only: echo under load, EOF, timeouts
 // (read, write, connect), reset by peer, close waking accept and read, wait_readable on a pipe, a 64 MiB
 // transfer, cancellation while parked in I/O, plain threads, fd exhaustion in accept. Every case runs at
 // maxprocs 1 and 2. No address other than 127.0.0.1 / ::1 is ever touched.

@@ -1,4 +1,4 @@
-// tests/sched/cancel_test.cpp: the end of run() (API.md "Runtime" and "Details"): every goroutine still
+// tests/sched/cancel_test.cpp: the end of run() (<goro/runtime.hpp>; Cancelled in <goro/errors.hpp>): every goroutine still
 // alive is cancelled from the blocking call it is parked in (or its next one), is cancelled again each time
 // it parks until it ends, never while an exception unwinds its stack, and has fully unwound before run()
 // returns.
@@ -75,7 +75,7 @@ TEST_CASE("run_cancels_leftovers_and_runs_their_destructors", "[sched][cancel]")
                     try {
                         s.cv.wait(lk);
                     } catch (const goro::Cancelled&) {
-                        // API.md: after a cancelled CondVar::wait the lock is held again.
+                        // <goro/sync.hpp>: after a cancelled CondVar::wait the lock is held again.
                         if (!lk.owns_lock() || s.cv_mu.try_lock()) s.cv_lock_not_held.fetch_add(1);
                         throw;
                     }
@@ -301,7 +301,7 @@ std::string requested_while_running(Call call) {
 
 }  // namespace
 
-// API.md: "Cancellation is one request, delivered once: the next blocking call (or the current one) throws
+// The contract (Cancelled, <goro/errors.hpp>): "Cancellation is one request, delivered once: the next blocking call (or the current one) throws
 // Cancelled" — also a blocking call that could complete at once, without parking. (Before, such calls
 // completed and the request waited for a call that parked.)
 TEST_CASE("a_request_is_delivered_by_the_next_blocking_call_even_one_that_would_not_park", "[sched][cancel]") {

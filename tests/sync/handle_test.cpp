@@ -1,4 +1,4 @@
-// tests/sync/handle_test.cpp: API.md "Handles" — WaitGroup, Mutex, CondVar, Semaphore and Event are cheap
+// tests/sync/handle_test.cpp: <goro/sync.hpp>'s handles — WaitGroup, Mutex, CondVar, Semaphore and Event are cheap
 // handles like Chan: copies share one state, so lambdas may capture them by copy (also in lambdas that are
 // not mutable: every member is const) as well as by reference; the last copy may be the one a released
 // waiter drops right after its wait returns.

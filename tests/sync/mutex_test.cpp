@@ -252,7 +252,7 @@ TEST_CASE("mutex_waiter_is_not_starved", "[sync][mutex]") {
 }
 
 TEST_CASE("mutex_destroyed_right_after_handoff", "[sync][mutex]") {
-    // API.md: a Mutex may be destroyed as soon as the lock() it released returns (and is unlocked).
+    // <goro/sync.hpp>: a Mutex may be destroyed as soon as the lock() it released returns (and is unlocked).
     const long rounds = scale(2000);
     for_each_maxprocs([&](int) {
         long done_rounds = 0;

@@ -220,7 +220,7 @@ TEST_CASE("waitgroup_many_waiters_woken", "[sync][waitgroup]") {
 }
 
 TEST_CASE("waitgroup_destroyed_right_after_wait_heap", "[sync][waitgroup]") {
-    // API.md: a WaitGroup may be destroyed as soon as the wait() it released returns. Under ASan a done()
+    // <goro/sync.hpp>: a WaitGroup may be destroyed as soon as the wait() it released returns. Under ASan a done()
     // that touches the WaitGroup after waking the waiter is a use-after-free.
     const long rounds = scale(2000);
     for_each_maxprocs([&](int) {

@@ -1,4 +1,4 @@
-// tests/task/gather_test.cpp: API.md "Tasks", the combinators: gather (variadic and vector),
+// tests/task/gather_test.cpp: <goro/task.hpp>, the combinators: gather (variadic and vector),
 // gather_settled, wait (ReturnWhen, timeouts of any duration type), wait_for, as_completed and run_blocking,
 // at maxprocs 1 and 2, from goroutines and plain threads.
 #include "test_util.hpp"

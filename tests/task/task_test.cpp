@@ -1,4 +1,4 @@
-// tests/task/task_test.cpp: API.md "Tasks", the Task handle: spawn, get, names, states, exception(),
+// tests/task/task_test.cpp: <goro/task.hpp>, the Task handle: spawn, get, names, states, exception(),
 // cancel() (before the start, while parked in every kind of goro wait, while running) and done callbacks,
 // at maxprocs 1 and 2, from goroutines and plain threads.
 #include "test_util.hpp"

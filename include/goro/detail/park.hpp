@@ -109,7 +109,7 @@ extern std::atomic<int> g_cancel_requests;
 // The entry of every blocking call (channel send/recv, a select without
 // default, WaitGroup::wait, Mutex::lock, Task::get, ...): a request is
 // delivered there even when the call would complete without parking, so a
-// cancelled goroutine stops at its next blocking call (API.md), and a
+// cancelled goroutine stops at its next blocking call (goro::Cancelled), and a
 // leftover that loops over calls that never park still ends at shutdown.
 inline void entry_cancellation_point() {
     if (g_cancel_requests.load(std::memory_order_relaxed) != 0) [[unlikely]]

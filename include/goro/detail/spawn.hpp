@@ -64,7 +64,7 @@ G* spawn_goroutine(F&& f, const std::string* name = nullptr, bool user = true) {
     return g;
 }
 
-// Cancellation of a specific goroutine: deliver one request (see API.md).
+// Cancellation of a specific goroutine: deliver one request (see goro::Cancelled).
 void g_cancel(G* g) noexcept;
 
 }  // namespace goro::detail

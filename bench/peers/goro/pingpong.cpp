@@ -1,7 +1,7 @@
 // pingpong: main and one echo goroutine bounce an int over two unbuffered
 // channels ping and pong; the echo receives v until ping is closed and sends
 // v+1, and main checks every reply. Figure = wall / PINGPONG_N (1000000)
-// (ns_per_roundtrip_wN). Needs <goro/chan.hpp>.
+// (ns_per_roundtrip_wN).
 #include "common.hpp"
 
 #include <goro/chan.hpp>

@@ -4,7 +4,6 @@
 // their sums to main; main waits for the producers (WaitGroup), closes the
 // channel and collects the sums. The total must be N(N-1)/2. Figure =
 // N / wall seconds / 1e6 (mmsgs_per_s_wN; higher is better). CHAN_N 10000000.
-// Needs <goro/chan.hpp>.
 #include "common.hpp"
 
 #include <goro/chan.hpp>

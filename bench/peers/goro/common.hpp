@@ -1,5 +1,5 @@
 // Scaffolding shared by goro's versions of the peer workloads
-// (/work/shared/peers/README.md defines each workload): positive-integer
+// (bench/peers/README.md defines each workload): positive-integer
 // environment knobs, the clock, VmRSS, the "_wN" worker suffix and the report
 // line. Every figure is printed as
 //

@@ -4,7 +4,7 @@
 // and sends their sum on out. Main times node(c, 0, SKYNET_SIZE, SKYNET_DIV)
 // (1000000, 10: 1,111,111 goroutines) until the result, which must be
 // SIZE(SIZE-1)/2. Figure = wall_ms_wN (wall_ms_100k_wN for SKYNET_SIZE=100000,
-// the size the asyncio peer runs). Needs <goro/chan.hpp>.
+// the size the asyncio peer runs).
 //
 // SKYNET_BUF (default 0): capacity of every rc; 0 is Go's unbuffered channel.
 // (Boost.Fiber's peer defaults to 16; goro follows Go.)

@@ -1,19 +1,15 @@
 // gather_sleep: asyncio.gather's shape: GATHER_N (100000) goroutines each sleep
 // SLEEP_MS (10) ms and return their index i; the results are collected in
 // argument order and checked (results[i] == i). Figure = wall time from before
-// the first spawn to after the last result (wall_ms_wN).
-//
-// With <goro/task.hpp> (meson defines GORO_BENCH_HAVE_TASKS=1) it is
+// the first spawn to after the last result (wall_ms_wN). Written with
 // goro::spawn + goro::gather(std::vector<Task<long>>), as the asyncio peer
-// awaits asyncio.gather. Until tasks exist it is written as the Go peer is:
-// goroutines writing results[i] plus a WaitGroup.
+// awaits asyncio.gather (the Go peer writes results[i] from goroutines and
+// waits on a WaitGroup).
 #include "common.hpp"
 
 #include <vector>
 
-#if GORO_BENCH_HAVE_TASKS
 #include <goro/task.hpp>
-#endif
 
 int main() {
     const long n = bench::env_long("GATHER_N", 100000);
@@ -21,7 +17,6 @@ int main() {
     return bench::main_guard("gather_sleep", [&] {
         goro::run([&] {
             auto t0 = bench::Clock::now();
-#if GORO_BENCH_HAVE_TASKS
             std::vector<goro::Task<long>> tasks;
             tasks.reserve(static_cast<std::size_t>(n));
             for (long i = 0; i < n; ++i)
@@ -30,18 +25,6 @@ int main() {
                     return i;
                 }));
             std::vector<long> results = goro::gather(std::move(tasks));
-#else
-            std::vector<long> results(static_cast<std::size_t>(n), -1);
-            goro::WaitGroup wg;
-            wg.add(n);
-            for (long i = 0; i < n; ++i)
-                goro::go([&results, &wg, d, i] {
-                    goro::sleep_for(d);
-                    results[static_cast<std::size_t>(i)] = i;
-                    wg.done();
-                });
-            wg.wait();
-#endif
             double ms = bench::ms_since(t0);
             if (results.size() != static_cast<std::size_t>(n))
                 bench::fail("gather_sleep: " + std::to_string(results.size()) + " results");
