@@ -22,14 +22,43 @@
 #include <goro/detail/waitlist.hpp>
 #include <goro/errors.hpp>
 
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 namespace goro::detail {
 
 enum class ChanResult { Done, WouldBlock, Closed };
+
+// checked_capacity() refuses a capacity whose buffer of elem_size-byte slots
+// could not exist (more than PTRDIFF_MAX bytes, the most one object may span;
+// Go's makechan "size out of range") with std::length_error naming it, so
+// that capacity * elem_size never wraps (and slot()'s 2 * capacity neither).
+inline std::size_t checked_capacity(std::size_t capacity, std::size_t elem_size) {
+    if (capacity > static_cast<std::size_t>(PTRDIFF_MAX) / elem_size)
+        throw std::length_error("goro: Chan capacity " + std::to_string(capacity) + " is too large (" +
+                                std::to_string(elem_size) + "-byte elements)");
+    return capacity;
+}
+// nonnegative_capacity() is a capacity of any integer type as a size_t; a
+// negative one throws std::invalid_argument naming it.
+template <std::integral I>
+std::size_t nonnegative_capacity(I capacity) {
+    if constexpr (std::is_signed_v<I>) {
+        if (capacity < 0) throw std::invalid_argument("goro: Chan capacity " + std::to_string(capacity) + " is negative");
+    }
+    if constexpr (sizeof(I) > sizeof(std::size_t)) {
+        if (capacity > static_cast<I>(SIZE_MAX))
+            throw std::length_error("goro: Chan capacity is too large (beyond SIZE_MAX)");
+    }
+    return static_cast<std::size_t>(capacity);
+}
 
 struct ChanCore {
     explicit ChanCore(std::size_t capacity) : capacity_(capacity) {}
