@@ -135,7 +135,7 @@ void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when);
 }
 
 // after(d) is a channel that receives the time once, d from now (time.After).
-// It never closes. Beyond ~30 years (hours::max()) it never receives.
+// It never closes. A century or more (hours::max()) never receives.
 template <class Rep, class Period>
 Chan<std::chrono::steady_clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
     Chan<std::chrono::steady_clock::time_point> ch(1);

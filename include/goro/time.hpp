@@ -22,8 +22,8 @@ void sleep_until(const std::chrono::time_point<Clock, Duration>& t) {
     detail::sleep_until_steady(detail::deadline_at(t));
 }
 
-// Any duration type; zero or negative yields (asyncio.sleep(0)); beyond ~30
-// years (nanoseconds::max(), hours::max()) sleeps until cancelled.
+// Any duration type; zero or negative yields (asyncio.sleep(0)); a century
+// or more (nanoseconds::max(), hours::max()) sleeps until cancelled.
 template <class Rep, class Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
     detail::sleep_until_steady(detail::deadline_after(d));
