@@ -10,7 +10,8 @@
 // buffered and then get std::nullopt, and makes every blocked or later sender
 // throw ChannelClosed; closing twice throws ChannelClosed. Chan<T>::nil() is
 // the nil channel: its send and recv block forever, and select never picks
-// it. See goro/select.hpp for select and after().
+// it. select is in goro/select.hpp, after() in goro/time.hpp (both in
+// goro/goro.hpp).
 #pragma once
 
 #include <goro/detail/chan_core.hpp>
@@ -25,11 +26,6 @@
 #include <utility>
 
 namespace goro {
-
-namespace detail {
-template <class T>
-struct ChanAccess;
-}
 
 template <class T>
 class Chan {
@@ -198,13 +194,4 @@ private:
     std::shared_ptr<detail::ChanState<T>> state_;
 };
 
-namespace detail {
-template <class T>
-struct ChanAccess {
-    static ChanState<T>* state(const Chan<T>& ch) noexcept { return ch.state_.get(); }
-};
-}  // namespace detail
-
 }  // namespace goro
-
-#include <goro/select.hpp>

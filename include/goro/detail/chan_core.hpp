@@ -1,4 +1,6 @@
-// goro/detail/chan_core.hpp — the state behind a Chan<T>. Internal.
+// goro/detail/chan_core.hpp — the state behind a Chan<T>, and what chan.hpp
+// and select.hpp share (ChanAccess), so that neither includes the other.
+// Internal.
 //
 // Owns: the buffer ring and the two wait queues of one channel (Go's hchan).
 // Invariants (checked by the typed operations below, under lock_):
@@ -31,6 +33,11 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+
+namespace goro {
+template <class T>
+class Chan;  // goro/chan.hpp
+}
 
 namespace goro::detail {
 
@@ -147,6 +154,13 @@ struct ChanState : ChanCore {
 
 private:
     T* buf_;
+};
+
+// ChanAccess<T> reaches a Chan<T>'s state (select's cases). Chan<T> befriends
+// it; its uses are instantiated where Chan<T> is complete.
+template <class T>
+struct ChanAccess {
+    static ChanState<T>* state(const Chan<T>& ch) noexcept { return ch.state_.get(); }
 };
 
 }  // namespace goro::detail
