@@ -10,14 +10,15 @@
 // buffered and then get std::nullopt, and makes every blocked or later sender
 // throw ChannelClosed; closing twice throws ChannelClosed. Chan<T>::nil() is
 // the nil channel: its send and recv block forever, and select never picks
-// it. See goro/select.hpp for select and after().
+// it. select is in goro/select.hpp, after() in goro/time.hpp (both in
+// goro/goro.hpp).
 #pragma once
 
 #include <goro/detail/chan_core.hpp>
 #include <goro/detail/waitlist.hpp>
 #include <goro/errors.hpp>
 
-#include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <iterator>
 #include <memory>
@@ -26,21 +27,24 @@
 
 namespace goro {
 
-namespace detail {
-template <class T>
-struct ChanAccess;
-}
-
 template <class T>
 class Chan {
 public:
     using value_type = T;
 
+    // Chan() and Chan(0) are unbuffered. A capacity whose buffer
+    // (capacity * sizeof(T) bytes) would not fit in memory throws
+    // std::length_error, a negative one std::invalid_argument; both name it.
     Chan() : state_(std::make_shared<detail::ChanState<T>>(0)) {}
-    explicit Chan(std::size_t capacity) : state_(std::make_shared<detail::ChanState<T>>(capacity)) {}
+    explicit Chan(std::size_t capacity)
+        : state_(std::make_shared<detail::ChanState<T>>(detail::checked_capacity(capacity, sizeof(T)))) {}
+    // Any integer: Chan<int> ch(0) is Go's make(chan int, 0).
+    template <std::integral I>
+        requires(!std::same_as<I, bool>)
+    explicit Chan(I capacity) : Chan(detail::nonnegative_capacity(capacity)) {}
 
     // nil() is the nil channel (Go's `var ch chan T`).
-    static Chan nil() { return Chan(nullptr); }
+    static Chan nil() { return Chan(NilTag{}); }
     bool is_nil() const noexcept { return state_ == nullptr; }
 
     // send() blocks until a receiver takes v (unbuffered) or v is buffered.
@@ -172,7 +176,8 @@ private:
     template <class U>
     friend struct detail::ChanAccess;
 
-    explicit Chan(std::nullptr_t) {}
+    struct NilTag {};
+    explicit Chan(NilTag) noexcept {}
 
     bool try_send_impl(T& v) const {
         if (!state_) return false;
@@ -189,13 +194,4 @@ private:
     std::shared_ptr<detail::ChanState<T>> state_;
 };
 
-namespace detail {
-template <class T>
-struct ChanAccess {
-    static ChanState<T>* state(const Chan<T>& ch) noexcept { return ch.state_.get(); }
-};
-}  // namespace detail
-
 }  // namespace goro
-
-#include <goro/select.hpp>

@@ -31,11 +31,24 @@
 //    goro::Timeout. The socket stays usable after a read or write timeout.
 //  * name resolution: std::system_error in the "getaddrinfo" category.
 //
-// Timeouts: every `duration` parameter accepts any std::chrono::duration.
-// set_read_timeout(d) bounds each later read() call by d (Python's
+// Timeouts: every `duration` parameter accepts any std::chrono::duration,
+// also as a std::optional (std::nullopt: no timeout, wait as long as it
+// takes). set_read_timeout(d) bounds each later read() call by d (Python's
 // settimeout, per call, not Go's absolute deadline); a write_all() call is
-// bounded by the write timeout as a whole. A zero or negative duration (or
-// std::nullopt) removes the timeout.
+// bounded by the write timeout as a whole. A duration of a century or more
+// is no timeout (as for every goro wait).
+//
+// A zero or negative timeout means one thing everywhere, on goroutines and
+// plain threads alike: do not wait, only look (a poll, as select with
+// case_default):
+//  * wait_readable(fd, 0s) / wait_writable(fd, 0s): whether fd is ready now.
+//  * read() with a zero read timeout: the bytes already there, else Timeout;
+//    write() / write_all(): what fits in the socket's buffer now, else
+//    Timeout (write_all() may have written part of the data then).
+//  * connect(host, port, 0s): tries each address once; a connection that
+//    the kernel completes within connect(2) itself (loopback does) is
+//    returned, one still in progress is abandoned with Timeout. A host name
+//    that would need a lookup throws Timeout: use a numeric address.
 //
 // Concurrency: one goroutine may read while another writes, several may
 // accept() on one listener, and any of them may close() the socket to wake
@@ -43,6 +56,7 @@
 // Handles are move-only; destroying one closes its socket.
 #pragma once
 
+#include <goro/detail/clock.hpp>
 #include <goro/errors.hpp>
 
 #include <chrono>
@@ -52,33 +66,26 @@
 #include <span>
 #include <string_view>
 
-namespace goro::rt {
-struct PollDesc;
+namespace goro::detail {
+struct PollDesc;  // runtime/netpoll/poll_desc.hpp
 }
 
 namespace goro::net {
 
 namespace detail {
-using Nanos = std::chrono::nanoseconds;
-
-// to_nanos() converts any duration to nanoseconds, rounding up (a timeout is
-// never shorter than asked) and saturating at a century.
+// to_nanos() is any duration as the nanoseconds the out-of-line calls take,
+// rounded up and saturating as every goro timeout does (goro/detail/clock.hpp).
 template <class Rep, class Period>
-constexpr Nanos to_nanos(const std::chrono::duration<Rep, Period>& d) {
-    using LD = std::chrono::duration<long double, std::nano>;
-    LD x = std::chrono::duration_cast<LD>(d);
-    if (x.count() <= 0) return Nanos::zero();
-    constexpr long double kCentury = 3.2e18L;  // ~101 years of nanoseconds
-    if (x.count() >= kCentury) return Nanos(static_cast<Nanos::rep>(kCentury));
-    return std::chrono::ceil<Nanos>(d);
+constexpr std::chrono::nanoseconds to_nanos(const std::chrono::duration<Rep, Period>& d) {
+    return goro::detail::saturating_nanos(d);
 }
 template <class Rep, class Period>
-constexpr std::optional<Nanos> to_nanos(const std::optional<std::chrono::duration<Rep, Period>>& d) {
+constexpr std::optional<std::chrono::nanoseconds> to_nanos(const std::optional<std::chrono::duration<Rep, Period>>& d) {
     if (!d) return std::nullopt;
     return to_nanos(*d);
 }
 
-bool wait_fd(int fd, bool write, std::optional<Nanos> timeout);
+bool wait_fd(int fd, bool write, std::optional<std::chrono::nanoseconds> timeout);
 }  // namespace detail
 
 class TcpListener;
@@ -94,12 +101,14 @@ public:
     ~TcpStream();
 
     // connect() resolves host (literals at once, names without blocking a
-    // worker), then tries each address in turn within `timeout` overall.
-    // Throws Timeout, or std::system_error (ECONNREFUSED...).
-    static TcpStream connect(std::string_view host, std::uint16_t port, std::optional<detail::Nanos> timeout = {});
+    // worker), then tries each address in turn within `timeout` overall
+    // (zero: no waiting, see the file comment). Throws Timeout, or
+    // std::system_error (ECONNREFUSED...).
+    static TcpStream connect(std::string_view host, std::uint16_t port,
+                             std::optional<std::chrono::nanoseconds> timeout = {});
     template <class Rep, class Period>
     static TcpStream connect(std::string_view host, std::uint16_t port, std::chrono::duration<Rep, Period> timeout) {
-        return connect(host, port, std::optional<detail::Nanos>(detail::to_nanos(timeout)));
+        return connect(host, port, std::optional<std::chrono::nanoseconds>(detail::to_nanos(timeout)));
     }
     template <class Rep, class Period>
     static TcpStream connect(std::string_view host, std::uint16_t port,
@@ -118,12 +127,19 @@ public:
     // write_all() writes everything, completing partial writes.
     void write_all(std::span<const std::byte> buf);
 
+    // set_read_timeout(d) bounds every later read() by d; zero or negative
+    // makes each read a poll; std::nullopt removes the timeout (see the file
+    // comment). set_write_timeout() the same for write() and write_all().
     template <class Rep, class Period>
     void set_read_timeout(std::chrono::duration<Rep, Period> d) { read_timeout_ = detail::to_nanos(d); }
     template <class Rep, class Period>
     void set_write_timeout(std::chrono::duration<Rep, Period> d) { write_timeout_ = detail::to_nanos(d); }
-    void set_read_timeout(std::nullopt_t) { read_timeout_ = detail::Nanos::zero(); }
-    void set_write_timeout(std::nullopt_t) { write_timeout_ = detail::Nanos::zero(); }
+    template <class Rep, class Period>
+    void set_read_timeout(std::optional<std::chrono::duration<Rep, Period>> d) { read_timeout_ = detail::to_nanos(d); }
+    template <class Rep, class Period>
+    void set_write_timeout(std::optional<std::chrono::duration<Rep, Period>> d) { write_timeout_ = detail::to_nanos(d); }
+    void set_read_timeout(std::nullopt_t) { read_timeout_.reset(); }
+    void set_write_timeout(std::nullopt_t) { write_timeout_.reset(); }
 
     // shutdown_write() sends FIN: the peer's read() returns 0; we may still read.
     void shutdown_write();
@@ -140,10 +156,10 @@ public:
 
 private:
     friend class TcpListener;
-    explicit TcpStream(rt::PollDesc* pd) noexcept : pd_(pd) {}
-    rt::PollDesc* pd_ = nullptr;
-    detail::Nanos read_timeout_{0};   // 0: none
-    detail::Nanos write_timeout_{0};  // 0: none
+    explicit TcpStream(goro::detail::PollDesc* pd) noexcept : pd_(pd) {}
+    goro::detail::PollDesc* pd_ = nullptr;
+    std::optional<std::chrono::nanoseconds> read_timeout_;   // nullopt: none
+    std::optional<std::chrono::nanoseconds> write_timeout_;  // nullopt: none
 };
 
 // TcpListener is a listening TCP socket (SO_REUSEADDR set).
@@ -175,21 +191,22 @@ public:
     int native_handle() const noexcept;
 
 private:
-    rt::PollDesc* pd_ = nullptr;
+    goro::detail::PollDesc* pd_ = nullptr;
     std::uint16_t port_ = 0;
 };
 
 // wait_readable() parks until `fd`, which the caller owns and keeps owning,
-// is readable (or hung up / in error); false when `timeout` passed first.
+// is readable (or hung up / in error); false when `timeout` passed first. A
+// zero or negative timeout only looks: true if fd is ready now.
 // wait_writable() the same for writing. Any fd epoll accepts works (sockets,
 // pipes, eventfds, terminals); regular files are always ready. The fd is
 // registered with the netpoller only for the duration of the call (a
 // one-shot registration, on a dup of fd when fd is registered already), so
 // it may be closed as soon as the call returns. On a plain thread: poll(2).
-inline bool wait_readable(int fd, std::optional<detail::Nanos> timeout = {}) {
+inline bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout = {}) {
     return detail::wait_fd(fd, false, timeout);
 }
-inline bool wait_writable(int fd, std::optional<detail::Nanos> timeout = {}) {
+inline bool wait_writable(int fd, std::optional<std::chrono::nanoseconds> timeout = {}) {
     return detail::wait_fd(fd, true, timeout);
 }
 template <class Rep, class Period>

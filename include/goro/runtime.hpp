@@ -33,6 +33,10 @@
 
 namespace goro {
 
+// Config overrides the environment, within the same limits: maxprocs 1 to
+// 10000, stack_size 16 KiB to 1 GiB (rounded up to 4 KiB pages). A value
+// outside them makes run() throw std::invalid_argument naming it
+// ("goro: Config::stack_size=... is out of range ...").
 struct Config {
     int maxprocs = 0;            // worker threads; 0 = GORO_MAXPROCS / GOMAXPROCS / num_cpu()
     std::size_t stack_size = 0;  // bytes per goroutine stack; 0 = GORO_STACK_SIZE or 64 KiB
@@ -88,7 +92,9 @@ void yield();
 // maxprocs() is the number of worker threads running goroutines now.
 int maxprocs();
 // set_maxprocs(n) changes it while running and returns the previous value;
-// n <= 0 only asks. Without a running runtime it returns 0 and does nothing.
+// n <= 0 only asks; n above 10000 (the environment's limit) throws
+// std::invalid_argument and changes nothing. Without a running runtime it
+// returns 0 and does nothing.
 // New workers start at once; workers beyond n stop at their next switch. A
 // runtime started with one worker keeps that worker's queue to itself (it
 // needs no atomic read-modify-write there): after growing it from a plain

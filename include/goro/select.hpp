@@ -1,4 +1,5 @@
-// goro/select.hpp — Go's select statement, and after().
+// goro/select.hpp — Go's select statement. (after(), the timeout case below,
+// is in goro/time.hpp; all are in goro/goro.hpp.)
 //
 //   std::size_t i = goro::select(
 //       goro::case_recv(ch, [&](std::optional<int> v) { /* nullopt: closed */ }),
@@ -13,9 +14,10 @@
 // send does. select is a cancellation point when it parks.
 #pragma once
 
-#include <goro/chan.hpp>
+#include <goro/detail/chan_core.hpp>
+#include <goro/detail/waitlist.hpp>
+#include <goro/errors.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <type_traits>
@@ -128,19 +130,6 @@ std::size_t select(Cases&&... cases) {
                   "select takes case_recv, case_send and case_default");
     detail::SelectCase* list[] = {&cases...};
     return detail::select_impl(list, sizeof...(Cases));
-}
-
-namespace detail {
-void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when);
-}
-
-// after(d) is a channel that receives the time once, d from now (time.After).
-// It never closes. Beyond ~30 years (hours::max()) it never receives.
-template <class Rep, class Period>
-Chan<std::chrono::steady_clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
-    Chan<std::chrono::steady_clock::time_point> ch(1);
-    detail::after_impl(ch, detail::deadline_after(d));
-    return ch;
 }
 
 }  // namespace goro

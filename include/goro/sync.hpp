@@ -25,9 +25,10 @@ namespace goro {
 
 // WaitGroup waits for a collection of goroutines to finish (sync.WaitGroup).
 // add() with a delta that drives the counter below zero throws
-// std::logic_error and leaves the counter unchanged; so does one that would
-// take it past 2^31 - 1. add() and done() are one atomic update unless they
-// release waiters.
+// std::logic_error (as Go panics); one that would take it past 2^31 - 1
+// throws std::overflow_error. Either way the counter is left unchanged, and
+// any std::int64_t delta is checked before it is added. add() and done() are
+// one atomic update unless they release waiters.
 class WaitGroup {
 public:
     WaitGroup();
@@ -90,6 +91,9 @@ private:
 
 // Semaphore holds a count of units (asyncio.Semaphore). acquire() takes one,
 // parking while none is free; waiters are served first come, first served.
+// A negative initial count or release(n) throws std::invalid_argument; a
+// release() that would take the count past 2^63 - 1 throws
+// std::overflow_error and changes nothing.
 class Semaphore {
 public:
     explicit Semaphore(std::int64_t n);

@@ -1,10 +1,13 @@
-// goro/time.hpp — sleeping. (after() is a channel: see goro/chan.hpp.)
+// goro/time.hpp — sleeping, and after(), the channel that receives once
+// (time.After; implemented beside the timers, in runtime/time/).
 //
 // A sleeping goroutine costs no thread: it waits in the runtime's timer heap
 // and the workers' idle parking folds the nearest deadline into its timeout.
 // Sleeps never end early. Both are cancellation points.
 #pragma once
 
+#include <goro/chan.hpp>
+#include <goro/detail/clock.hpp>
 #include <goro/detail/park.hpp>
 
 #include <chrono>
@@ -13,6 +16,7 @@ namespace goro {
 
 namespace detail {
 void sleep_until_steady(TimePoint deadline);
+void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when);
 }
 
 // Any clock and precision; a time point too far ahead to represent (e.g.
@@ -22,11 +26,21 @@ void sleep_until(const std::chrono::time_point<Clock, Duration>& t) {
     detail::sleep_until_steady(detail::deadline_at(t));
 }
 
-// Any duration type; zero or negative yields (asyncio.sleep(0)); beyond ~30
-// years (nanoseconds::max(), hours::max()) sleeps until cancelled.
+// Any duration type; zero or negative yields (asyncio.sleep(0)); a century
+// or more (nanoseconds::max(), hours::max()) sleeps until cancelled.
 template <class Rep, class Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
     detail::sleep_until_steady(detail::deadline_after(d));
+}
+
+// after(d) is a channel that receives the time once, d from now (time.After),
+// for select's timeout cases. It never closes. A century or more
+// (hours::max()) never receives.
+template <class Rep, class Period>
+Chan<std::chrono::steady_clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
+    Chan<std::chrono::steady_clock::time_point> ch(1);
+    detail::after_impl(ch, detail::deadline_after(d));
+    return ch;
 }
 
 }  // namespace goro

@@ -26,6 +26,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/select.hpp>
+#include <goro/time.hpp>
 
 #include <algorithm>
 #include <thread>

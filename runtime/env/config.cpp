@@ -187,15 +187,30 @@ int detect_cpus() {
     return std::max(n, 1);
 }
 
+const std::string kBadWorkerCount = "is not a valid worker count (want an integer from 1 to " + std::to_string(kMaxProcsLimit) + ")";
+
 }  // namespace
 
 int parse_maxprocs(std::string_view var_name, std::string_view value) {
     auto v = parse_digits(value);
     if (!v || *v < 1 || *v > static_cast<std::uint64_t>(kMaxProcsLimit)) {
-        throw_bad_value(var_name, value,
-                        "is not a valid worker count (want an integer from 1 to " + std::to_string(kMaxProcsLimit) + ")");
+        throw_bad_value(var_name, value, kBadWorkerCount);
     }
     return static_cast<int>(*v);
+}
+
+int checked_maxprocs(std::string_view name, std::int64_t n) {
+    if (n < 1 || n > kMaxProcsLimit) {
+        throw_bad_value(name, std::to_string(n), kBadWorkerCount);
+    }
+    return static_cast<int>(n);
+}
+
+std::size_t checked_stack_size(std::string_view name, std::string_view value, std::uint64_t bytes) {
+    if (bytes < kMinStackSize || bytes > kMaxStackSize) {
+        throw_bad_value(name, value, "is out of range (want a stack size from 16K to 1024M, i.e. 1 GiB)");
+    }
+    return static_cast<std::size_t>((bytes + kStackPageSize - 1) / kStackPageSize * kStackPageSize);
 }
 
 std::size_t parse_stack_size(std::string_view var_name, std::string_view value) {
@@ -213,11 +228,7 @@ std::size_t parse_stack_size(std::string_view var_name, std::string_view value) 
     if (!v || *v > std::numeric_limits<std::uint64_t>::max() / scale) {
         throw_bad_value(var_name, value, "is not a valid stack size (want bytes, optionally with a K or M suffix)");
     }
-    std::uint64_t bytes = *v * scale;
-    if (bytes < kMinStackSize || bytes > kMaxStackSize) {
-        throw_bad_value(var_name, value, "is out of range (want a stack size from 16K to 1024M, i.e. 1 GiB)");
-    }
-    return static_cast<std::size_t>((bytes + kStackPageSize - 1) / kStackPageSize * kStackPageSize);
+    return checked_stack_size(var_name, value, *v * scale);
 }
 
 int maxprocs_from_env() {

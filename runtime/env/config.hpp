@@ -32,6 +32,16 @@ std::size_t stack_size_from_env();
 // var_name is used only in the error message.
 int parse_maxprocs(std::string_view var_name, std::string_view value);
 
+// checked_maxprocs() is the one range check of a worker count, from the environment (parse_maxprocs),
+// Config::maxprocs or set_maxprocs: n in [1, kMaxProcsLimit], else std::invalid_argument naming
+// "<name>=<n>".
+int checked_maxprocs(std::string_view name, std::int64_t n);
+
+// checked_stack_size() is the one range check of a stack size, from the environment (parse_stack_size) or
+// Config::stack_size: bytes in [kMinStackSize, kMaxStackSize], returned rounded up to kStackPageSize; else
+// std::invalid_argument naming "<name>=<value>".
+std::size_t checked_stack_size(std::string_view name, std::string_view value, std::uint64_t bytes);
+
 // parse_stack_size() accepts decimal bytes with an optional K/k (x1024) or M/m (x1048576) suffix, in
 // [kMinStackSize, kMaxStackSize] once scaled, and returns it rounded up to kStackPageSize.
 std::size_t parse_stack_size(std::string_view var_name, std::string_view value);

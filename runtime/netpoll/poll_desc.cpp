@@ -318,8 +318,22 @@ struct WaiterCount {
 
 }  // namespace
 
+bool poll_now(int fd, IoMode mode) {
+    pollfd p{fd, static_cast<short>(mode == kRead ? (POLLIN | POLLRDHUP) : POLLOUT), 0};
+    for (;;) {
+        int r = ::poll(&p, 1, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) throw std::system_error(errno, std::system_category(), "goro::net: poll");
+        if (r > 0 && (p.revents & POLLNVAL)) throw std::system_error(EBADF, std::system_category(), "goro::net: poll");
+        return r > 0;
+    }
+}
+
 bool pd_wait(PollDesc* pd, IoMode mode, std::uint32_t seen, const TimePoint* deadline) {
-    if (deadline && Clock::now() >= *deadline) return false;
+    // A zero timeout (or one that ran out between two tries): do not wait,
+    // but look, so that both sides report what is there now. The netpoller
+    // may not have seen (or registered) the fd yet, so seq cannot tell.
+    if (deadline && Clock::now() >= *deadline) return poll_now(pd->fd, mode);
     if (!detail::current_g()) return thread_wait(pd, mode, deadline);
     Netpoller* np = g_runtime.load(std::memory_order_acquire)->netpoller();
     ensure_watched(pd, np);

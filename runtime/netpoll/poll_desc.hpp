@@ -12,13 +12,24 @@
 #include <atomic>
 #include <cstdint>
 
+// PollDesc is declared in goro::detail, where <goro/net.hpp> names it for
+// its handles' private member (net.hpp never sees goro::rt), and used as
+// rt::PollDesc here.
+namespace goro::detail {
+struct PollDesc;
+}
+
 namespace goro::rt {
 
 class Netpoller;
 
 enum IoMode : int { kRead = 0, kWrite = 1 };
 
-struct PollDesc {
+using detail::PollDesc;
+
+}  // namespace goro::rt
+
+struct goro::detail::PollDesc {
     detail::SpinLock lk;
     int fd = -1;                                  // set before publication; stable while a ref is held
     std::uint32_t index = 0;                      // constant: the slot in the descriptor table
@@ -43,6 +54,8 @@ struct PollDesc {
 
     std::uint64_t token() const noexcept { return (std::uint64_t{gen} << 32) | index; }
 };
+
+namespace goro::rt {
 
 // pd_open() takes a fresh descriptor for `fd`, owned by a handle; the
 // descriptor closes fd (close_fd) once the handle closes it and no operation
@@ -73,7 +86,9 @@ private:
 
 // pd_wait() waits until an event for `mode` newer than `seen` (a value of
 // pd->seq[mode] read before the syscall that said EAGAIN) arrives. Returns
-// true to retry the syscall, false when `deadline` passed. Throws Cancelled
+// true to retry the syscall, false when `deadline` passed. A deadline passed
+// already on entry (a zero timeout) waits for nothing: true only if poll(2)
+// says the fd is ready now, on goroutines and plain threads alike. Throws Cancelled
 // (a goroutine with a cancellation request) and EBADF (closed meanwhile).
 // On a goroutine it parks through the netpoller; on a plain thread it blocks
 // in poll(2). The caller holds a PdOp.
@@ -86,5 +101,10 @@ void pd_sleep(PollDesc* pd, detail::TimePoint deadline);
 // wait_fd() waits for readiness of an fd the caller owns (one-shot
 // registration, removed before it returns). False on timeout.
 bool wait_fd(int fd, IoMode mode, const detail::TimePoint* deadline);
+
+// poll_now() asks poll(2), without waiting, whether fd is ready for `mode`
+// (hang-ups and errors count as ready, as for every wait). EBADF for a
+// closed fd.
+bool poll_now(int fd, IoMode mode);
 
 }  // namespace goro::rt

@@ -163,6 +163,9 @@ std::vector<SockAddr> resolve_tcp(std::string_view host, std::uint16_t port, boo
     }
     if (parse_literal(host, port, out[0])) return out;
     std::string h(unbracket(host));
+    // A zero timeout waits for nothing, a lookup included, on either side.
+    if (deadline && detail::Clock::now() >= *deadline)
+        throw Timeout("goro::net: resolving " + h + " timed out (a zero timeout cannot wait for a lookup)");
     Lookup r = detail::current_g() ? lookup_parked(h, port, passive, deadline) : lookup_blocking(h, port, passive);
     if (r.err == EAI_SYSTEM)
         throw std::system_error(r.sys_errno, std::system_category(), "goro::net: resolving " + h);

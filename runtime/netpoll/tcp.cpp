@@ -68,13 +68,14 @@ namespace {
     throw std::system_error(err, std::system_category(), "goro::net: " + what);
 }
 
-// A deadline for a timeout that may be absent (0 for the per-stream ones).
+// A deadline for a timeout that may be absent. A zero timeout is a deadline
+// of now: every wait under it only polls (pd_wait).
 struct Deadline {
     TimePoint at{};
     bool set = false;
-    explicit Deadline(detail::Nanos d) {
-        if (d > detail::Nanos::zero()) {
-            at = goro::detail::deadline_after(d);
+    explicit Deadline(const std::optional<std::chrono::nanoseconds>& d) {
+        if (d) {
+            at = goro::detail::deadline_after(*d);
             set = true;
         }
     }
@@ -145,10 +146,10 @@ TcpStream::~TcpStream() {
     if (pd_) rt::pd_release(pd_);
 }
 
-TcpStream TcpStream::connect(std::string_view host, std::uint16_t port, std::optional<detail::Nanos> timeout) {
+TcpStream TcpStream::connect(std::string_view host, std::uint16_t port, std::optional<std::chrono::nanoseconds> timeout) {
     goro::detail::entry_cancellation_point();
-    TimePoint deadline_at = timeout ? goro::detail::deadline_after(*timeout) : TimePoint{};
-    const TimePoint* deadline = timeout ? &deadline_at : nullptr;
+    Deadline dl(timeout);
+    const TimePoint* deadline = dl.get();
     std::string where = endpoint(host, port);
     std::vector<rt::SockAddr> addrs = rt::resolve_tcp(host, port, /*passive=*/false, deadline);
     int last_err = 0;
@@ -361,10 +362,14 @@ int TcpListener::native_handle() const noexcept { return is_open() ? pd_->fd : -
 
 // ---------------------------------------------------------------- wait_readable / wait_writable
 
-bool detail::wait_fd(int fd, bool write, std::optional<Nanos> timeout) {
+bool detail::wait_fd(int fd, bool write, std::optional<std::chrono::nanoseconds> timeout) {
     goro::detail::entry_cancellation_point();
-    TimePoint at = timeout ? goro::detail::deadline_after(*timeout) : TimePoint{};
-    const TimePoint* deadline = timeout ? &at : nullptr;
+    Deadline dl(timeout);
+    const TimePoint* deadline = dl.get();
+    // A zero timeout only looks, the same on both sides: the one-shot
+    // registration below would report the deadline before the netpoller
+    // could report the fd.
+    if (deadline && Clock::now() >= *deadline) return rt::poll_now(fd, write ? kWrite : kRead);
     if (goro::detail::current_g()) return rt::wait_fd(fd, write ? kWrite : kRead, deadline);
     // A plain thread: poll(2).
     pollfd p{fd, static_cast<short>(write ? POLLOUT : (POLLIN | POLLRDHUP)), 0};

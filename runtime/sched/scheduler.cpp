@@ -302,7 +302,7 @@ int Runtime::set_maxprocs(int n) {
     std::unique_lock lk(procs_mu_);
     int old = nprocs_.load(std::memory_order_relaxed);
     if (n <= 0 || n == old) return old;
-    if (n > kMaxProcsLimit) n = kMaxProcsLimit;
+    if (n > kMaxProcsLimit) checked_maxprocs("set_maxprocs n", n);  // throws
     int allocated = nallocated_.load(std::memory_order_relaxed);
     for (int i = allocated; i < n; ++i) add_proc_locked(i);
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
@@ -394,19 +394,16 @@ void Runtime::stop_all() {
 
 namespace {
 
+// Config takes the environment's limits (env/config.hpp), checked by the same code.
 int resolve_maxprocs(const Config& cfg) {
-    if (cfg.maxprocs > 0) return cfg.maxprocs > kMaxProcsLimit ? kMaxProcsLimit : cfg.maxprocs;
+    if (cfg.maxprocs != 0) return checked_maxprocs("Config::maxprocs", cfg.maxprocs);
     int n = maxprocs_from_env();
     return n > 0 ? n : num_cpu_detect();
 }
 
 std::size_t resolve_stack_size(const Config& cfg) {
-    if (cfg.stack_size > 0) {
-        if (cfg.stack_size < kMinStackSize)
-            throw std::invalid_argument("goro: Config::stack_size=" + std::to_string(cfg.stack_size) +
-                                        " is below the minimum of 16384 bytes");
-        return (cfg.stack_size + kStackPageSize - 1) / kStackPageSize * kStackPageSize;
-    }
+    if (cfg.stack_size > 0)
+        return checked_stack_size("Config::stack_size", std::to_string(cfg.stack_size), cfg.stack_size);
     std::size_t s = stack_size_from_env();
     return s > 0 ? s : kDefaultStackSize;
 }

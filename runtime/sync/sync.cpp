@@ -97,15 +97,18 @@ void WaitGroup::add(std::int64_t delta) const {
     std::uint64_t s = st.state_.load(std::memory_order_relaxed);
     std::uint64_t next;
     for (;;) {
+        // Both bounds are checked against delta before adding: count is in
+        // [0, 2^31-1], so neither -count nor kMax - count overflows, and
+        // count + delta is only computed once it is known to fit.
+        constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
         std::int64_t count = wg_counter(s);
-        std::int64_t want = count + delta;
-        if (want < 0)
+        if (delta < -count)
             throw std::logic_error("goro: WaitGroup counter would go negative (" + std::to_string(count) + " + " +
                                    std::to_string(delta) + ")");
-        if (want > std::numeric_limits<std::int32_t>::max())
-            throw std::logic_error("goro: WaitGroup counter would exceed 2^31-1 (" + std::to_string(count) + " + " +
-                                   std::to_string(delta) + ")");
-        next = wg_state(want, wg_waiters(s));
+        if (delta > kMax - count)
+            throw std::overflow_error("goro: WaitGroup counter would exceed 2^31-1 (" + std::to_string(count) +
+                                      " + " + std::to_string(delta) + ")");
+        next = wg_state(count + delta, wg_waiters(s));
         if (st.state_.compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
     }
     // Nobody to wake: touch nothing more (a waiter that saw zero may already
@@ -285,6 +288,10 @@ void Semaphore::release(std::int64_t n) const {
     WaitNode* last = nullptr;
     {
         std::lock_guard lk(st.lock_);
+        // count_ >= 0 always, so the bound cannot overflow; refused, nothing changes.
+        if (n > std::numeric_limits<std::int64_t>::max() - st.count_)
+            throw std::overflow_error("goro: Semaphore::release(" + std::to_string(n) + ") would take the count " +
+                                      std::to_string(st.count_) + " past 2^63-1");
         st.count_ += n;
         while (st.count_ > 0 && !st.waiters_.empty()) {
             WaitNode* w = st.waiters_.pop_front();

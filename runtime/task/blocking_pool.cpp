@@ -34,11 +34,12 @@
 // per call: ~20 us, and unbounded); handing the caller's worker (M) to fn
 // while another thread takes its P (Go's entersyscall/handoffp) needs a
 // scheduler hook that does not exist yet and gives no bound on threads.
+#include "task/blocking_pool.hpp"
+
 #include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
 
 #include <goro/detail/park.hpp>
-#include <goro/detail/task_state.hpp>
 
 #include <atomic>
 #include <chrono>

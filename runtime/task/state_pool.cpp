@@ -1,7 +1,7 @@
 // task/state_pool.cpp — recycled memory for task states (TaskShared<R>).
 //
 // Owns: the per-thread caches and the process-wide depot behind
-// state_alloc() / state_free() (include/goro/detail/task_state.hpp).
+// state_alloc() / state_free() (include/goro/detail/task_core.hpp).
 //
 // Why: a Task's shared state is the one heap allocation a spawn makes (the
 // goroutine and its entry live in a pooled G). Ten thousand states alive at
@@ -43,7 +43,7 @@
 // The functions are out of line on purpose: they use thread_local storage,
 // and a goroutine may resume on another thread, so no caller may keep a
 // thread-local address across a switch (see fiber/context.hpp).
-#include <goro/detail/task_state.hpp>
+#include <goro/detail/task_core.hpp>
 
 #include <cstddef>
 #include <cstdint>

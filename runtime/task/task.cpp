@@ -1,7 +1,7 @@
 // task/task.cpp — the non-template part of Task: naming, cancellation,
 // completion, and the waits behind get(), gather, wait and wait_for.
 //
-// Owns: TaskCore (include/goro/detail/task_state.hpp). The templates in
+// Owns: TaskCore (include/goro/detail/task_core.hpp). The templates in
 // <goro/task.hpp> own the result slot, the callables, the goroutine's entry
 // (TaskEntry) and the scheduling of done callbacks; the run_blocking pool is
 // in blocking_pool.cpp.
@@ -80,7 +80,7 @@
 // cancelled, cancel the tasks and wait for them with an uncancellable wait
 // (a cancellation request arriving then, e.g. from run()'s shutdown, stays
 // pending), so that no child outlives the frame it may reference.
-#include <goro/detail/task_state.hpp>
+#include <goro/detail/task_core.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/errors.hpp>
 

@@ -330,9 +330,10 @@ TEST_CASE("write_timeout_throws_timeout_when_peer_does_not_read", "[net]") {
 
 TEST_CASE("connect_timeout_throws_timeout_when_backlog_is_full", "[net]") {
     for_each_maxprocs(kProcs, [](int) {
-        // A timeout of 1 ns expires before the handshake can be seen.
+        // A timeout of 1 ns has expired before the handshake can be waited for; like a zero timeout it
+        // polls once (net.hpp), and a loopback handshake completes within connect(2): connected.
         auto ln1 = TcpListener::listen("127.0.0.1", 0);
-        CHECK_THROWS_AS(TcpStream::connect("127.0.0.1", ln1.port(), 1ns), goro::Timeout);
+        CHECK_NOTHROW(TcpStream::connect("127.0.0.1", ln1.port(), 1ns));
         // A listener that never accepts, with backlog 1: once its queue is full the kernel drops SYNs,
         // and connect stalls.
         auto ln = TcpListener::listen("127.0.0.1", 0, 1);

@@ -3,6 +3,8 @@
 // at maxprocs 1 and 2, from goroutines and plain threads.
 #include "test_util.hpp"
 
+#include "task/blocking_pool.hpp"  // blocking_jobs_in_flight(): runtime internals (goro_internal_dep)
+
 #include <memory>
 #include <optional>
 #include <stdexcept>

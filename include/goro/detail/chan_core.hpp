@@ -1,4 +1,6 @@
-// goro/detail/chan_core.hpp — the state behind a Chan<T>. Internal.
+// goro/detail/chan_core.hpp — the state behind a Chan<T>, and what chan.hpp
+// and select.hpp share (ChanAccess), so that neither includes the other.
+// Internal.
 //
 // Owns: the buffer ring and the two wait queues of one channel (Go's hchan).
 // Invariants (checked by the typed operations below, under lock_):
@@ -22,14 +24,48 @@
 #include <goro/detail/waitlist.hpp>
 #include <goro/errors.hpp>
 
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <utility>
+
+namespace goro {
+template <class T>
+class Chan;  // goro/chan.hpp
+}
 
 namespace goro::detail {
 
 enum class ChanResult { Done, WouldBlock, Closed };
+
+// checked_capacity() refuses a capacity whose buffer of elem_size-byte slots
+// could not exist (more than PTRDIFF_MAX bytes, the most one object may span;
+// Go's makechan "size out of range") with std::length_error naming it, so
+// that capacity * elem_size never wraps (and slot()'s 2 * capacity neither).
+inline std::size_t checked_capacity(std::size_t capacity, std::size_t elem_size) {
+    if (capacity > static_cast<std::size_t>(PTRDIFF_MAX) / elem_size)
+        throw std::length_error("goro: Chan capacity " + std::to_string(capacity) + " is too large (" +
+                                std::to_string(elem_size) + "-byte elements)");
+    return capacity;
+}
+// nonnegative_capacity() is a capacity of any integer type as a size_t; a
+// negative one throws std::invalid_argument naming it.
+template <std::integral I>
+std::size_t nonnegative_capacity(I capacity) {
+    if constexpr (std::is_signed_v<I>) {
+        if (capacity < 0) throw std::invalid_argument("goro: Chan capacity " + std::to_string(capacity) + " is negative");
+    }
+    if constexpr (sizeof(I) > sizeof(std::size_t)) {
+        if (capacity > static_cast<I>(SIZE_MAX))
+            throw std::length_error("goro: Chan capacity is too large (beyond SIZE_MAX)");
+    }
+    return static_cast<std::size_t>(capacity);
+}
 
 struct ChanCore {
     explicit ChanCore(std::size_t capacity) : capacity_(capacity) {}
@@ -118,6 +154,13 @@ struct ChanState : ChanCore {
 
 private:
     T* buf_;
+};
+
+// ChanAccess<T> reaches a Chan<T>'s state (select's cases). Chan<T> befriends
+// it; its uses are instantiated where Chan<T> is complete.
+template <class T>
+struct ChanAccess {
+    static ChanState<T>* state(const Chan<T>& ch) noexcept { return ch.state_.get(); }
 };
 
 }  // namespace goro::detail

@@ -1,5 +1,7 @@
-// goro/detail/park.hpp — the one parking mechanism every blocking call uses.
-// Internal: included by the public headers' templates, not part of the API.
+// goro/detail/park.hpp — the one parking mechanism every blocking call uses,
+// and cancellation. Internal: included by the public headers' templates, not
+// part of the API. The clock and deadlines are in clock.hpp, the SpinLock
+// in spinlock.hpp (both included here).
 //
 // A "waiter" is either a goroutine (G) or a plain OS thread. Both park the same
 // way: with a permit, like a futex word. wake() grants the permit; park()
@@ -15,49 +17,17 @@
 // spurious permit.
 #pragma once
 
+#include <goro/detail/clock.hpp>
+#include <goro/detail/spinlock.hpp>
+
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <cstddef>
-#include <type_traits>
 
 namespace goro::detail {
 
 struct G;
 struct ThreadParker;
-
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
-
-// deadline_after(d) is now + d rounded up to the clock's tick, for any
-// duration type: d <= 0 is now, and d beyond ~30 years is no deadline at all
-// (TimePoint::max()), so that nanoseconds::max() or hours::max() wait
-// forever instead of overflowing into the past. Sleeps never end early.
-template <class Rep, class Period>
-TimePoint deadline_after(const std::chrono::duration<Rep, Period>& d) {
-    auto now = Clock::now();
-    if (!(d > d.zero())) return now;  // also a NaN floating-point duration
-    if (std::chrono::duration<double>(d).count() > 1e9) return TimePoint::max();
-    return now + std::chrono::ceil<Clock::duration>(d);
-}
-
-// deadline_at(t) is t on the steady clock, for a time point of any clock and
-// precision; saturating like deadline_after().
-template <class C, class D>
-TimePoint deadline_at(const std::chrono::time_point<C, D>& t) {
-    if constexpr (std::is_same_v<C, Clock>) {
-        using Ticks = std::chrono::duration<double, Clock::period>;
-        Ticks ticks = std::chrono::duration_cast<Ticks>(t.time_since_epoch());
-        if (ticks.count() >= static_cast<double>(TimePoint::max().time_since_epoch().count())) return TimePoint::max();
-        if (ticks.count() <= static_cast<double>(TimePoint::min().time_since_epoch().count())) return TimePoint::min();
-        return TimePoint(std::chrono::ceil<Clock::duration>(t.time_since_epoch()));
-    } else {
-        // Another clock: how long until t on it, from now on ours.
-        auto now = C::now();
-        if (t <= now) return Clock::now();
-        return deadline_after(t - now);
-    }
-}
 
 // Waker names one parked (or about to park) goroutine or thread.
 struct Waker {
@@ -115,47 +85,5 @@ inline void entry_cancellation_point() {
     if (g_cancel_requests.load(std::memory_order_relaxed) != 0) [[unlikely]]
         cancellation_point();
 }
-
-// A small spin lock for the short critical sections inside primitives. It
-// blocks the thread (never the goroutine): hold it only for a few loads and
-// stores, and never across a park.
-class SpinLock {
-public:
-    void lock() noexcept {
-        if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]] return;  // pairs with release in unlock()
-        lock_contended();
-    }
-    bool try_lock() noexcept {
-        return !locked_.load(std::memory_order_relaxed) &&
-               !locked_.exchange(true, std::memory_order_acquire);  // pairs with release in unlock()
-    }
-    void unlock() noexcept { locked_.store(false, std::memory_order_release); }  // pairs with acquire in lock()
-
-private:
-    // Under contention the waiter backs off exponentially (up to kMaxBackoff
-    // pauses between looks): a thread that keeps looking at the lock's line
-    // steals it from the holder, and when two workers hammer one channel,
-    // letting the holder run a few critical sections in a row moves far more
-    // items than handing the line back and forth on every one. Out of line,
-    // so that the uncontended lock() stays a few instructions where it is
-    // inlined (channel operations).
-    static constexpr unsigned kMaxBackoff = 64;
-    [[gnu::noinline, gnu::cold]] void lock_contended() noexcept {
-        unsigned backoff = 1;
-        for (;;) {
-            do {
-                for (unsigned i = 0; i < backoff; ++i) pause();
-                if (backoff < kMaxBackoff) backoff <<= 1;
-            } while (locked_.load(std::memory_order_relaxed));
-            if (!locked_.exchange(true, std::memory_order_acquire)) return;  // pairs with release in unlock()
-        }
-    }
-    static void pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
-    std::atomic<bool> locked_{false};
-};
 
 }  // namespace goro::detail

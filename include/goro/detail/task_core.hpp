@@ -1,5 +1,6 @@
-// goro/detail/task_state.hpp — the shared state behind a goro::Task. Internal:
-// included by <goro/task.hpp>; the protocol is described in runtime/task/task.cpp.
+// goro/detail/task_core.hpp — the shared state behind a goro::Task. Internal:
+// included by <goro/task.hpp> (through detail/task_impl.hpp); the protocol is
+// described in runtime/task/task.cpp.
 //
 // TaskCore is the part that does not depend on the result type: the
 // reference count, the state, the task's goroutine, the waiters, the
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <goro/detail/waitlist.hpp>
+#include <goro/task_state.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -19,15 +21,6 @@
 #include <vector>
 
 namespace goro {
-
-// TaskState is a task's lifecycle, as asyncio's: Pending until its function
-// ends; then Cancelled (it ended with goro::Cancelled) or Finished (a value,
-// or any other exception).
-enum class TaskState : std::uint8_t { Pending, Cancelled, Finished };
-
-// ReturnWhen: when goro::wait returns (asyncio.FIRST_COMPLETED, ...).
-enum class ReturnWhen : std::uint8_t { AllCompleted, FirstCompleted, FirstException };
-
 namespace detail {
 
 // next_task_number() is N of the next "Task-N", counting from 1 over the process.
@@ -182,28 +175,6 @@ void wait_all(TaskCore* const* cores, std::size_t n);
 // wait_some() waits until `when` holds over the tasks or `deadline` passes;
 // cancellable; false on timeout.
 bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
-
-// run_blocking's job: run() is called on a pool thread; then finished is set
-// (release) and the waiter woken.
-struct BlockingJob {
-    void (*run)(BlockingJob*) = nullptr;
-    BlockingJob* next = nullptr;  // guarded by the pool's mutex
-    Waker waker;
-    std::atomic<bool> finished{false};
-};
-// run_blocking_job() runs `job` on the pool and parks the calling goroutine
-// until it has finished (ignoring cancellation meanwhile); a cancellation
-// request that arrived meanwhile is then delivered (throws Cancelled).
-void run_blocking_job(BlockingJob& job);
-
-// blocking_jobs_in_flight() counts run_blocking calls whose function has not
-// returned yet (queued or running): a deadlock detector must treat each as a
-// future wake-up.
-std::int64_t blocking_jobs_in_flight() noexcept;
-
-// Limits of the run_blocking pool (documented in <goro/task.hpp>).
-inline constexpr int kBlockingMaxThreads = 64;
-inline constexpr int kBlockingIdleSeconds = 10;
 
 }  // namespace detail
 }  // namespace goro
