@@ -22,13 +22,16 @@
 
 namespace goro::rt {
 
+// push() and push_batch() are kept out of line (as enqueue_global was): the
+// queue's enqueue is large, and inlined into ready_from() and the switch
+// path it pushed after_switch() out of line and cost yield and pingpong.
 class Inject {
 public:
-    void push(detail::G* g) {
+    [[gnu::noinline]] void push(detail::G* g) {
         queue_.enqueue(g);
         size_.fetch_add(1, std::memory_order_release);  // pairs with acquire in size(acquire) before take()
     }
-    void push_batch(detail::G** gs, std::size_t n) {
+    [[gnu::noinline]] void push_batch(detail::G** gs, std::size_t n) {
         queue_.enqueue_bulk(gs, n);
         size_.fetch_add(static_cast<std::int64_t>(n), std::memory_order_release);  // as in push()
     }

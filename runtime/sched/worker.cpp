@@ -239,7 +239,7 @@ bool Runtime::periodic_visit_due(P* p) noexcept {
 // the next local goroutine, made Running with its stack bound. Null, for a
 // switch to g0, when this P has none, when this schedule is the periodic
 // visit through g0 (periodic_visit_due), or when the P is being retired.
-inline G* Runtime::switch_pick(M* m) {
+[[gnu::always_inline]] inline G* Runtime::switch_pick(M* m) {
     P* p = m->p;
     if (periodic_visit_due(p) || p->id >= nprocs_.load(std::memory_order_relaxed)) return nullptr;
     G* next = local_next(p);
