@@ -1,4 +1,5 @@
-// chan/select.cpp — select, close, after(): the non-template half of channels.
+// chan/select.cpp — select and close: the non-template half of channels.
+// (after() is in time/after.cpp.)
 //
 // Owns: Go's select algorithm (runtime/select.go) on goro's wait lists.
 //  1. Shuffle the cases (the poll order: a uniformly random choice among the
@@ -22,8 +23,6 @@
 // ready" and "every node is linked" one atomic step: no wake-up is lost.
 // Invariant after select returns: none of its nodes is linked anywhere (a
 // million selects in a loop leave no stale waiter behind).
-#include "sched/scheduler.hpp"
-
 #include <goro/chan.hpp>
 #include <goro/select.hpp>
 #include <goro/time.hpp>
@@ -172,38 +171,6 @@ void ChanCore::close_locked_and_unlock() {
     take_all(sendq_);
     lock_.unlock();
     signal_chain(chain);
-}
-
-namespace {
-struct AfterTimer : rt::TimerNode {
-    Chan<std::chrono::steady_clock::time_point> ch;
-    static void fire_fn(rt::TimerNode* n) {
-        auto* t = static_cast<AfterTimer*>(n);
-        t->ch.try_send(std::chrono::steady_clock::now());  // capacity 1, sent once: never blocks
-        delete t;
-    }
-    static void drop_fn(rt::TimerNode* n) { delete static_cast<AfterTimer*>(n); }
-};
-}  // namespace
-
-void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when) {
-    if (when == TimePoint::max()) return;  // never: no timer, no thread
-    rt::RuntimeRef ref;  // after() may be called from a plain thread
-    rt::Runtime* r = ref.get();
-    if (!r) {
-        // No runtime: a plain thread does the timing.
-        std::thread([ch, when] {
-            std::this_thread::sleep_until(when);
-            ch.try_send(std::chrono::steady_clock::now());
-        }).detach();
-        return;
-    }
-    auto* t = new AfterTimer;
-    t->ch = std::move(ch);
-    t->when = when;
-    t->fire = &AfterTimer::fire_fn;
-    t->drop = &AfterTimer::drop_fn;
-    if (r->timers.add(t)) r->wake_for_timer();
 }
 
 }  // namespace goro::detail

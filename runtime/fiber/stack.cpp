@@ -44,7 +44,7 @@ std::atomic<std::size_t> g_guarded_stacks{0};
 }  // namespace
 
 struct StackPool::Impl {
-    goro::detail::SpinLock mu;  // held for a batch copy; slabs are mapped outside it
+    goro::detail::SpinLock mu{goro::detail::LockRank::StackPool};  // held for a batch copy; slabs are mapped outside it
     std::vector<Stack> free;                          // guarded by mu
     std::vector<std::pair<void*, std::size_t>> slabs; // guarded by mu
     std::size_t guarded = 0;                          // guarded by mu

@@ -64,8 +64,9 @@
 // src/internal/poll/fd_mutex.go (close waits for in-flight operations).
 #include "netpoll/poll_desc.hpp"
 
+#include "debug/lock_rank.hpp"
 #include "netpoll/netpoll.hpp"
-#include "sched/scheduler.hpp"
+#include "sched/api.hpp"
 
 #include <goro/errors.hpp>
 
@@ -93,7 +94,7 @@ constexpr std::uint32_t kChunk = 1024;       // descriptors per chunk
 constexpr std::uint32_t kMaxChunks = 16384;  // 16M descriptors: far above any fd limit in use
 
 std::atomic<PollDesc*> g_chunks[kMaxChunks];  // release-published, never freed
-std::mutex g_table_mu;
+RankedMutex<LockRank::Netpoll> g_table_mu;
 PollDesc* g_free = nullptr;       // guarded by g_table_mu
 std::uint32_t g_nchunks = 0;      // guarded by g_table_mu
 
@@ -142,15 +143,14 @@ PollDesc* lookup(std::uint32_t index) noexcept {
 
 // Hands a node taken off a waiting list back to its goroutine.
 int signal_io(WaitNode* chain) noexcept {
-    // On a worker (the poller) ready() directly, to the queue's tail; from a
-    // plain thread (close()), Waker::wake() keeps the runtime alive itself.
-    Runtime* r = rt::this_m() ? g_runtime.load(std::memory_order_acquire) : nullptr;
+    // To the waker's queue's tail (Later): on a worker that is the poller's
+    // own queue; from a plain thread (close()), the global queue.
     int n = 0;
     while (chain) {
         WaitNode* next = chain->next;  // read before the signal: the node may vanish after it
         detail::Waker w = chain->waker;
         chain->signalled.store(true, std::memory_order_release);  // pairs with acquire in detail::block()
-        if (w.g && r) r->ready(w.g, false); else w.wake();
+        w.wake(detail::Waker::Order::Later);
         ++n;
         chain = next;
     }
@@ -311,7 +311,7 @@ struct WaiterCount {
     Netpoller* np;
     explicit WaiterCount(Netpoller* n) : np(n) {
         np->waiters.fetch_add(1, std::memory_order_release);  // pairs with acquire in idle_sleep
-        g_runtime.load(std::memory_order_acquire)->wake_poller_if_needed();
+        wake_poller_if_needed();
     }
     ~WaiterCount() { np->waiters.fetch_sub(1, std::memory_order_release); }
 };
@@ -335,7 +335,7 @@ bool pd_wait(PollDesc* pd, IoMode mode, std::uint32_t seen, const TimePoint* dea
     // may not have seen (or registered) the fd yet, so seq cannot tell.
     if (deadline && Clock::now() >= *deadline) return poll_now(pd->fd, mode);
     if (!detail::current_g()) return thread_wait(pd, mode, deadline);
-    Netpoller* np = g_runtime.load(std::memory_order_acquire)->netpoller();
+    Netpoller* np = netpoller();
     ensure_watched(pd, np);
     WaitNode node;
     std::unique_lock<detail::SpinLock> lk(pd->lk);
@@ -370,7 +370,7 @@ void pd_sleep(PollDesc* pd, TimePoint deadline) {
 }
 
 bool wait_fd(int fd, IoMode mode, const TimePoint* deadline) {
-    Netpoller* np = g_runtime.load(std::memory_order_acquire)->netpoller();
+    Netpoller* np = netpoller();
     PollDesc* pd = pd_open(fd, /*close_fd=*/false);
     int watched = fd;
     struct Cleanup {

@@ -1,5 +1,5 @@
 // sched/park.cpp — park/wake for goroutines and plain threads, cancellation,
-// and sleeping.
+// and sleeping. (Spawning and the public runtime calls are in api.cpp.)
 //
 // Owns: the permit semantics of include/goro/detail/park.hpp. A goroutine's
 // permit lives in its status (Notified, see g.hpp); a plain thread's in its
@@ -26,16 +26,14 @@
 #include <goro/runtime.hpp>
 #include <goro/time.hpp>
 
-#include "env/config.hpp"
-
 #include <exception>
 #include <mutex>
 #include <thread>
 
 namespace goro::detail {
 
-using rt::g_runtime;
 using rt::Runtime;
+using rt::worker_runtime;
 
 // ---------------------------------------------------------------- thread parkers
 
@@ -105,23 +103,13 @@ Waker waker_of(G* self) noexcept {
     return Waker{nullptr, this_thread_parker()};
 }
 
-// The runtime of a call that may come from a plain thread: a worker may use
-// g_runtime directly; a plain thread must hold a RuntimeRef.
-#define GORO_WITH_RUNTIME(r, ...)                                               \
-    do {                                                                         \
-        if (rt::this_m()) {                                                      \
-            if (Runtime* r = g_runtime.load(std::memory_order_acquire)) { __VA_ARGS__; } \
-        } else {                                                                 \
-            rt::RuntimeRef ref_;                                                 \
-            if (Runtime* r = ref_.get()) { __VA_ARGS__; }                        \
-        }                                                                        \
-    } while (0)
-
 void Waker::wake(Order order) const noexcept {
     if (g) {
         const bool next = order == Order::Next;
+        // A worker uses its runtime directly; a plain thread must hold a
+        // RuntimeRef meanwhile.
         if (rt::M* self = rt::this_m()) {
-            if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready_from(self, g, next);
+            worker_runtime()->ready_from(self, g, next);
         } else {
             rt::RuntimeRef ref;
             if (Runtime* r = ref.get()) r->ready_from(nullptr, g, next);
@@ -140,7 +128,7 @@ void park() {
         if (g->status.load(std::memory_order_relaxed) == GStatus::Notified &&
             g->status.compare_exchange_strong(s, GStatus::Running, std::memory_order_acq_rel))
             return;
-        g_runtime.load(std::memory_order_relaxed)->g_switch_away(m, g, rt::Action::Park);
+        worker_runtime()->g_switch_away(m, g, rt::Action::Park);
         return;
     }
     this_thread_parker()->park(nullptr);
@@ -157,13 +145,13 @@ struct WakeTimer : rt::TimerNode {
         auto* t = static_cast<WakeTimer*>(n);
         G* g = t->g;
         t->fired.store(true, std::memory_order_release);  // pairs with acquire in disarm
-        if (Runtime* r = g_runtime.load(std::memory_order_acquire)) r->ready(g);
+        worker_runtime()->ready(g);  // timers fire on workers
     }
     void arm(Runtime* r, TimePoint deadline) {
         when = deadline;
         fire = &fire_fn;
         g = current_g();
-        if (r->timers.add(this)) r->wake_for_timer();
+        r->add_timer(this);
     }
     // Returns only once the timers code no longer references the node.
     void disarm(Runtime* r) {
@@ -176,7 +164,7 @@ struct WakeTimer : rt::TimerNode {
 bool park_until(TimePoint deadline) {
     if (Clock::now() >= deadline) return false;
     if (current_g()) {
-        Runtime* r = g_runtime.load(std::memory_order_relaxed);
+        Runtime* r = worker_runtime();
         WakeTimer t;
         t.arm(r, deadline);
         park();
@@ -195,7 +183,7 @@ bool cancel_pending(G* g) noexcept {
     if (!g) return false;
     bool requested = g->cancel_requested.load(std::memory_order_acquire);  // pairs with release in g_cancel
     if (!requested && !g->is_main) {
-        Runtime* r = g_runtime.load(std::memory_order_relaxed);
+        Runtime* r = worker_runtime();  // g runs on a worker
         requested = r && r->shutting_down.load(std::memory_order_acquire);
     }
     // Never while an exception unwinds: destructors may block safely.
@@ -228,46 +216,7 @@ void g_cancel(G* g) noexcept {
         g_cancel_requests.fetch_add(1, std::memory_order_relaxed);
     // seq_cst: the flag must be visible before we read the status in ready().
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    GORO_WITH_RUNTIME(r, r->ready(g));
-}
-
-// ---------------------------------------------------------------- spawning
-
-// From a plain thread, g_alloc() takes a RuntimeRef count that g_start() or
-// g_abandon() gives back: the runtime stays alive between the two.
-G* g_alloc(std::size_t size, std::size_t align, void** storage) {
-    if (rt::this_m()) return g_runtime.load(std::memory_order_acquire)->alloc_g(size, align, storage);
-    rt::g_foreign_refs.fetch_add(1, std::memory_order_seq_cst);
-    Runtime* r = g_runtime.load(std::memory_order_seq_cst);
-    if (!r) {
-        rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);
-        throw InvalidState("goro: go() called with no runtime running (start one with goro::run)");
-    }
-    try {
-        return r->alloc_g(size, align, storage);
-    } catch (...) {
-        rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);
-        throw;
-    }
-}
-
-void g_abandon(G* g) noexcept {
-    Runtime* r = g_runtime.load(std::memory_order_acquire);
-    rt::M* m = rt::this_m();
-    if (m && m->p) {
-        r->free_g(m->p, g);
-    } else {
-        r->free_g_shared(g);
-        if (!m) rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);  // taken in g_alloc
-    }
-}
-
-void g_start(G* g, const EntryOps* ops, const std::string* name, bool user) noexcept {
-    g->ops = ops;
-    g->name = name;
-    g->user = user;
-    g_runtime.load(std::memory_order_acquire)->start_g(g);
-    if (!rt::this_m()) rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);  // taken in g_alloc
+    Waker{g, nullptr}.wake();
 }
 
 // ---------------------------------------------------------------- sleeping
@@ -280,7 +229,7 @@ void sleep_until_steady(TimePoint deadline) {
         return;
     }
     cancellation_point();
-    Runtime* r = g_runtime.load(std::memory_order_relaxed);
+    Runtime* r = worker_runtime();
     if (Clock::now() >= deadline) {
         // sleep_for(0) yields, like asyncio.sleep(0).
         r->g_switch_away(m, g, rt::Action::Yield);
@@ -301,43 +250,3 @@ void sleep_until_steady(TimePoint deadline) {
 }
 
 }  // namespace goro::detail
-
-// ---------------------------------------------------------------- public calls
-
-namespace goro {
-
-using rt::g_runtime;
-
-void yield() {
-    rt::M* m = rt::this_m();
-    detail::G* g = m ? m->curg : nullptr;
-    if (!g) {
-        std::this_thread::yield();
-        return;
-    }
-    rt::Runtime* r = g_runtime.load(std::memory_order_relaxed);
-    if (g->cancel_requested.load(std::memory_order_relaxed) || r->shutting_down.load(std::memory_order_relaxed))
-        detail::cancellation_point();
-    r->g_switch_away(m, g, rt::Action::Yield);
-}
-
-int maxprocs() {
-    rt::RuntimeRef ref;
-    return ref.get() ? ref.get()->maxprocs() : 0;
-}
-
-int set_maxprocs(int n) {
-    rt::RuntimeRef ref;
-    return ref.get() ? ref.get()->set_maxprocs(n) : 0;
-}
-
-int num_cpu() { return rt::num_cpu_detect(); }
-
-std::size_t num_goroutines() {
-    rt::RuntimeRef ref;
-    if (!ref.get()) return 0;
-    std::int64_t n = ref.get()->live_goroutines();
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
-}
-
-}  // namespace goro

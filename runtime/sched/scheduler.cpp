@@ -1,10 +1,12 @@
-// sched/scheduler.cpp — the runtime's life cycle, goroutine descriptors, and
-// making goroutines runnable.
+// sched/scheduler.cpp — the runtime's life cycle, its procs, and making
+// goroutines runnable.
 //
-// Owns: run() (start, shutdown, stop), allocation and recycling of G
-// descriptors, ready()/enqueue, set_maxprocs, and the public runtime calls.
-// The find-work loop and context switches are in worker.cpp; park/wake and
-// cancellation in park.cpp.
+// Owns: run() (detail::run_runtime: start, shutdown, stop), the Ps and Ms
+// and set_maxprocs, ready()/enqueue, and live_goroutines(). Elsewhere in
+// sched/: the find-work loop and context switches (worker.cpp), idle
+// workers and waking them (idle.cpp), descriptors (gpool.cpp), park/wake
+// and cancellation (park.cpp), the spawn glue and the public runtime calls
+// but run() (api.cpp).
 //
 // Life of a runtime (run_runtime):
 //  1. The calling thread becomes M0 holding P0; maxprocs-1 more Ms start.
@@ -88,143 +90,9 @@ void Runtime::add_proc_locked(int id) {
 }
 
 Runtime::~Runtime() {
-#if GORO_TSAN
-    for (auto& chunk : g_chunks_)
-        for (std::size_t i = 0; i < kGChunk; ++i) context_destroy(chunk[i].ctx);
-#endif
     int n = nallocated_.load(std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) delete allp_[i].load(std::memory_order_relaxed);
     delete netpoll_.load(std::memory_order_relaxed);
-}
-
-// ---------------------------------------------------------------- descriptors
-
-// A free descriptor from the shared batches, or null.
-G* Runtime::take_g_locked() {
-    if (g_free_batches_.empty()) return nullptr;
-    GBatch& b = g_free_batches_.back();
-    G* g = b.head;
-    b.head = g->next;
-    if (--b.count == 0) g_free_batches_.pop_back();
-    return g;
-}
-
-// A fresh chunk is allocated and its descriptors constructed without g_mu_:
-// that is where the first-touch page faults happen (a dozen per chunk), and
-// a spin lock held across them kept the other workers spinning (a quarter
-// of spawn_join's time at two workers). Only linking it in, as batches of
-// the size a P refills with, is done under the lock.
-void Runtime::add_g_chunk() {
-    constexpr std::size_t kBatch = kLocalCacheMax / 2;
-    static_assert(kGChunk % kBatch == 0);
-    std::unique_ptr<G[]> chunk(new G[kGChunk]);
-    for (std::size_t i = 0; i < kGChunk; ++i) chunk[i].next = (i + 1) % kBatch ? &chunk[i + 1] : nullptr;
-    std::lock_guard lk(g_mu_);
-    g_free_batches_.reserve(g_free_batches_.size() + kGChunk / kBatch);  // may throw: nothing linked yet
-    G* gs = chunk.get();
-    g_chunks_.push_back(std::move(chunk));
-    for (std::size_t i = 0; i < kGChunk; i += kBatch) g_free_batches_.push_back(GBatch{&gs[i], static_cast<int>(kBatch)});
-}
-
-G* Runtime::alloc_g_local(P* p) {
-    while (!p->free_gs) {
-        // Refill with a whole batch (O(1) under the lock: no walk over
-        // descriptors that are cold in this cache), given back by a P or
-        // made from a fresh chunk.
-        {
-            std::lock_guard lk(g_mu_);
-            if (!g_free_batches_.empty()) {
-                GBatch b = g_free_batches_.back();
-                g_free_batches_.pop_back();
-                p->free_gs = b.head;
-                p->n_free_gs = b.count;
-                break;
-            }
-        }
-        add_g_chunk();
-    }
-    G* g = p->free_gs;
-    p->free_gs = g->next;
-    --p->n_free_gs;
-    return g;
-}
-
-G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
-    M* m = this_m();
-    G* g;
-    if (m && m->p) {
-        g = alloc_g_local(m->p);
-    } else {
-        for (;;) {
-            {
-                std::lock_guard lk(g_mu_);
-                if ((g = take_g_locked())) break;
-            }
-            add_g_chunk();
-        }
-    }
-    g->next = nullptr;
-    detail::clear_cancel_request(g);  // not yet visible to anyone; normally cleared at its last exit
-    g->user = true;
-    g->is_main = false;
-    g->name = nullptr;
-    if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
-        g->fn = g->inline_fn;
-    } else {
-        g->fn = ::operator new(fn_size, std::align_val_t(fn_align));
-        g->fn_align = static_cast<std::uint32_t>(fn_align);
-    }
-    *storage = g->fn;
-    return g;
-}
-
-void Runtime::free_g(P* p, G* g) {
-    detail::clear_cancel_request(g);  // a request it never received no longer counts
-    if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
-    g->fn = nullptr;
-    g->ops = nullptr;
-    g->status.store(GStatus::Free, std::memory_order_release);  // stale ready()s now see Free and do nothing
-    g->next = p->free_gs;
-    p->free_gs = g;
-    if (++p->n_free_gs >= kLocalCacheMax) {
-        // Hand the whole local list over as one batch, so a P that only
-        // exits goroutines feeds one that only spawns them.
-        std::lock_guard lk(g_mu_);
-        g_free_batches_.push_back(GBatch{p->free_gs, p->n_free_gs});
-        p->free_gs = nullptr;
-        p->n_free_gs = 0;
-    }
-}
-
-void Runtime::free_g_shared(G* g) {
-    detail::clear_cancel_request(g);
-    if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
-    g->fn = nullptr;
-    g->status.store(GStatus::Free, std::memory_order_release);
-    g->next = nullptr;
-    std::lock_guard lk(g_mu_);
-    g_free_batches_.push_back(GBatch{g, 1});
-}
-
-void Runtime::start_g(G* g) {
-    g->stack = Stack{};
-    g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
-    M* m = this_m();
-    if (m && m->p) {
-        P* p = m->p;
-        if (p->goid_next == p->goid_end) {
-            p->goid_next = next_goid.fetch_add(kGoidBatch, std::memory_order_relaxed);  // unique numbers, no ordering
-            p->goid_end = p->goid_next + kGoidBatch;
-        }
-        g->id = p->goid_next++;
-        if (g->user) p->started.store(p->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
-        enqueue_local(p, g, true);
-    } else {
-        g->id = next_goid.fetch_add(1, std::memory_order_relaxed);
-        if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
-        enqueue_global(g);
-    }
-    wakep();
 }
 
 // The ended counts are read with acquire (pairs with release in g_exit): a
@@ -253,7 +121,7 @@ void Runtime::ready_from(M* m, G* g, bool next) {
                 if (m && m->p) {
                     enqueue_local(m->p, g, next);
                 } else {
-                    enqueue_global(g);
+                    global_.push(g);
                 }
                 wakep_from(m);
                 return;
@@ -274,21 +142,19 @@ void Runtime::runq_put_slow(P* p, G* g) {
     G* batch[kRunqCapacity / 2 + 1];
     std::uint32_t n = p->runq.pop_batch(batch, kRunqCapacity / 2);
     batch[n++] = g;
-    global_.enqueue_bulk(batch, n);
-    global_size_.fetch_add(n, std::memory_order_release);  // pairs with acquire in take_global
-}
-
-void Runtime::enqueue_global(G* g) {
-    global_.enqueue(g);
-    global_size_.fetch_add(1, std::memory_order_release);  // pairs with acquire in take_global
+    global_.push_batch(batch, n);
 }
 
 void Runtime::cancel_all() {
     // Every descriptor not Free belongs to a live goroutine; ready() gives a
     // parked one the chance to see shutting_down, a running one a permit.
-    std::lock_guard lk(g_mu_);
+    // The chunks are listed under the pool's lock and walked without it:
+    // ready() takes Idle::mu, which comes before it in the lock order.
+    // Chunks are never freed, and a chunk added meanwhile holds only
+    // goroutines started after shutting_down was set, which see it at their
+    // first blocking call.
     G* self = detail::current_g();
-    for (auto& chunk : g_chunks_) {
+    for (G* chunk : gpool_.chunks()) {
         for (std::size_t i = 0; i < kGChunk; ++i) {
             G* g = &chunk[i];
             if (g != self && g->status.load(std::memory_order_acquire) != GStatus::Free) ready(g, false);

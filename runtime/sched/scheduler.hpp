@@ -1,5 +1,6 @@
-// sched/scheduler.hpp — the runtime: processors (P), worker threads (M), the
-// global queue, idle workers, and the calls between them. Internal.
+// sched/scheduler.hpp — the runtime: processors (P), worker threads (M), and
+// the Runtime that ties them to its parts. Internal to runtime/sched; the
+// rest of the runtime comes in through sched/api.hpp.
 //
 // Vocabulary (Go's): G a goroutine; M a worker thread; P a processor, i.e. a
 // local run queue plus the right to run goroutines. maxprocs Ps exist; each
@@ -10,24 +11,34 @@
 // Where a runnable G waits: its P's runnext slot (the G readied last by the
 // running one: it runs next, inheriting the time slice, at most
 // kRunnextStreak times in a row), the P's runq (FIFO), or the global queue
-// (spawns from plain threads, overflow, work of retired Ps).
+// (inject.hpp: spawns from plain threads, overflow, work of retired Ps).
 //
-// Lock order (also in runtime/DESIGN.md): a primitive's SpinLock, then
-// Timers::mu_, then Idle::mu_, then GPool::mu_ / StackPool. No lock is held
-// across a context switch, except by the handoff protocol (none today).
+// Runtime's parts, one per synchronisation domain, each in its own files:
+//   procs       allp_/allm_/nprocs_ under procs_mu_   scheduler.cpp
+//   global      Inject global_ (lock-free)            inject.hpp
+//   idle        Idle idle_ and the wake-up protocol   idle.hpp, idle.cpp
+//   descriptors GPool gpool_ behind per-P free lists  gpool.hpp, gpool.cpp
+//   timers      Timers timers (its own lock)          time/timers.hpp
+//   stacks      StackPool stacks (its own lock)       fiber/stack.hpp
+//   netpoller   created on first use (netpoll_mu_)    worker.cpp
+// Lock order: runtime/DESIGN.md "Lock order" (the one list), checked in
+// builds with GORO_LOCK_RANK (debug/lock_rank.hpp).
 #pragma once
 
 #include "debug/assert.hpp"
+#include "debug/lock_rank.hpp"
 #include "fiber/context.hpp"
 #include "fiber/stack.hpp"
+#include "sched/api.hpp"
 #include "sched/g.hpp"
+#include "sched/gpool.hpp"
+#include "sched/idle.hpp"
+#include "sched/inject.hpp"
 #include "sched/runq.hpp"
 #include "netpoll/netpoll.hpp"
 #include "time/timers.hpp"
 
 #include <goro/runtime.hpp>
-
-#include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
 #include <chrono>
@@ -74,10 +85,6 @@ inline constexpr std::chrono::milliseconds kDeadlockGrace{300};
 // While a thread outside the runtime could still call in, the deadlock watch
 // looks again after a pause that doubles from kDeadlockGrace up to this.
 inline constexpr std::chrono::seconds kDeadlockRecheckMax{2};
-// Free descriptors and stacks a P keeps for itself before giving half back.
-inline constexpr int kLocalCacheMax = 64;
-// Descriptors are allocated this many at a time.
-inline constexpr std::size_t kGChunk = 256;
 
 struct M;
 
@@ -118,7 +125,9 @@ struct M {
     P* p = nullptr;                         // owner thread only (set when it acquires/retires)
     Context g0;                             // the scheduler context: this thread's own stack
     G* curg = nullptr;                      // owner thread only
-    bool spinning = false;                  // owner thread only
+    // Whether this M counts in Idle::nspinning: owner thread only, except
+    // while it is on the idle list (then under Idle::mu).
+    bool spinning = false;
     bool retired = false;                   // guarded by Runtime::procs_mu_
     std::atomic<std::uint32_t> wake{0};     // futex word for idle parking
     ThreadSlots slots;                      // this thread's exception globals and errno (set in m_main)
@@ -151,11 +160,11 @@ public:
     Runtime(int maxprocs, std::size_t stack_size);
     ~Runtime();
 
-    // --- goroutines
+    // --- goroutines: descriptors (gpool.cpp), spawning (api.cpp), ready (scheduler.cpp)
     G* alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage);
     void start_g(G* g);
+    // Back to p's free list, or to the pool when p is null (a plain thread).
     void free_g(P* p, G* g);
-    void free_g_shared(G* g);               // from a plain thread
     // ready() makes a Parked G runnable (or gives a Running one a permit).
     void ready(G* g, bool next = true) { ready_from(this_m(), g, next); }
     // ready() when the caller knows its worker (null on a plain thread).
@@ -163,24 +172,31 @@ public:
     void cancel_all();
     std::int64_t live_goroutines() const noexcept;
 
-    // --- scheduling (sched/worker.cpp)
+    // --- scheduling (worker.cpp)
     void m_main(M* m);                      // a worker's loop, on its g0
     [[noreturn]] void g_exit(M* m, G* g);
     void g_switch_away(M* m, G* self, Action a);  // park or yield the running G
     void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
     bool periodic_visit_due(P* p) noexcept; // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
+
+    // --- waking idle workers (idle.cpp)
     void wakep() { wakep_from(this_m()); }  // wake an idle worker if none is spinning
     void wakep_from(M* self);
     void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
-
-    // --- I/O: the netpoller, created on first use (net/ and wait_readable);
-    // throws std::system_error when its fds cannot be made (out of fds).
-    Netpoller* netpoller();
     // A goroutine started waiting for I/O: make sure some idle worker polls.
     void wake_poller_if_needed();
 
-    // --- procs
+    // --- timers: add a node; a new earliest deadline re-times a sleeper.
+    void add_timer(TimerNode* n) {
+        if (timers.add(n)) wake_for_timer();
+    }
+
+    // --- I/O: the netpoller, created on first use (worker.cpp); throws
+    // std::system_error when its fds cannot be made (out of fds).
+    Netpoller* netpoller();
+
+    // --- procs (scheduler.cpp)
     int maxprocs() const noexcept { return nprocs_.load(std::memory_order_acquire); }
     int set_maxprocs(int n);
     void stop_all();
@@ -200,11 +216,12 @@ public:
     std::atomic<std::uint64_t> next_goid{1};
 
 private:
+    // --- queues (scheduler.cpp, worker.cpp)
     void enqueue_local(P* p, G* g, bool next);
-    void enqueue_global(G* g);
     void runq_put_slow(P* p, G* g);
     G* find_runnable(M* m);                 // blocks while idle; null when stopping
     G* local_next(P* p);
+    G* switch_pick(M* m);                   // the successor a switching G picks itself, or null (g0)
     void share_queue(P* p);                  // owner: leave P::owner_only, then wake a thief if work waits
     static void open_queue(P* p) noexcept {  // owner: leave P::owner_only
         p->owner_only = false;
@@ -212,80 +229,79 @@ private:
     }
     G* take_global(P* p, std::int64_t max = kRunqCapacity / 2);
     G* steal_work(M* m);
-    bool any_work_visible() const;
-    void idle_sleep(M* m);
     void execute(M* m, G* g);
     void bind_stack(P* p, G* g);
     bool check_retire(M* m);
+    void stop_spinning(M* m);
     void start_m(int id);
-    G* alloc_g_local(P* p);
-    G* take_g_locked();                      // REQUIRES(g_mu_); null when no batch is left
-    void add_g_chunk();                      // EXCLUDES(g_mu_)
     void add_proc_locked(int id);            // REQUIRES(procs_mu_)
+
+    // --- idle (idle.cpp)
+    bool any_work_visible() const;
+    void idle_sleep(M* m);
+    void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
+    bool may_be_deadlocked() const;
+    bool last_idle_worker() const;
+    void declare_deadlock();
+
+    // --- I/O (worker.cpp)
+    bool poll_io_nonblocking(detail::TimePoint now);
+    void poll_io_if_overdue(detail::TimePoint now);
 
     // Procs: allp_[0, nprocs_) are active; [nprocs_, nallocated_) retired.
     std::unique_ptr<std::atomic<P*>[]> allp_;
     std::vector<std::unique_ptr<M>> allm_;   // guarded by procs_mu_
     std::atomic<int> nprocs_{0};
     std::atomic<int> nallocated_{0};
-    std::mutex procs_mu_;
+    RankedMutex<LockRank::Procs> procs_mu_;
 
-    moodycamel::ConcurrentQueue<G*> global_;
-    std::atomic<std::int64_t> global_size_{0};  // a hint: queued minus taken
+    Inject global_;
+    Idle idle_;
+    GPool gpool_;
+    std::atomic<std::int64_t> started_offp_{0};   // goroutines started from plain threads
 
-    // Idle workers: a stack of parked Ms.
-    std::mutex idle_mu_;
-    std::vector<M*> idle_;                   // guarded by idle_mu_
-    std::atomic<int> nidle_{0};
-    std::atomic<int> nspinning_{0};
-    std::atomic<M*> timer_m_{nullptr};       // the idle worker sleeping on the earliest timer
-    std::atomic<M*> poll_m_{nullptr};        // the idle worker blocked in the netpoller
     std::atomic<Netpoller*> netpoll_{nullptr};
-    std::mutex netpoll_mu_;                  // serialises creation of netpoll_
-    void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
-    M* pop_idle_locked(M* self);             // REQUIRES(idle_mu_)
-    bool poll_io_nonblocking(detail::TimePoint now);
-    void poll_io_if_overdue(detail::TimePoint now);
+    RankedMutex<LockRank::Netpoll> netpoll_mu_;  // serialises creation of netpoll_
     // When the netpoller was last asked (nanoseconds of the steady clock);
     // relaxed: a hint that decides whether a busy worker polls, and the CAS
     // on it only picks one poller among the workers that find it overdue.
     std::atomic<std::int64_t> last_io_poll_ns_{0};
-    // Deadlock detection (worker.cpp); threads outside the runtime are
-    // counted by sched/quiet_threads.hpp.
-    bool may_be_deadlocked() const;
-    bool last_idle_worker() const;
-    void declare_deadlock();
-
-    // Descriptors: chunks never freed before the runtime ends.
-    // A SpinLock: held for a few pointer moves (a batch of 32 descriptors);
-    // a std::mutex here made the workers sleep in futex calls under load.
-    detail::SpinLock g_mu_;
-    std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by g_mu_
-    struct GBatch {
-        G* head;  // a chain through G::next
-        int count;
-    };
-    std::vector<GBatch> g_free_batches_;          // guarded by g_mu_
-    std::atomic<std::int64_t> started_offp_{0};   // goroutines started from plain threads
 };
 
-// The runtime of this process, if one runs.
+inline std::int64_t steady_ns(detail::TimePoint t) noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// The runtime of this process, if one runs. Read it through worker_runtime()
+// (on a worker) or a RuntimeRef (on a plain thread).
 extern std::atomic<Runtime*> g_runtime;
+
+// The runtime, read by a thread that runs it: a worker (on its g0 or one of
+// its goroutines). Relaxed is enough there: g_runtime is published before M0
+// runs anything and before any other worker thread is started (thread
+// creation orders the two), and unpublished only after every worker is
+// joined, so a worker can only ever see its own runtime.
+inline Runtime* worker_runtime() noexcept { return g_runtime.load(std::memory_order_relaxed); }
 
 // A plain thread (no worker) that touches the runtime holds a RuntimeRef
 // meanwhile, so that run() cannot free it under the thread's feet: run()
 // unpublishes g_runtime and then waits until no RuntimeRef is left. The
 // count is taken before g_runtime is read (both seq_cst), so a thread that
 // saw the runtime is always waited for. Goroutines and workers need none:
-// the runtime outlives them.
+// the runtime outlives them. pin_runtime()/unpin_runtime() are the same
+// count for a caller whose hold outlives one scope (the spawn glue).
 extern std::atomic<std::int64_t> g_foreign_refs;
+inline Runtime* pin_runtime() noexcept {
+    g_foreign_refs.fetch_add(1, std::memory_order_seq_cst);
+    return g_runtime.load(std::memory_order_seq_cst);
+}
+inline void unpin_runtime() noexcept {
+    g_foreign_refs.fetch_sub(1, std::memory_order_release);  // pairs with acquire in run_runtime
+}
 class RuntimeRef {
 public:
-    RuntimeRef() noexcept {
-        g_foreign_refs.fetch_add(1, std::memory_order_seq_cst);
-        rt_ = g_runtime.load(std::memory_order_seq_cst);
-    }
-    ~RuntimeRef() { g_foreign_refs.fetch_sub(1, std::memory_order_release); }  // pairs with acquire in run_runtime
+    RuntimeRef() noexcept : rt_(pin_runtime()) {}
+    ~RuntimeRef() { unpin_runtime(); }
     RuntimeRef(const RuntimeRef&) = delete;
     RuntimeRef& operator=(const RuntimeRef&) = delete;
     Runtime* get() const noexcept { return rt_; }

@@ -1,8 +1,9 @@
 // sched/worker.cpp — a worker's life: find work, run it, switch, go idle.
 //
-// Owns: the find-work loop (find_runnable), the context switches between
-// goroutines and a worker's scheduler context (g0), the spinning/idle
-// protocol, and retiring workers when set_maxprocs shrinks.
+// Owns: the find-work loop (find_runnable: timers, queues, stealing,
+// spinning, the busy workers' netpoll), the context switches between
+// goroutines and a worker's scheduler context (g0), and retiring workers
+// when set_maxprocs shrinks.
 //
 // Switches. A goroutine that parks, yields or exits picks its successor
 // itself when its P has local work (one switch, G to G); otherwise it
@@ -11,20 +12,10 @@
 // sender's stack free, so only then may it be queued (yield), published as
 // Parked (park) or recycled (exit).
 //
-// Spinning and idling (Go's protocol, proc.go "Worker thread parking/unparking"):
-//  * A worker with no local work becomes "spinning" (nspinning_ counts them,
-//    at most half the busy workers) and tries to steal.
-//  * Whoever makes work visible calls wakep(), which wakes one idle worker
-//    only if none is spinning: a spinner is already looking.
-//  * A spinner that finds work stops spinning and, if it was the last one,
-//    calls wakep(): there may be more work than one worker can take.
-//  * A worker going idle first publishes itself (idle_ list, nidle_), then
-//    stops spinning, then looks at every queue once more. seq_cst on both
-//    sides (the pusher's push + load of nidle_/nspinning_, the idler's store
-//    + loads of the queues) means one of them sees the other: no work is left
-//    behind with every worker asleep.
-//  * One idle worker at a time (timer_m_) sleeps with the earliest timer as
-//    its timeout; the others sleep without one.
+// Spinning: a worker with no local work becomes a spinner (Idle::nspinning,
+// at most half the busy workers) and steals for up to kSpinBeforeIdle
+// before it goes idle; the protocol that makes this safe against lost
+// wake-ups, and idling itself, are in idle.cpp.
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
@@ -51,12 +42,6 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {
     return s * 2685821657736338717ull;
 }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 [[noreturn]] void panic(G* g, const char* what) {
     std::fflush(stdout);
     if (g->name)
@@ -70,7 +55,7 @@ inline void cpu_relax() noexcept {
 
 // Every goroutine starts here, on its own stack.
 void g_entry(HandoffHeader* first) {
-    Runtime* rt = g_runtime.load(std::memory_order_acquire);
+    Runtime* rt = worker_runtime();
     auto* h = static_cast<Handoff*>(first);
     M* m = h->m;
     rt->after_switch(m, h);
@@ -114,6 +99,7 @@ void Runtime::execute(M* m, G* g) {
     m->curg = g;
     g->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it: no one else writes it now
     Handoff h(m, Action::None, nullptr);
+    assert_no_lock_held_at_switch();
     HandoffHeader* in = switch_context(m->g0, g->ctx, &h);
     // Back on g0 (g0 never changes threads, so m is still ours).
     after_switch(m, static_cast<Handoff*>(in));
@@ -140,7 +126,7 @@ inline void Runtime::after_switch(M* m, Handoff* h) {
         return;
     case Action::Yield:
         g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
-        if (m->p->id >= nprocs_.load(std::memory_order_relaxed)) enqueue_global(g); else enqueue_local(m->p, g, false);
+        if (m->p->id >= nprocs_.load(std::memory_order_relaxed)) global_.push(g); else enqueue_local(m->p, g, false);
         return;
     case Action::Park: {
         // Publish Parked only now that its stack is free. A permit that
@@ -225,9 +211,9 @@ inline G* Runtime::local_next(P* p) {
 }
 
 // Owner: other workers exist now (set_maxprocs), so this P's queue must be
-// open to them. seq_cst store: an idle worker publishes itself in nidle_
+// open to them. seq_cst store: an idle worker publishes itself in Idle::nidle
 // and then looks at every stealable queue (any_work_visible); we publish
-// the queue and then look at nidle_ (wakep): one of us sees the other.
+// the queue and then look at Idle::nidle (wakep): one of us sees the other.
 void Runtime::share_queue(P* p) {
     (void)p->share_requested.load(std::memory_order_acquire);  // pairs with release in set_maxprocs: nallocated_ > 1
     open_queue(p);
@@ -244,27 +230,37 @@ void Runtime::share_queue(P* p) {
 bool Runtime::periodic_visit_due(P* p) noexcept {
     if (p->schedtick-- != 0) return false;
     Netpoller* np = netpoll_.load(std::memory_order_relaxed);
-    if (global_size_.load(std::memory_order_relaxed) > 0 || !timers.empty() ||
+    if (global_.size(std::memory_order_relaxed) > 0 || !timers.empty() ||
         (np && np->waiters.load(std::memory_order_relaxed) > 0))
         return true;
     p->schedtick = kGlobalCheckInterval;
     return false;
 }
 
-// Runs on the goroutine `self`, which `m` runs: switch to the next
-// goroutine or to g0.
-void Runtime::g_switch_away(M* m, G* self, Action a) {
+// The successor a switching goroutine picks itself (one switch, G to G):
+// the next local goroutine, made Running with its stack bound. Null, for a
+// switch to g0, when this P has none, when this schedule is the periodic
+// visit through g0 (periodic_visit_due), or when the P is being retired.
+[[gnu::always_inline]] inline G* Runtime::switch_pick(M* m) {
     P* p = m->p;
-    G* next = nullptr;
-    // Every kGlobalCheckInterval-th schedule goes through g0, which looks at
-    // timers and the global queue before the local one.
-    if (!periodic_visit_due(p) && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
-    Handoff h(m, a, self);
-    HandoffHeader* in;
+    if (periodic_visit_due(p) || p->id >= nprocs_.load(std::memory_order_relaxed)) return nullptr;
+    G* next = local_next(p);
     if (next) {
         if (!next->stack) bind_stack(p, next);
         m->curg = next;
         next->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it
+    }
+    return next;
+}
+
+// Runs on the goroutine `self`, which `m` runs: switch to the next
+// goroutine or to g0.
+void Runtime::g_switch_away(M* m, G* self, Action a) {
+    G* next = switch_pick(m);
+    Handoff h(m, a, self);
+    assert_no_lock_held_at_switch();
+    HandoffHeader* in;
+    if (next) {
         in = switch_context(self->ctx, next->ctx, &h);
     } else {
         m->curg = nullptr;
@@ -281,15 +277,10 @@ void Runtime::g_exit(M* m, G* g) {
     // (acquire) also sees everything the goroutine did.
     if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
-    G* next = nullptr;
-    if (!periodic_visit_due(p) && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
+    G* next = switch_pick(m);
     Handoff h(m, Action::Exit, g);
-    if (next) {
-        if (!next->stack) bind_stack(p, next);
-        m->curg = next;
-        next->status.store(GStatus::Running, std::memory_order_relaxed);
-        switch_context_final(g->ctx, next->ctx, &h);
-    }
+    assert_no_lock_held_at_switch();
+    if (next) switch_context_final(g->ctx, next->ctx, &h);
     m->curg = nullptr;
     switch_context_final(g->ctx, m->g0, &h);
 }
@@ -300,15 +291,14 @@ void Runtime::g_exit(M* m, G* g) {
 // the local one beside what it holds (else the overflow would go straight
 // back to the global queue), and only one when `max` is 1.
 G* Runtime::take_global(P* p, std::int64_t max) {
-    std::int64_t size = global_size_.load(std::memory_order_acquire);  // pairs with release in enqueue_global
+    std::int64_t size = global_.size(std::memory_order_acquire);  // pairs with release in Inject::push
     if (size <= 0) return nullptr;
     int np = nprocs_.load(std::memory_order_relaxed);
     std::int64_t room = static_cast<std::int64_t>(kRunqCapacity) - static_cast<std::int64_t>(p->runq.size());
     std::int64_t want = std::min<std::int64_t>({size / np + 1, kRunqCapacity / 2, room + 1, max});
     G* batch[kRunqCapacity / 2];
-    std::size_t got = global_.try_dequeue_bulk(batch, static_cast<std::size_t>(want));
+    std::size_t got = global_.take(batch, static_cast<std::size_t>(want));
     if (got == 0) return nullptr;
-    global_size_.fetch_sub(static_cast<std::int64_t>(got), std::memory_order_relaxed);  // a hint only
     for (std::size_t i = 1; i < got; ++i)
         if (!p->runq.push(batch[i])) runq_put_slow(p, batch[i]);
     return batch[0];
@@ -340,7 +330,7 @@ G* Runtime::steal_work(M* m) {
                 if (g) {
                     std::uint32_t taken = victim->runnext_taken.load(std::memory_order_relaxed);
                     auto until = detail::Clock::now() + kRunnextStealDelay;
-                    do cpu_relax(); while (detail::Clock::now() < until);
+                    do detail::SpinLock::pause(); while (detail::Clock::now() < until);
                     if (victim->runnext_taken.load(std::memory_order_relaxed) == taken &&
                         victim->runnext.load(std::memory_order_relaxed) == g &&
                         victim->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire))
@@ -351,79 +341,6 @@ G* Runtime::steal_work(M* m) {
         if (G* g = take_global(p)) return g;
     }
     return nullptr;
-}
-
-bool Runtime::any_work_visible() const {
-    if (global_size_.load(std::memory_order_seq_cst) > 0) return true;
-    int np = nallocated_.load(std::memory_order_acquire);
-    for (int i = 0; i < np; ++i) {
-        P* p = allp_[i].load(std::memory_order_acquire);
-        // A P nobody may steal from yet is its owner's business (see share_queue).
-        if (!p->stealable.load(std::memory_order_seq_cst)) continue;
-        if (!p->runq.empty() || p->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
-    }
-    return timers.next_deadline() <= detail::Clock::now();
-}
-
-void Runtime::wakep_from(M* self) {
-    // A worker of a one-worker runtime has no one to wake (plain threads,
-    // which may push while it sleeps, still go on).
-    if (nallocated_.load(std::memory_order_relaxed) == 1 && self != nullptr) return;
-    // seq_cst: the caller's push must be visible before we read whether
-    // anyone is idle or spinning (see the file comment).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (nidle_.load(std::memory_order_relaxed) == 0) return;
-    if (nspinning_.load(std::memory_order_relaxed) != 0) return;
-    int zero = 0;
-    if (!nspinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
-    M* m = nullptr;
-    {
-        std::lock_guard lk(idle_mu_);
-        m = pop_idle_locked(self);
-        if (m) m->spinning = true;  // it wakes up as the spinner we just counted
-    }
-    if (!m) {
-        nspinning_.fetch_sub(1, std::memory_order_seq_cst);
-        return;
-    }
-    wake_m(m);
-}
-
-// Takes an idle worker off the list, never `self`: a worker that readies
-// goroutines from inside its idle sleep (the netpoller) is awake already.
-M* Runtime::pop_idle_locked(M* self) {
-    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-        if (*it == self) continue;
-        M* m = *it;
-        idle_.erase(std::next(it).base());
-        nidle_.fetch_sub(1, std::memory_order_relaxed);
-        return m;
-    }
-    return nullptr;
-}
-
-void Runtime::wake_poller_if_needed() {
-    // A goroutine just began waiting for I/O. If no idle worker polls, wake
-    // one to take the poller role; if none is idle, the first worker to run
-    // out of work will poll.
-    if (poll_m_.load(std::memory_order_acquire) != nullptr) return;
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (nidle_.load(std::memory_order_relaxed) == 0) return;
-    M* m;
-    {
-        std::lock_guard lk(idle_mu_);
-        m = pop_idle_locked(this_m());
-    }
-    if (m) wake_m(m);
-}
-
-void Runtime::wake_m(M* m) {
-    // seq_cst store and load: against the poller's seq_cst CAS of poll_m_ and
-    // load of m->wake in idle_sleep, so either it sees the flag or we see it
-    // in the poller role and interrupt the poll.
-    m->wake.store(1, std::memory_order_seq_cst);
-    futex_wake(&m->wake);
-    if (poll_m_.load(std::memory_order_seq_cst) == m) netpoll_.load(std::memory_order_acquire)->interrupt();
 }
 
 Netpoller* Runtime::netpoller() {
@@ -438,18 +355,12 @@ Netpoller* Runtime::netpoller() {
     return np;
 }
 
-namespace {
-std::int64_t steady_ns(detail::TimePoint t) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-}  // namespace
-
 // Collects I/O readiness without blocking, unless another worker polls.
 // `now`: the caller's clock reading of this pass.
 bool Runtime::poll_io_nonblocking(detail::TimePoint now) {
     Netpoller* np = netpoll_.load(std::memory_order_acquire);
     if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return false;
-    if (poll_m_.load(std::memory_order_relaxed) != nullptr) return false;
+    if (idle_.poll_m.load(std::memory_order_relaxed) != nullptr) return false;
     last_io_poll_ns_.store(steady_ns(now), std::memory_order_relaxed);
     return np->poll(kPollNow) > 0;
 }
@@ -462,36 +373,15 @@ void Runtime::poll_io_if_overdue(detail::TimePoint now) {
     if (now_ns - last < std::chrono::nanoseconds(kForcedPollInterval).count()) return;
     Netpoller* np = netpoll_.load(std::memory_order_acquire);
     if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return;
-    if (poll_m_.load(std::memory_order_relaxed) != nullptr) return;  // an idle worker watches already
+    if (idle_.poll_m.load(std::memory_order_relaxed) != nullptr) return;  // an idle worker watches already
     if (!last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed)) return;  // another worker polls
     np->poll(kPollNow);  // what it readies lands on our queue
 }
 
-void Runtime::wake_for_timer() {
-    // The earliest deadline moved earlier: the worker sleeping on the timer
-    // must re-time its sleep; if none sleeps on it, any idle one will do.
-    M* tm = timer_m_.load(std::memory_order_acquire);
-    if (tm) {
-        wake_m(tm);
-        return;
-    }
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (nidle_.load(std::memory_order_relaxed) == 0) return;
-    M* m = nullptr;
-    {
-        std::lock_guard lk(idle_mu_);
-        m = pop_idle_locked(this_m());
-    }
-    if (m) wake_m(m);
-}
-
-namespace {
-void stop_spinning(std::atomic<int>& nspinning, M* m, Runtime* rt) {
+void Runtime::stop_spinning(M* m) {
     m->spinning = false;
-    // The last spinner to find work brings in another: there may be more.
-    if (nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) rt->wakep();
+    if (idle_.end_spinning()) wakep();  // the last spinner to find work brings in another: there may be more
 }
-}  // namespace
 
 G* Runtime::find_runnable(M* m) {
     for (;;) {
@@ -516,19 +406,14 @@ G* Runtime::find_runnable(M* m) {
         // Ready I/O, collected without blocking (its goroutines land on our P).
         if (!g && poll_io_nonblocking(now)) g = local_next(p);
         if (g) {
-            if (m->spinning) stop_spinning(nspinning_, m, this);
+            if (m->spinning) stop_spinning(m);
             return g;
         }
 
         // Steal, as a spinner if there are not too many already (and if
         // there is anyone to steal from).
-        if (!m->spinning && nallocated_.load(std::memory_order_relaxed) > 1) {
-            int busy = nprocs_.load(std::memory_order_relaxed) - nidle_.load(std::memory_order_relaxed);
-            if (2 * nspinning_.load(std::memory_order_relaxed) < busy) {
-                m->spinning = true;
-                nspinning_.fetch_add(1, std::memory_order_seq_cst);
-            }
-        }
+        if (!m->spinning && nallocated_.load(std::memory_order_relaxed) > 1)
+            m->spinning = idle_.try_begin_spinning(nprocs_.load(std::memory_order_relaxed));
         if (m->spinning) {
             // Spin for a bounded time before sleeping: work that appears
             // within it is taken without the cost of a futex wake-up.
@@ -536,13 +421,13 @@ G* Runtime::find_runnable(M* m) {
             do {
                 if ((g = steal_work(m)) || (g = local_next(p)) || (g = take_global(p)) ||
                     (poll_io_nonblocking(now) && (g = local_next(p)))) {
-                    stop_spinning(nspinning_, m, this);
+                    stop_spinning(m);
                     return g;
                 }
                 if (stopping.load(std::memory_order_relaxed) || timers.next_deadline() <= now ||
                     p->id >= nprocs_.load(std::memory_order_relaxed))
                     break;
-                for (int i = 0; i < 64; ++i) cpu_relax();
+                for (int i = 0; i < 64; ++i) detail::SpinLock::pause();
                 now = detail::Clock::now();
             } while (now < spin_until);
         }
@@ -551,131 +436,17 @@ G* Runtime::find_runnable(M* m) {
     }
 }
 
-void Runtime::idle_sleep(M* m) {
-    bool was_spinning;
-    {
-        std::lock_guard lk(idle_mu_);
-        if (global_size_.load(std::memory_order_relaxed) > 0) return;
-        // Under the lock: once we are on the list, wakep() may pop us and set
-        // m->spinning (under the lock) for the spinner it counts for us.
-        was_spinning = m->spinning;
-        m->spinning = false;
-        idle_.push_back(m);
-        nidle_.fetch_add(1, std::memory_order_seq_cst);
-        m->wake.store(0, std::memory_order_relaxed);
-    }
-    if (was_spinning) nspinning_.fetch_sub(1, std::memory_order_seq_cst);
-    auto leave_idle_list = [&] {
-        std::lock_guard lk(idle_mu_);
-        auto it = std::find(idle_.begin(), idle_.end(), m);
-        if (it != idle_.end()) {
-            idle_.erase(it);
-            nidle_.fetch_sub(1, std::memory_order_relaxed);
-        }
-        // else: wakep() took us off the list and set m->spinning.
-    };
-    // Look once more now that we are published as idle (see file comment).
-    if (any_work_visible() || stopping.load(std::memory_order_seq_cst)) {
-        leave_idle_list();
-        return;
-    }
-    // The last worker to go idle watches for a deadlock: it declares one
-    // when the runtime has looked asleep for the grace period and every
-    // thread of the process is quiet (sched/quiet_threads.hpp). While a
-    // thread that could call in exists, it looks again after a growing
-    // pause (at most kDeadlockRecheckMax), so a deadlock is still reported
-    // once that thread has ended, and an idle runtime wakes rarely.
-    if (last_idle_worker() && may_be_deadlocked()) {
-        auto pause = std::chrono::duration_cast<detail::Clock::duration>(kDeadlockGrace);
-        for (;;) {
-            detail::TimePoint until = detail::Clock::now() + pause;
-            while (m->wake.load(std::memory_order_acquire) == 0 && detail::Clock::now() < until &&
-                   !stopping.load(std::memory_order_acquire))
-                futex_wait(&m->wake, 0, &until);
-            if (m->wake.load(std::memory_order_acquire) != 0 || !may_be_deadlocked() || !last_idle_worker()) break;
-            if (quiet_threads_only()) {
-                // Once more after the thread count: a thread that readied a
-                // goroutine just before it went quiet has made work visible.
-                if (may_be_deadlocked() && last_idle_worker()) declare_deadlock();
-                break;
-            }
-            pause = std::min<detail::Clock::duration>(pause * 2, kDeadlockRecheckMax);
-        }
-        leave_idle_list();
-        return;
-    }
-    // One idle worker sleeps on the earliest timer; the rest without timeout.
-    // While goroutines wait for I/O, that worker sleeps in the netpoller.
-    M* expected = nullptr;
-    bool timer_sleeper = timer_m_.compare_exchange_strong(expected, m, std::memory_order_acq_rel);
-    Netpoller* np = netpoll_.load(std::memory_order_acquire);
-    bool poller = false;
-    if (np && np->waiters.load(std::memory_order_acquire) > 0) {
-        expected = nullptr;
-        poller = poll_m_.compare_exchange_strong(expected, m, std::memory_order_seq_cst);
-    }
-    detail::TimePoint deadline = timer_sleeper ? timers.next_deadline() : detail::TimePoint::max();
-    if (poller) {
-        // Re-check after publishing poll_m_: a wake_m() that missed it used the futex.
-        if (m->wake.load(std::memory_order_seq_cst) == 0 && !stopping.load(std::memory_order_seq_cst))
-            np->poll(deadline);
-        last_io_poll_ns_.store(steady_ns(detail::Clock::now()), std::memory_order_relaxed);
-        poll_m_.store(nullptr, std::memory_order_release);
-    } else {
-        while (m->wake.load(std::memory_order_acquire) == 0 && !stopping.load(std::memory_order_acquire)) {  // pairs with release in wake_m
-            if (timer_sleeper && detail::Clock::now() >= deadline) break;
-            futex_wait(&m->wake, 0, timer_sleeper ? &deadline : nullptr);
-            if (timer_sleeper) {
-                // The earliest deadline may have moved while we slept.
-                detail::TimePoint d = timers.next_deadline();
-                if (d < deadline) break;
-            }
-        }
-    }
-    if (timer_sleeper) {
-        timer_m_.store(nullptr, std::memory_order_release);
-        // Woken for other work before the deadline: hand the timer watch to
-        // another idle worker, or the pending timers would wait for us.
-        if (!timers.empty() && detail::Clock::now() < timers.next_deadline()) wake_for_timer();
-    }
-    leave_idle_list();
-}
-
-// Every goroutine is parked and nothing inside the runtime could wake one:
-// no timer, no I/O wait, no run_blocking job, no queued work. (Threads
-// outside the runtime are the watch's second question: quiet_threads_only.)
-bool Runtime::may_be_deadlocked() const {
-    if (stopping.load(std::memory_order_acquire)) return false;
-    if (!timers.empty() || external_pending.load(std::memory_order_acquire) > 0) return false;
-    if (Netpoller* np = netpoll_.load(std::memory_order_acquire))
-        if (np->waiters.load(std::memory_order_acquire) > 0) return false;
-    if (live_goroutines() <= 0 || any_work_visible()) return false;
-    return true;
-}
-
-bool Runtime::last_idle_worker() const {
-    return nidle_.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_acquire);
-}
-
-// Go prints "all goroutines are asleep - deadlock!" and exits; goro cancels
-// the main goroutine so that run() can unwind everything and throw Deadlock.
-void Runtime::declare_deadlock() {
-    deadlocked.store(true, std::memory_order_release);  // pairs with acquire in run_runtime
-    if (!shutting_down.load(std::memory_order_acquire) && main_g) detail::g_cancel(main_g);
-}
-
 bool Runtime::check_retire(M* m) {
     P* p = m->p;
     if (p->id < nprocs_.load(std::memory_order_acquire)) return false;
     // This P is beyond maxprocs: hand its goroutines to the global queue and
     // wait until set_maxprocs brings it back or the runtime stops.
-    if (m->spinning) stop_spinning(nspinning_, m, this);
+    if (m->spinning) stop_spinning(m);
     G* batch[kRunqCapacity];
     std::uint32_t n = p->runq.pop_batch(batch, kRunqCapacity);
     if (G* g = p->runnext.exchange(nullptr, std::memory_order_acquire)) batch[n++] = g;
     if (n) {
-        global_.enqueue_bulk(batch, n);
-        global_size_.fetch_add(n, std::memory_order_release);  // pairs with acquire in take_global
+        global_.push_batch(batch, n);
         wakep();
     }
     // Someone else must watch the timers while we are retired.

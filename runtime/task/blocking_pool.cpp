@@ -36,8 +36,8 @@
 // scheduler hook that does not exist yet and gives no bound on threads.
 #include "task/blocking_pool.hpp"
 
+#include "sched/api.hpp"
 #include "sched/quiet_threads.hpp"
-#include "sched/scheduler.hpp"
 
 #include <goro/detail/park.hpp>
 
@@ -153,19 +153,18 @@ void run_blocking_job(BlockingJob& job) {
     // on the goroutine, which keeps the runtime alive meanwhile; a pool thread
     // never touches a Runtime that may have ended. Lowered only after we run
     // again, so "all parked and nothing pending" never holds in between.
-    rt::Runtime* r = rt::g_runtime.load(std::memory_order_acquire);
-    r->external_pending.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before our park, against may_be_deadlocked's loads
+    rt::begin_external_wait();  // seq_cst: before our park, against the deadlock watch's loads
     g_in_flight.fetch_add(1, std::memory_order_relaxed);  // before the job is visible to a pool thread
     try {
         submit(&job);
     } catch (...) {
         g_in_flight.fetch_sub(1, std::memory_order_relaxed);
-        r->external_pending.fetch_sub(1, std::memory_order_release);
+        rt::end_external_wait();
         throw;
     }
     // fn cannot be interrupted and may reference our frame: wait it out.
     while (!job.finished.load(std::memory_order_acquire)) park();  // pairs with release in thread_main
-    r->external_pending.fetch_sub(1, std::memory_order_release);  // pairs with acquire in may_be_deadlocked
+    rt::end_external_wait();  // release: pairs with acquire in may_be_deadlocked
     cancellation_point();
 }
 

@@ -8,11 +8,7 @@
 // need at its target sizes: 100k concurrent sleepers run at Go's speed here).
 #include "time/timers.hpp"
 
-#include "sched/scheduler.hpp"
-
-#include <goro/time.hpp>
-
-#include <goro/detail/waitlist.hpp>
+#include <mutex>
 
 namespace goro::rt {
 

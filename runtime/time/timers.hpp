@@ -66,7 +66,7 @@ private:
     // A SpinLock: held for one sift (or a batch of 64 pops); a futex-based
     // mutex put both workers to sleep in the kernel when they armed timers
     // at the same moment (100k sleepers at 2 workers).
-    mutable detail::SpinLock mu_;
+    mutable detail::SpinLock mu_{detail::LockRank::Timers};
     std::vector<Entry> heap_;  // guarded by mu_; 4-ary min-heap on `when`
     std::atomic<std::int64_t> earliest_ns_{detail::TimePoint::max().time_since_epoch().count()};
 };

@@ -1,0 +1,150 @@
+// sched/gpool.cpp — goroutine descriptors: where a G comes from and where
+// it goes when its goroutine ends.
+//
+// Owns: GPool (gpool.hpp) and the Runtime's calls on it, alloc_g() and
+// free_g(). Two tiers, as Go's gfget/gfput:
+//  * each P keeps a free list of its own (P::free_gs, owner only, no lock),
+//    refilled with one whole batch from the pool when empty, and handed back
+//    whole when it reaches kLocalCacheMax, so a P that only exits goroutines
+//    feeds one that only spawns them, one lock round trip per 32;
+//  * the pool keeps the batches under mu_ (a SpinLock, rank GPool: the
+//    innermost level of DESIGN.md's lock order; nothing is called while it
+//    is held). A plain thread takes and gives single descriptors there.
+// Descriptors come in chunks of kGChunk that are never freed before the
+// runtime ends (type-stable: a stale Waker may still name a G, so a G's
+// memory must stay a G). A fresh chunk is allocated and its descriptors
+// constructed outside mu_ (that is where the first-touch page faults are);
+// only linking it in is done under the lock.
+//
+// A descriptor's state on the way: Free (status) while in a list; alloc_g()
+// hands it out still Free, and only start_g() (api.cpp) makes it Runnable.
+#include "sched/gpool.hpp"
+
+#include "sched/scheduler.hpp"
+
+#include <mutex>
+#include <new>
+
+namespace goro::rt {
+
+GPool::~GPool() {
+#if GORO_TSAN
+    for (auto& chunk : chunks_)
+        for (std::size_t i = 0; i < kGChunk; ++i) context_destroy(chunk[i].ctx);
+#endif
+}
+
+// A fresh chunk is allocated and its descriptors constructed without mu_:
+// that is where the first-touch page faults happen (a dozen per chunk), and
+// a spin lock held across them kept the other workers spinning (a quarter
+// of spawn_join's time at two workers). Only linking it in, as batches of
+// the size a P refills with, is done under the lock.
+void GPool::add_chunk() {
+    std::unique_ptr<G[]> chunk(new G[kGChunk]);
+    for (std::size_t i = 0; i < kGChunk; ++i) chunk[i].next = (i + 1) % kGBatch ? &chunk[i + 1] : nullptr;
+    std::lock_guard lk(mu_);
+    batches_.reserve(batches_.size() + kGChunk / kGBatch);  // may throw: nothing linked yet
+    G* gs = chunk.get();
+    chunks_.push_back(std::move(chunk));
+    for (std::size_t i = 0; i < kGChunk; i += kGBatch) batches_.push_back(Batch{&gs[i], kGBatch});
+}
+
+// A whole batch: O(1) under the lock, no walk over descriptors that are cold
+// in this cache.
+G* GPool::take_batch(int& count) {
+    for (;;) {
+        {
+            std::lock_guard lk(mu_);
+            if (!batches_.empty()) {
+                Batch b = batches_.back();
+                batches_.pop_back();
+                count = b.count;
+                return b.head;
+            }
+        }
+        add_chunk();
+    }
+}
+
+G* GPool::take_one() {
+    for (;;) {
+        {
+            std::lock_guard lk(mu_);
+            if (!batches_.empty()) {
+                Batch& b = batches_.back();
+                G* g = b.head;
+                b.head = g->next;
+                if (--b.count == 0) batches_.pop_back();
+                return g;
+            }
+        }
+        add_chunk();
+    }
+}
+
+void GPool::give_batch(G* head, int count) {
+    std::lock_guard lk(mu_);
+    batches_.push_back(Batch{head, count});
+}
+
+std::vector<G*> GPool::chunks() const {
+    std::vector<G*> out;
+    std::lock_guard lk(mu_);
+    out.reserve(chunks_.size());
+    for (auto& c : chunks_) out.push_back(c.get());
+    return out;
+}
+
+// ---------------------------------------------------------------- the Runtime's side
+
+namespace {
+G* alloc_g_local(GPool& pool, P* p) {
+    if (!p->free_gs) p->free_gs = pool.take_batch(p->n_free_gs);
+    G* g = p->free_gs;
+    p->free_gs = g->next;
+    --p->n_free_gs;
+    return g;
+}
+}  // namespace
+
+G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
+    M* m = this_m();
+    G* g = m && m->p ? alloc_g_local(gpool_, m->p) : gpool_.take_one();
+    g->next = nullptr;
+    detail::clear_cancel_request(g);  // not yet visible to anyone; normally cleared at its last exit
+    g->user = true;
+    g->is_main = false;
+    g->name = nullptr;
+    if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
+        g->fn = g->inline_fn;
+    } else {
+        g->fn = ::operator new(fn_size, std::align_val_t(fn_align));
+        g->fn_align = static_cast<std::uint32_t>(fn_align);
+    }
+    *storage = g->fn;
+    return g;
+}
+
+void Runtime::free_g(P* p, G* g) {
+    detail::clear_cancel_request(g);  // a request it never received no longer counts
+    if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
+    g->fn = nullptr;
+    g->ops = nullptr;
+    g->status.store(GStatus::Free, std::memory_order_release);  // stale ready()s now see Free and do nothing
+    if (!p) {
+        g->next = nullptr;
+        gpool_.give_batch(g, 1);
+        return;
+    }
+    g->next = p->free_gs;
+    p->free_gs = g;
+    if (++p->n_free_gs >= kLocalCacheMax) {
+        // Hand the whole local list over as one batch, so a P that only
+        // exits goroutines feeds one that only spawns them.
+        gpool_.give_batch(p->free_gs, p->n_free_gs);
+        p->free_gs = nullptr;
+        p->n_free_gs = 0;
+    }
+}
+
+}  // namespace goro::rt
