@@ -249,8 +249,10 @@ void g_abandon(G* g) noexcept {
     Runtime* r = g_runtime.load(std::memory_order_acquire);
     rt::M* m = rt::this_m();
     if (m && m->p) {
+        r->release_stack(m->p, g);  // stack-safety: bound at g_alloc
         r->free_g(m->p, g);
     } else {
+        r->release_stack(nullptr, g);  // stack-safety: bound at g_alloc
         r->free_g_shared(g);
         if (!m) rt::g_foreign_refs.fetch_sub(1, std::memory_order_release);  // taken in g_alloc
     }

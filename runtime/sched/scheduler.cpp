@@ -22,6 +22,7 @@
 #include "sched/scheduler.hpp"
 
 #include "env/config.hpp"
+#include "fiber/guard.hpp"
 #include "sched/futex.hpp"
 
 #include <goro/detail/park.hpp>
@@ -31,8 +32,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <exception>
 #include <new>
+#include <system_error>
 
 namespace goro::rt {
 
@@ -58,8 +61,23 @@ namespace {
     t_this_m = m;
 }
 
+// stack-safety: the fault handler's lookup (fiber/guard.hpp): the goroutine
+// this thread runs. Async-signal-safe: thread-local and descriptor reads.
+namespace {
+bool goroutine_on_this_thread(GoroutineOnThread* out) noexcept {
+    M* m = t_this_m;
+    G* g = m ? m->curg : nullptr;
+    if (!g) return false;
+    out->stack = &g->stack;
+    out->id = g->id;
+    out->name = g->name ? g->name->c_str() : nullptr;
+    return true;
+}
+}  // namespace
+
 Runtime::Runtime(int maxprocs, std::size_t stack_size)
     : stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcs]) {
+    install_overflow_handler(&goroutine_on_this_thread);  // stack-safety
     for (int i = 0; i < kMaxProcs; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
     std::lock_guard lk(procs_mu_);
     for (int i = 0; i < maxprocs; ++i) add_proc_locked(i);
@@ -149,33 +167,53 @@ G* Runtime::alloc_g_local(P* p) {
     return g;
 }
 
+// stack-safety: the descriptor, its stack and a heap block for a big
+// callable are all taken here, in the spawner, so that running out of any
+// of them is a std::system_error from go()/spawn() (never a failure at the
+// goroutine's first run, in whichever goroutine switches to it).
 G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
     M* m = this_m();
+    P* p = m ? m->p : nullptr;
     G* g;
-    if (m && m->p) {
-        g = alloc_g_local(m->p);
-    } else {
-        for (;;) {
-            {
-                std::lock_guard lk(g_mu_);
-                if ((g = take_g_locked())) break;
-            }
-            add_g_chunk();
-        }
+    try {
+        g = p ? alloc_g_local(p) : alloc_g_shared();
+    } catch (const std::bad_alloc&) {
+        throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory for a goroutine descriptor");
     }
     g->next = nullptr;
     detail::clear_cancel_request(g);  // not yet visible to anyone; normally cleared at its last exit
     g->user = true;
     g->is_main = false;
     g->name = nullptr;
-    if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
-        g->fn = g->inline_fn;
-    } else {
-        g->fn = ::operator new(fn_size, std::align_val_t(fn_align));
-        g->fn_align = static_cast<std::uint32_t>(fn_align);
+    try {
+        bind_stack(p, g);
+        if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
+            g->fn = g->inline_fn;
+        } else {
+            g->fn = ::operator new(fn_size, std::align_val_t(fn_align));
+            g->fn_align = static_cast<std::uint32_t>(fn_align);
+        }
+    } catch (...) {
+        if (g->stack) release_stack(p, g);
+        if (p) free_g(p, g); else free_g_shared(g);
+        try {
+            throw;
+        } catch (const std::bad_alloc&) {
+            throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory for a goroutine");
+        }
     }
     *storage = g->fn;
     return g;
+}
+
+G* Runtime::alloc_g_shared() {
+    for (;;) {
+        {
+            std::lock_guard lk(g_mu_);
+            if (G* g = take_g_locked()) return g;
+        }
+        add_g_chunk();
+    }
 }
 
 void Runtime::free_g(P* p, G* g) {
@@ -207,7 +245,6 @@ void Runtime::free_g_shared(G* g) {
 }
 
 void Runtime::start_g(G* g) {
-    g->stack = Stack{};
     g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
     M* m = this_m();
     if (m && m->p) {

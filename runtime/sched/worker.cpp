@@ -25,6 +25,7 @@
 //    behind with every worker asleep.
 //  * One idle worker at a time (timer_m_) sleeps with the earliest timer as
 //    its timeout; the others sleep without one.
+#include "fiber/guard.hpp"
 #include "sched/futex.hpp"
 #include "sched/scheduler.hpp"
 
@@ -65,6 +66,14 @@ inline void cpu_relax() noexcept {
         std::fprintf(stderr, "goro: panic in goroutine %llu: %s\n", static_cast<unsigned long long>(g->id), what);
     std::fflush(stderr);
     std::_Exit(2);
+}
+
+// stack-safety: a check at a switch or exit found g's stack overflowed
+// (fiber/stack.hpp stack_intact): stop at once, before anyone runs on
+// with a neighbour's stack damaged.
+[[gnu::noinline, noreturn, gnu::cold]] void stack_overflowed(G* g) {
+    std::fflush(stdout);
+    report_overflow(g->id, g->name ? g->name->c_str() : nullptr, g->stack.size);
 }
 
 // Every goroutine starts here, on its own stack.
@@ -108,7 +117,6 @@ void Runtime::m_main(M* m) {
 }
 
 void Runtime::execute(M* m, G* g) {
-    if (!g->stack) bind_stack(m->p, g);
     m->curg = g;
     g->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it: no one else writes it now
     Handoff h(m, Action::None, nullptr);
@@ -118,13 +126,17 @@ void Runtime::execute(M* m, G* g) {
 }
 
 void Runtime::bind_stack(P* p, G* g) {
-    if (p->free_stacks.empty()) {
-        Stack batch[kLocalCacheMax / 2];
-        std::size_t n = stacks.allocate_batch(batch, kLocalCacheMax / 2);
-        p->free_stacks.assign(batch, batch + n);
+    if (!p) {
+        stacks.allocate_batch(&g->stack, 1);
+    } else {
+        if (p->free_stacks.empty()) {
+            Stack batch[kLocalCacheMax / 2];
+            std::size_t n = stacks.allocate_batch(batch, kLocalCacheMax / 2);
+            p->free_stacks.assign(batch, batch + n);
+        }
+        g->stack = p->free_stacks.back();
+        p->free_stacks.pop_back();
     }
-    g->stack = p->free_stacks.back();
-    p->free_stacks.pop_back();
     context_init(g->ctx, g->stack, &g_entry);
 }
 
@@ -159,6 +171,16 @@ inline void Runtime::after_switch(M* m, Handoff* h) {
 }
 
 void Runtime::recycle_exited(P* p, G* g) {
+    release_stack(p, g);
+    free_g(p, g);
+}
+
+void Runtime::release_stack(P* p, G* g) noexcept {
+    if (!p) {
+        stacks.release_batch(&g->stack, 1);
+        g->stack = Stack{};
+        return;
+    }
     p->free_stacks.push_back(g->stack);
     if (p->free_stacks.size() > static_cast<std::size_t>(kLocalCacheMax)) {
         // Give half back, so a P that only spawns and one that only
@@ -168,7 +190,6 @@ void Runtime::recycle_exited(P* p, G* g) {
         p->free_stacks.resize(keep);
     }
     g->stack = Stack{};
-    free_g(p, g);
 }
 
 namespace {
@@ -252,6 +273,7 @@ bool Runtime::periodic_visit_due(P* p) noexcept {
 // Runs on the goroutine `self`, which `m` runs: switch to the next
 // goroutine or to g0.
 void Runtime::g_switch_away(M* m, G* self, Action a) {
+    if (!stack_intact(self->stack, current_sp())) [[unlikely]] stack_overflowed(self);  // stack-safety
     P* p = m->p;
     G* next = nullptr;
     // Every kGlobalCheckInterval-th schedule goes through g0, which looks at
@@ -260,7 +282,6 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
     Handoff h(m, a, self);
     HandoffHeader* in;
     if (next) {
-        if (!next->stack) bind_stack(p, next);
         m->curg = next;
         next->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it
         in = switch_context(self->ctx, next->ctx, &h);
@@ -274,6 +295,7 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
 }
 
 void Runtime::g_exit(M* m, G* g) {
+    if (!stack_intact(g->stack, current_sp())) [[unlikely]] stack_overflowed(g);  // stack-safety
     P* p = m->p;
     // Owner-only counter. release: a num_goroutines() that sees this exit
     // (acquire) also sees everything the goroutine did.
@@ -283,7 +305,6 @@ void Runtime::g_exit(M* m, G* g) {
     if (!periodic_visit_due(p) && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
     Handoff h(m, Action::Exit, g);
     if (next) {
-        if (!next->stack) bind_stack(p, next);
         m->curg = next;
         next->status.store(GStatus::Running, std::memory_order_relaxed);
         switch_context_final(g->ctx, next->ctx, &h);
