@@ -10,9 +10,9 @@
 // lead there: a fault that the handler recognises as the running
 // goroutine's (the fault address in the guard below its stack, or the
 // faulting stack pointer below its stack's base), and a check after the
-// fact that found an unguarded stack's canary bytes written or a goroutine
-// switching away with its stack pointer below its base (fiber/stack.hpp
-// stack_intact, called by the scheduler at every switch and exit). Faults
+// fact: a goroutine switching away with its stack pointer below its base,
+// or ending with its unguarded stack's canary bytes written (fiber/stack.hpp
+// stack_pointer_inside / stack_intact_at_exit, called by the scheduler). Faults
 // that are not goro's go to the handler that was installed before ours (or
 // the default action: the process dies of the signal as it would have).
 //

@@ -11,8 +11,9 @@
 //  * beyond the budget, a moat: the same bytes left readable and writable
 //    and never used, so an overflow of up to kGuardSize lands there and not
 //    in a neighbour's stack. Such a stack's lowest kCanaryBytes must stay
-//    zero; the scheduler checks them at every switch and at exit
-//    (stack_intact below) and stops the process if they are not.
+//    zero; the scheduler checks them when its goroutine exits (and the
+//    stack pointer at every switch; see stack_intact_at_exit below) and
+//    stops the process if they are not.
 // Free stacks are recycled through a pool; beyond kWarmStacks free stacks
 // (plus the workers' own caches) their pages go back to the kernel
 // (MADV_DONTNEED), so a spike of goroutines leaves no lasting RSS behind.
@@ -60,11 +61,14 @@ std::size_t guarded_stacks_budget() noexcept;
 #endif
 }
 
-// True when an unguarded stack's canary bytes are still zero, and sp (the
-// caller's stack pointer, or any address in its current frame) lies inside
-// the stack. Cheap: one compare for a guarded stack, one cache line read
-// for an unguarded one.
-[[gnu::no_sanitize_address]] inline bool stack_intact(const Stack& s, const void* sp) noexcept {
+// The checks the scheduler makes. At every switch away from a goroutine:
+// its stack pointer lies inside its stack (one compare). At its exit, for
+// an unguarded stack, also: the canary bytes are still zero. The canary is
+// not read at switches: its page is usually untouched, and reading it maps
+// a page (counted in RSS on the kernel measured; bench/RESULTS.md), which
+// would double what a parked goroutine costs beyond the guard budget.
+inline bool stack_pointer_inside(const Stack& s, const void* sp) noexcept { return sp >= s.base; }
+[[gnu::no_sanitize_address]] inline bool stack_intact_at_exit(const Stack& s, const void* sp) noexcept {
     if (sp < s.base) [[unlikely]] return false;
     if (s.guarded) return true;
     const auto* w = static_cast<const volatile std::uint64_t*>(s.base);

@@ -69,7 +69,7 @@ inline void cpu_relax() noexcept {
 }
 
 // stack-safety: a check at a switch or exit found g's stack overflowed
-// (fiber/stack.hpp stack_intact): stop at once, before anyone runs on
+// (fiber/stack.hpp stack_intact_at_exit): stop at once, before anyone runs on
 // with a neighbour's stack damaged.
 [[gnu::noinline, noreturn, gnu::cold]] void stack_overflowed(G* g) {
     std::fflush(stdout);
@@ -273,7 +273,7 @@ bool Runtime::periodic_visit_due(P* p) noexcept {
 // Runs on the goroutine `self`, which `m` runs: switch to the next
 // goroutine or to g0.
 void Runtime::g_switch_away(M* m, G* self, Action a) {
-    if (!stack_intact(self->stack, current_sp())) [[unlikely]] stack_overflowed(self);  // stack-safety
+    if (!stack_pointer_inside(self->stack, current_sp())) [[unlikely]] stack_overflowed(self);  // stack-safety
     P* p = m->p;
     G* next = nullptr;
     // Every kGlobalCheckInterval-th schedule goes through g0, which looks at
@@ -295,7 +295,7 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
 }
 
 void Runtime::g_exit(M* m, G* g) {
-    if (!stack_intact(g->stack, current_sp())) [[unlikely]] stack_overflowed(g);  // stack-safety
+    if (!stack_intact_at_exit(g->stack, current_sp())) [[unlikely]] stack_overflowed(g);  // stack-safety
     P* p = m->p;
     // Owner-only counter. release: a num_goroutines() that sees this exit
     // (acquire) also sees everything the goroutine did.
