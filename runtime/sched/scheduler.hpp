@@ -168,7 +168,7 @@ public:
     void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
     bool periodic_visit_due(P* p) noexcept; // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
-    void release_stack(P* p, G* g) noexcept; // stack-safety: g's stack back to p's cache (p null: the pool)
+    void release_stack(P* p, G* g) noexcept; // stack-safety: g's stack, if bound, back to p's cache (p null: the pool)
     void wakep() { wakep_from(this_m()); }  // wake an idle worker if none is spinning
     void wakep_from(M* self);
     void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
@@ -213,7 +213,7 @@ private:
     bool any_work_visible() const;
     void idle_sleep(M* m);
     void execute(M* m, G* g);
-    void bind_stack(P* p, G* g);             // stack-safety: at spawn, in the spawner (p null: a plain thread)
+    void bind_stack(P* p, G* g);             // at a G's first run
     bool check_retire(M* m);
     void start_m(int id);
     G* alloc_g_local(P* p);

@@ -117,6 +117,7 @@ void Runtime::m_main(M* m) {
 }
 
 void Runtime::execute(M* m, G* g) {
+    if (!g->stack) bind_stack(m->p, g);
     m->curg = g;
     g->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it: no one else writes it now
     Handoff h(m, Action::None, nullptr);
@@ -126,17 +127,13 @@ void Runtime::execute(M* m, G* g) {
 }
 
 void Runtime::bind_stack(P* p, G* g) {
-    if (!p) {
-        stacks.allocate_batch(&g->stack, 1);
-    } else {
-        if (p->free_stacks.empty()) {
-            Stack batch[kLocalCacheMax / 2];
-            std::size_t n = stacks.allocate_batch(batch, kLocalCacheMax / 2);
-            p->free_stacks.assign(batch, batch + n);
-        }
-        g->stack = p->free_stacks.back();
-        p->free_stacks.pop_back();
+    if (p->free_stacks.empty()) {
+        Stack batch[kLocalCacheMax / 2];
+        std::size_t n = stacks.allocate_batch(batch, kLocalCacheMax / 2);
+        p->free_stacks.assign(batch, batch + n);
     }
+    g->stack = p->free_stacks.back();
+    p->free_stacks.pop_back();
     context_init(g->ctx, g->stack, &g_entry);
 }
 
@@ -176,6 +173,7 @@ void Runtime::recycle_exited(P* p, G* g) {
 }
 
 void Runtime::release_stack(P* p, G* g) noexcept {
+    if (!g->stack) return;  // abandoned before its first run: none bound
     if (!p) {
         stacks.release_batch(&g->stack, 1);
         g->stack = Stack{};
@@ -282,6 +280,7 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
     Handoff h(m, a, self);
     HandoffHeader* in;
     if (next) {
+        if (!next->stack) bind_stack(p, next);
         m->curg = next;
         next->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it
         in = switch_context(self->ctx, next->ctx, &h);
@@ -305,6 +304,7 @@ void Runtime::g_exit(M* m, G* g) {
     if (!periodic_visit_due(p) && p->id < nprocs_.load(std::memory_order_relaxed)) next = local_next(p);
     Handoff h(m, Action::Exit, g);
     if (next) {
+        if (!next->stack) bind_stack(p, next);
         m->curg = next;
         next->status.store(GStatus::Running, std::memory_order_relaxed);
         switch_context_final(g->ctx, next->ctx, &h);
