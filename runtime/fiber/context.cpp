@@ -19,6 +19,7 @@
 #include "fiber/context.hpp"
 
 #include "debug/assert.hpp"
+#include "fiber/guard.hpp"
 
 #include <boost/context/detail/fcontext.hpp>
 #include <cxxabi.h>
@@ -166,6 +167,7 @@ void context_init(Context& ctx, const Stack& stack, ContextEntry entry) {
 }
 
 void context_init_thread(Context& ctx) {
+    enable_alt_signal_stack();  // where the overflow handler runs (fiber/guard.hpp)
     ctx.fctx = nullptr;
     ctx.eh = EhState{};
     ctx.saved_errno = 0;

@@ -94,7 +94,8 @@ struct Context {
 
 // Prepares `ctx` to start running `entry` on `stack` at its first resume.
 void context_init(Context& ctx, const Stack& stack, ContextEntry entry);
-// Makes `ctx` describe the calling thread's own stack (a worker's g0).
+// Makes `ctx` describe the calling thread's own stack (a worker's g0), and
+// gives the thread an alternate signal stack (fiber/guard.hpp).
 void context_init_thread(Context& ctx);
 // Releases sanitizer state of a goroutine context that will never run again.
 void context_destroy(Context& ctx);

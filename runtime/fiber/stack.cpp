@@ -1,19 +1,34 @@
-// fiber/stack.cpp — slab allocation and pooling of goroutine stacks.
+// fiber/stack.cpp — slab allocation, guards, pooling and trimming of
+// goroutine stacks.
 //
 // Owns: the mappings behind every goroutine stack of one runtime. A slab is
-// one mmap of kStacksPerSlab stacks; each stack is [guard page][usable bytes]
-// when it is within the guard budget, else just [usable bytes]. Invariants:
-// every Stack handed out lies inside one slab; a Stack is either handed out
-// or on free_ (never both); slabs are unmapped only by ~StackPool, when no
-// goroutine of the runtime is left.
+// one mmap of kStacksPerSlab strides of [kGuardSize guard or moat][usable
+// bytes]; a slab within the guard budget gets one mprotect(PROT_NONE) per
+// guard, a slab beyond it none (its moats stay plain, never-touched memory).
+// Invariants: every Stack handed out lies inside one slab; a Stack is either
+// handed out, on warm or cold, or being trimmed (never two at once); slabs
+// are unmapped only by ~StackPool, when no goroutine of the runtime is left;
+// an unguarded stack that is not handed out has zero canary bytes (fresh and
+// trimmed pages are zero, and the scheduler stops the process at the exit of
+// a goroutine whose canary is not).
 //
-// Synchronisation: one SpinLock (Impl::mu) guards the free list and the slab
-// list, held only to copy a batch; slabs are mapped outside it. The workers'
-// own caches (sched/) make it rare on the hot path.
+// Giving memory back: released stacks go to `warm` (LIFO: the next spawn
+// gets the most recently used, cache-hot stack). When warm holds more than
+// 2 * kWarmStacks, the oldest ones down to kWarmStacks are taken out, sorted
+// by address, and each run of adjacent stacks (their guards included) is
+// given back with one madvise(MADV_DONTNEED), outside the lock; they then
+// go to `cold`, used after warm and before a new slab. MADV_FREE would be
+// cheaper but leaves the pages counted in RSS until the kernel needs them.
+//
+// Synchronisation: one SpinLock (Impl::mu) guards the lists and the slab
+// list, held only to copy a batch; slabs are mapped and stacks trimmed
+// outside it. The workers' own caches (sched/) make it rare on the hot path.
 //
 // Rejected: one mmap per stack (a million goroutines would need a million
 // mappings, over vm.max_map_count); malloc'd stacks (no guard pages at all,
-// and glibc would hand the memory back and forth with the heap).
+// and glibc would hand the memory back and forth with the heap); holes
+// (unmapped gaps) as guards: one mapping per stack instead of two, but any
+// later mmap of the process may land in a hole.
 #include "fiber/stack.hpp"
 
 #include "debug/assert.hpp"
@@ -23,8 +38,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -34,24 +51,64 @@ namespace goro::rt {
 namespace {
 
 constexpr std::size_t kPage = 4096;
-// 32 stacks a slab: 2 MiB at the default size, few mappings, small waste.
+// 32 stacks a guarded slab: 4 MiB of address space at the default size
+// (guards included). An unguarded slab is about kUnguardedSlabBytes, at
+// most kMaxUnguardedSlab stacks (1024 at the default size).
 constexpr std::size_t kStacksPerSlab = 32;
+constexpr std::size_t kUnguardedSlabBytes = std::size_t{128} << 20;
+constexpr std::size_t kMaxUnguardedSlab = 1024;
 
 // Guarded stacks handed out by all pools of the process (mappings are a
 // process-wide resource).
 std::atomic<std::size_t> g_guarded_stacks{0};
 
+std::size_t read_number(const char* path, std::size_t fallback) noexcept {
+    std::FILE* f = std::fopen(path, "re");
+    if (!f) return fallback;
+    unsigned long long v = 0;
+    int ok = std::fscanf(f, "%llu", &v);
+    std::fclose(f);
+    return ok == 1 ? static_cast<std::size_t>(v) : fallback;
+}
+
+std::size_t count_mappings() noexcept {
+    std::FILE* f = std::fopen("/proc/self/maps", "re");
+    if (!f) return 0;
+    std::size_t n = 0;
+    for (int c; (c = std::fgetc(f)) != EOF;) n += c == '\n';
+    std::fclose(f);
+    return n;
+}
+
 }  // namespace
 
+// Half of the mappings the process has left may go to guards, two per
+// guarded stack (the guard, and the stack it splits off). The other half
+// stays for the program: its heap arenas, threads, libraries and files.
+std::size_t guarded_stacks_budget() noexcept {
+    static const std::size_t budget = [] {
+        std::size_t max_maps = read_number("/proc/sys/vm/max_map_count", 65530);
+        std::size_t used = count_mappings();
+        std::size_t spare = max_maps > used ? max_maps - used : 0;
+        return spare / 2 / 2;
+    }();
+    return budget;
+}
+
 struct StackPool::Impl {
-    goro::detail::SpinLock mu{goro::detail::LockRank::StackPool};  // held for a batch copy; slabs are mapped outside it
-    std::vector<Stack> free;                          // guarded by mu
+    goro::detail::SpinLock mu{goro::detail::LockRank::StackPool};  // held for a batch copy; slabs are mapped and stacks trimmed outside it
+    std::vector<Stack> warm;                          // guarded by mu: free, pages possibly resident
+    std::vector<Stack> cold;                          // guarded by mu: free, pages given back
     std::vector<std::pair<void*, std::size_t>> slabs; // guarded by mu
     std::size_t guarded = 0;                          // guarded by mu
+    std::size_t total = 0;                            // guarded by mu
+    bool trimming = false;                            // guarded by mu: one trim at a time
 };
 
 StackPool::StackPool(std::size_t stack_size)
-    : stack_size_((stack_size + kPage - 1) / kPage * kPage), impl_(new Impl) {}
+    : stack_size_((stack_size + kPage - 1) / kPage * kPage), impl_(new Impl) {
+    (void)guarded_stacks_budget();  // counted before this runtime adds mappings of its own
+}
 
 StackPool::~StackPool() {
     for (auto [addr, len] : impl_->slabs) ::munmap(addr, len);
@@ -60,53 +117,127 @@ StackPool::~StackPool() {
 }
 
 void StackPool::add_slab() {
-    std::size_t want_guards = 0;
+    const std::size_t stride = kGuardSize + stack_size_;
     std::size_t have = g_guarded_stacks.fetch_add(kStacksPerSlab, std::memory_order_relaxed);  // a budget counter
-    if (have + kStacksPerSlab <= kGuardedStacksBudget) want_guards = kStacksPerSlab;
-    else g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
-    const std::size_t stride = stack_size_ + (want_guards ? kPage : 0);
-    const std::size_t len = stride * kStacksPerSlab;
+    const bool guard_all = have + kStacksPerSlab <= guarded_stacks_budget();
+    if (!guard_all) g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
+    // Beyond the budget, bigger slabs with only their lowest stack guarded:
+    // a runaway recursion on an unguarded stack then faults at the latest at
+    // its slab's bottom (and never runs into a thread's stack or TLS below),
+    // for two mappings per kMaxUnguardedSlab stacks.
+    const std::size_t count =
+        guard_all ? kStacksPerSlab
+                  : std::clamp(kUnguardedSlabBytes / stride, kStacksPerSlab, kMaxUnguardedSlab);
+    const std::size_t len = stride * count;
     void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (mem == MAP_FAILED) {
-        if (want_guards) g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
-        throw std::system_error(errno, std::generic_category(), "goro: mmap of goroutine stacks");
+        int err = errno;
+        if (guard_all) g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
+        throw std::system_error(err, std::generic_category(), "goro: mmap of goroutine stacks");
     }
-    Stack fresh[kStacksPerSlab];
+    const std::size_t want_guards = guard_all ? kStacksPerSlab : 0;
+    std::vector<Stack> fresh;
+    try {
+        fresh.resize(count);
+    } catch (const std::bad_alloc&) {
+        ::munmap(mem, len);
+        if (guard_all) g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
+        throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory to list goroutine stacks");
+    }
     char* p = static_cast<char*>(mem);
-    for (std::size_t i = 0; i < kStacksPerSlab; ++i, p += stride) {
-        // A failed mprotect (out of mappings) leaves the stack unguarded
-        // rather than failing the spawn.
-        bool guarded = want_guards && ::mprotect(p, kPage, PROT_NONE) == 0;
-        fresh[i] = Stack{guarded ? p + kPage : p, stack_size_};
+    for (std::size_t i = 0; i < count; ++i, p += stride) {
+        // A failed mprotect (out of mappings after all) leaves a moat:
+        // the stack is then checked like any unguarded one.
+        bool g = (guard_all || i == 0) && ::mprotect(p, kGuardSize, PROT_NONE) == 0;
+        fresh[i] = Stack{p + kGuardSize, stack_size_, g};
     }
-    std::lock_guard lk(impl_->mu);
-    impl_->slabs.emplace_back(mem, len);
-    if (want_guards) impl_->guarded += kStacksPerSlab;
-    impl_->free.insert(impl_->free.end(), fresh, fresh + kStacksPerSlab);
+    try {
+        std::lock_guard lk(impl_->mu);
+        // Room first (what may throw), then the non-throwing filing.
+        const std::size_t total = impl_->total + count;
+        for (auto* list : {&impl_->warm, &impl_->cold})  // geometric growth: amortised O(1) per stack
+            if (list->capacity() < total) list->reserve(std::max(total, 2 * list->capacity()));
+        if (impl_->slabs.size() == impl_->slabs.capacity()) impl_->slabs.reserve(2 * impl_->slabs.size() + 16);
+        impl_->slabs.emplace_back(mem, len);
+        impl_->guarded += want_guards;
+        impl_->total = total;
+        impl_->cold.insert(impl_->cold.end(), fresh.begin(), fresh.end());
+    } catch (const std::bad_alloc&) {
+        ::munmap(mem, len);
+        if (guard_all) g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);
+        throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory to list goroutine stacks");
+    }
 }
 
 std::size_t StackPool::allocate_batch(Stack* out, std::size_t n) {
     for (;;) {
         {
             std::lock_guard lk(impl_->mu);
-            std::size_t have = impl_->free.size();
-            if (have > 0) {
-                std::size_t take = have < n ? have : n;
-                for (std::size_t i = 0; i < take; ++i) {
-                    out[i] = impl_->free.back();
-                    impl_->free.pop_back();
+            std::size_t take = 0;
+            for (auto* list : {&impl_->warm, &impl_->cold}) {
+                while (take < n && !list->empty()) {
+                    out[take++] = list->back();
+                    list->pop_back();
                 }
-                return take;
             }
+            if (take > 0) return take;
         }
         add_slab();
     }
 }
 
 void StackPool::release_batch(const Stack* s, std::size_t n) noexcept {
+    {
+        std::lock_guard lk(impl_->mu);
+        // No allocation here (nor in trim's filing): add_slab reserved room
+        // in both lists for every stack ever carved.
+        impl_->warm.insert(impl_->warm.end(), s, s + n);
+        if (impl_->warm.size() <= 2 * kWarmStacks || impl_->trimming) return;
+        impl_->trimming = true;
+    }
+    trim();
+}
+
+void StackPool::trim() noexcept {
+    std::vector<Stack> out;
+    for (;;) {
+        {
+            std::lock_guard lk(impl_->mu);
+            if (impl_->warm.size() <= 2 * kWarmStacks) {
+                impl_->trimming = false;
+                return;
+            }
+            // The oldest (front) ones: the newest are the cache-hot ones.
+            auto end = impl_->warm.begin() + static_cast<std::ptrdiff_t>(impl_->warm.size() - kWarmStacks);
+            try {
+                out.assign(impl_->warm.begin(), end);
+            } catch (const std::bad_alloc&) {
+                impl_->trimming = false;  // no memory to sort them in: they stay warm for now
+                return;
+            }
+            impl_->warm.erase(impl_->warm.begin(), end);
+        }
+        std::sort(out.begin(), out.end(), [](const Stack& a, const Stack& b) { return a.base < b.base; });
+        for (std::size_t i = 0; i < out.size();) {
+            char* lo = static_cast<char*>(out[i].base) - kGuardSize;
+            char* hi = static_cast<char*>(out[i].top());
+            std::size_t j = i + 1;
+            while (j < out.size() && static_cast<char*>(out[j].base) - kGuardSize == hi)
+                hi = static_cast<char*>(out[j++].top());
+            // Guards are PROT_NONE and hold no pages; moats may (a harmless
+            // overflow): both go back with their stacks.
+            ::madvise(lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
+            i = j;
+        }
+        std::lock_guard lk(impl_->mu);
+        impl_->cold.insert(impl_->cold.end(), out.begin(), out.end());  // room reserved in add_slab
+    }
+}
+
+StackPool::Counts StackPool::counts() const noexcept {
     std::lock_guard lk(impl_->mu);
-    impl_->free.insert(impl_->free.end(), s, s + n);
+    return Counts{impl_->warm.size(), impl_->cold.size(), impl_->total, impl_->guarded};
 }
 
 }  // namespace goro::rt

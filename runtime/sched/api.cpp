@@ -95,6 +95,7 @@ void g_abandon(G* g) noexcept {
     rt::M* m = rt::this_m();
     // A plain thread pinned the runtime in g_alloc: g_runtime is still it.
     Runtime* r = m ? rt::worker_runtime() : rt::g_runtime.load(std::memory_order_relaxed);
+    r->release_stack(m ? m->p : nullptr, g);  // none bound unless it ran: a no-op today
     r->free_g(m ? m->p : nullptr, g);
     if (!m) rt::unpin_runtime();  // pinned in g_alloc
 }

@@ -22,8 +22,10 @@
 
 #include "sched/scheduler.hpp"
 
+#include <cerrno>
 #include <mutex>
 #include <new>
+#include <system_error>
 
 namespace goro::rt {
 
@@ -107,9 +109,21 @@ G* alloc_g_local(GPool& pool, P* p) {
 }
 }  // namespace
 
+// The descriptor and a heap block for a big callable are taken here, in the
+// spawner: running out of either is a std::system_error from go()/spawn(),
+// never another goroutine's failure. (The stack is bound at the goroutine's
+// first run, worker.cpp bind_stack: binding it here made spawn_join 50x
+// slower, a spawner that outruns the workers faulting in a stack per queued
+// goroutine.)
 G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
     M* m = this_m();
-    G* g = m && m->p ? alloc_g_local(gpool_, m->p) : gpool_.take_one();
+    P* p = m ? m->p : nullptr;
+    G* g;
+    try {
+        g = p ? alloc_g_local(gpool_, p) : gpool_.take_one();
+    } catch (const std::bad_alloc&) {
+        throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory for a goroutine descriptor");
+    }
     g->next = nullptr;
     detail::clear_cancel_request(g);  // not yet visible to anyone; normally cleared at its last exit
     g->user = true;
@@ -118,7 +132,13 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
     if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
         g->fn = g->inline_fn;
     } else {
-        g->fn = ::operator new(fn_size, std::align_val_t(fn_align));
+        void* fn = ::operator new(fn_size, std::align_val_t(fn_align), std::nothrow);
+        if (!fn) {
+            g->fn = nullptr;
+            free_g(p, g);
+            throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory for a goroutine's function");
+        }
+        g->fn = fn;
         g->fn_align = static_cast<std::uint32_t>(fn_align);
     }
     *storage = g->fn;

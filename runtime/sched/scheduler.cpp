@@ -24,6 +24,7 @@
 #include "sched/scheduler.hpp"
 
 #include "env/config.hpp"
+#include "fiber/guard.hpp"
 #include "sched/futex.hpp"
 
 #include <goro/detail/park.hpp>
@@ -33,8 +34,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <exception>
 #include <new>
+#include <system_error>
 
 namespace goro::rt {
 
@@ -60,8 +63,23 @@ namespace {
     t_this_m = m;
 }
 
+// The fault handler's lookup (fiber/guard.hpp): the goroutine
+// this thread runs. Async-signal-safe: thread-local and descriptor reads.
+namespace {
+bool goroutine_on_this_thread(GoroutineOnThread* out) noexcept {
+    M* m = t_this_m;
+    G* g = m ? m->curg : nullptr;
+    if (!g) return false;
+    out->stack = &g->stack;
+    out->id = g->id;
+    out->name = g->name ? g->name->c_str() : nullptr;
+    return true;
+}
+}  // namespace
+
 Runtime::Runtime(int maxprocs, std::size_t stack_size)
     : stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcsLimit]) {
+    install_overflow_handler(&goroutine_on_this_thread);  // fiber/guard.hpp
     for (int i = 0; i < kMaxProcsLimit; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
     std::lock_guard lk(procs_mu_);
     for (int i = 0; i < maxprocs; ++i) add_proc_locked(i);

@@ -179,6 +179,7 @@ public:
     void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
     bool periodic_visit_due(P* p) noexcept; // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
+    void release_stack(P* p, G* g) noexcept; // g's stack, if bound, back to p's cache (p null: the pool)
 
     // --- waking idle workers (idle.cpp)
     void wakep() { wakep_from(this_m()); }  // wake an idle worker if none is spinning
@@ -230,7 +231,7 @@ private:
     G* take_global(P* p, std::int64_t max = kRunqCapacity / 2);
     G* steal_work(M* m);
     void execute(M* m, G* g);
-    void bind_stack(P* p, G* g);
+    void bind_stack(P* p, G* g);             // at a G's first run
     bool check_retire(M* m);
     void stop_spinning(M* m);
     void start_m(int id);

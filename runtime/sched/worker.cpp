@@ -16,6 +16,7 @@
 // at most half the busy workers) and steals for up to kSpinBeforeIdle
 // before it goes idle; the protocol that makes this safe against lost
 // wake-ups, and idling itself, are in idle.cpp.
+#include "fiber/guard.hpp"
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
@@ -51,6 +52,14 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {
         std::fprintf(stderr, "goro: panic in goroutine %llu: %s\n", static_cast<unsigned long long>(g->id), what);
     std::fflush(stderr);
     std::_Exit(2);
+}
+
+// A check at a switch or exit found g's stack overflowed
+// (fiber/stack.hpp stack_intact_at_exit): stop at once, before anyone runs on
+// with a neighbour's stack damaged.
+[[gnu::noinline, noreturn, gnu::cold]] void stack_overflowed(G* g) {
+    std::fflush(stdout);
+    report_overflow(g->id, g->name ? g->name->c_str() : nullptr, g->stack.size);
 }
 
 // Every goroutine starts here, on its own stack.
@@ -147,6 +156,17 @@ inline void Runtime::after_switch(M* m, Handoff* h) {
 }
 
 void Runtime::recycle_exited(P* p, G* g) {
+    release_stack(p, g);
+    free_g(p, g);
+}
+
+void Runtime::release_stack(P* p, G* g) noexcept {
+    if (!g->stack) return;  // abandoned before its first run: none bound
+    if (!p) {
+        stacks.release_batch(&g->stack, 1);
+        g->stack = Stack{};
+        return;
+    }
     p->free_stacks.push_back(g->stack);
     if (p->free_stacks.size() > static_cast<std::size_t>(kLocalCacheMax)) {
         // Give half back, so a P that only spawns and one that only
@@ -156,7 +176,6 @@ void Runtime::recycle_exited(P* p, G* g) {
         p->free_stacks.resize(keep);
     }
     g->stack = Stack{};
-    free_g(p, g);
 }
 
 namespace {
@@ -256,6 +275,7 @@ bool Runtime::periodic_visit_due(P* p) noexcept {
 // Runs on the goroutine `self`, which `m` runs: switch to the next
 // goroutine or to g0.
 void Runtime::g_switch_away(M* m, G* self, Action a) {
+    if (!stack_pointer_inside(self->stack, current_sp())) [[unlikely]] stack_overflowed(self);  // fiber/stack.hpp
     G* next = switch_pick(m);
     Handoff h(m, a, self);
     assert_no_lock_held_at_switch();
@@ -272,6 +292,7 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
 }
 
 void Runtime::g_exit(M* m, G* g) {
+    if (!stack_intact_at_exit(g->stack, current_sp())) [[unlikely]] stack_overflowed(g);  // fiber/stack.hpp
     P* p = m->p;
     // Owner-only counter. release: a num_goroutines() that sees this exit
     // (acquire) also sees everything the goroutine did.

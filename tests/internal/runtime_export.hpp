@@ -17,7 +17,9 @@
 //    header behind it): the task state word, driven by plain threads playing the task's goroutine,
 //    its waiters and its cancellers; clear_cancel_request and g_cancel_requests (runtime/sched/g.hpp,
 //    goro/detail/park.hpp) to check and undo the request a cancel() leaves on that fake goroutine.
-//  * SpinLock (goro/detail/park.hpp, or goro/detail/spinlock.hpp where that exists): the primitives' lock.
+//  * SpinLock (goro/detail/spinlock.hpp): the primitives' lock.
+//  * guarded_stacks_budget (runtime/fiber/stack.hpp) and a G's Stack: the stack-overflow tests
+//    (tests/fiber) spawn past the guard budget and ask whether the running goroutine's stack is guarded.
 //  * env/config.hpp: the environment parsing tested by tests/env/config_test.cpp (namespace goro::rt).
 // goro_internal_dep compiles these tests with goro's own defines (GORO_ASSERTIONS, and
 // GORO_RUNQ_CAPACITY when the meson option runtime_runq_capacity is set), so that an internal
@@ -25,14 +27,13 @@
 #pragma once
 
 #include "env/config.hpp"
+#include "fiber/stack.hpp"
 #include "sched/g.hpp"
 #include "sched/runq.hpp"
 #include "time/timers.hpp"
 
 #include <goro/detail/park.hpp>
-#if __has_include(<goro/detail/spinlock.hpp>)
-#include <goro/detail/spinlock.hpp>  // SpinLock's own header, once it leaves park.hpp
-#endif
+#include <goro/detail/spinlock.hpp>
 #include <goro/task.hpp>
 
 #include <cstdint>

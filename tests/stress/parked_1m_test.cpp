@@ -1,6 +1,6 @@
 // tests/stress/parked_1m_test.cpp: a million goroutines parked at once on one Event / one WaitGroup, then
 // released: all finish. Prints the resident memory each parked goroutine costs (VmRSS before and after).
-// Tagged [1m]: its own meson test, since the stacks it touches stay in the process's pool afterwards.
+// Tagged [1m]: its own meson test (a million goroutines need the machine to themselves).
 #include "test_util.hpp"
 
 #include <cstdio>
