@@ -6,7 +6,8 @@
 # -Dwerror=true: they build warning-free, and a new warning fails the run.
 # The ASan+UBSan build does not: there g++ 12 inlines std::string's operator+
 # into a false -Wrestrict warning (tests/sched/migration_test.cpp), a
-# compiler bug, not the tree's. GORO_SOAK=1 makes the soak test run a minute
+# compiler bug, not the tree's. The sanitizer builds also check the runtime's
+# lock order at every acquire (-Dlock_rank=true, runtime/DESIGN.md). GORO_SOAK=1 makes the soak test run a minute
 # in each build instead of 3 s. Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,9 +53,9 @@ flavour() { # flavour NAME BUILD_DIR [meson options...]
 }
 
 flavour release build -Dwerror=true
-flavour asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+flavour asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dlock_rank=true
 if [ "${GORO_TSAN:-0}" = 1 ]; then
-    flavour tsan build-tsan -Dwerror=true -Db_sanitize=thread -Dbuildtype=debugoptimized -Dbench=false
+    flavour tsan build-tsan -Dwerror=true -Db_sanitize=thread -Dbuildtype=debugoptimized -Dbench=false -Dlock_rank=true
 fi
 
 echo "$passed passed, $failed failed"
