@@ -178,6 +178,7 @@ private:
 
     struct NilTag {};
     explicit Chan(NilTag) noexcept {}
+    explicit Chan(std::shared_ptr<detail::ChanState<T>> s) noexcept : state_(std::move(s)) {}  // ChanAccess::adopt
 
     bool try_send_impl(T& v) const {
         if (!state_) return false;

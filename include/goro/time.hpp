@@ -16,7 +16,7 @@ namespace goro {
 
 namespace detail {
 void sleep_until_steady(TimePoint deadline);
-void after_impl(Chan<std::chrono::steady_clock::time_point> ch, TimePoint when);
+Chan<std::chrono::steady_clock::time_point> after_chan(TimePoint when);
 }
 
 // Any clock and precision; a time point too far ahead to represent (e.g.
@@ -35,12 +35,13 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 
 // after(d) is a channel that receives the time once, d from now (time.After),
 // for select's timeout cases. It never closes. A century or more
-// (hours::max()) never receives.
+// (hours::max()) never receives. As in Go 1.23, a channel nobody holds any
+// more takes its timer with it: dropping the last copy before d has passed
+// frees the channel and the timer at once (in a select loop, a million
+// abandoned after()s keep nothing).
 template <class Rep, class Period>
 Chan<std::chrono::steady_clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
-    Chan<std::chrono::steady_clock::time_point> ch(1);
-    detail::after_impl(ch, detail::deadline_after(d));
-    return ch;
+    return detail::after_chan(detail::deadline_after(d));
 }
 
 }  // namespace goro

@@ -60,12 +60,18 @@ void end_external_wait() noexcept {
     worker_runtime()->external_pending.fetch_sub(1, std::memory_order_release);  // pairs with acquire in may_be_deadlocked
 }
 
-bool add_timer(TimerNode* n) {
+std::uint64_t add_timer(TimerNode* n) {
     RuntimeRef ref;  // the caller may be a plain thread
     Runtime* r = ref.get();
-    if (!r) return false;
+    if (!r) return 0;
     r->add_timer(n);
-    return true;
+    return r->serial;
+}
+
+bool remove_timer(TimerNode* n, std::uint64_t serial) {
+    RuntimeRef ref;  // keeps the runtime (and its heap) alive while we look
+    Runtime* r = ref.get();
+    return r && r->serial == serial && r->timers.remove(n);
 }
 
 }  // namespace goro::rt

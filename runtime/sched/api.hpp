@@ -7,6 +7,8 @@
 // outlives its workers), on a plain thread through a RuntimeRef.
 #pragma once
 
+#include <cstdint>
+
 namespace goro::rt {
 
 class Netpoller;
@@ -28,7 +30,11 @@ void end_external_wait() noexcept;
 // --- From any thread.
 
 // Adds a timer node to the runtime's heap (re-timing a sleeping worker if
-// it is the earliest). False, and nothing done, when no runtime runs.
-bool add_timer(TimerNode* n);
+// it is the earliest) and returns the runtime's serial number; 0, and
+// nothing done, when no runtime runs.
+std::uint64_t add_timer(TimerNode* n);
+// Takes n out of the heap of the runtime numbered `serial` if that runtime
+// still runs and n has not fired; true when it did (the caller then owns n).
+bool remove_timer(TimerNode* n, std::uint64_t serial);
 
 }  // namespace goro::rt

@@ -189,6 +189,10 @@ public:
     void wake_poller_if_needed();
 
     // --- timers: add a node; a new earliest deadline re-times a sleeper.
+    static std::uint64_t next_runtime_serial() noexcept {
+        static std::atomic<std::uint64_t> last{0};
+        return last.fetch_add(1, std::memory_order_relaxed) + 1;  // a unique number, no ordering
+    }
     void add_timer(TimerNode* n) {
         if (timers.add(n)) wake_for_timer();
     }
@@ -204,6 +208,9 @@ public:
     void run_main(std::function<void()>& main);  // on the thread inside run()
     void shutdown_from_main();
 
+    // Names this runtime among all of the process's, past and present (never
+    // 0): a timer that outlives its runtime is not removed from a later one.
+    const std::uint64_t serial = next_runtime_serial();
     Timers timers;
     StackPool stacks;
     std::atomic<bool> shutting_down{false};  // set when main returns: leftovers see Cancelled at every park

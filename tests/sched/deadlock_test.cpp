@@ -196,3 +196,21 @@ TEST_CASE("no_deadlock_when_a_plain_thread_holds_the_mutex", "[sched][deadlock]"
         CHECK(locked);
     }
 }
+
+TEST_CASE("deadlock_reported_after_an_abandoned_after_channel", "[sched][deadlock]") {
+    // An after(1h) channel nobody holds takes its timer with it (Go 1.23), so it no longer counts as
+    // something that could wake a goroutine. Before, the pending timer kept the deadlock from being seen
+    // for the hour: the child ran out its time limit.
+    for (int procs : {1, 2}) {
+        INFO("maxprocs " << procs);
+        CHECK(in_child([procs] {
+                  return expect_deadlock(procs, [] {
+                      for (int i = 0; i < 1000; ++i) (void)goro::after(std::chrono::hours(1));
+                      goro::select(goro::case_recv(goro::after(std::chrono::hours(1)), [](auto) {}),
+                                   goro::case_default());
+                      goro::Chan<int> never;
+                      never.recv();
+                  });
+              }) == 0);
+    }
+}

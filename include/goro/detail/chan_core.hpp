@@ -22,6 +22,9 @@
 #pragma once
 
 #include <goro/detail/waitlist.hpp>
+
+#include <memory>
+#include <utility>
 #include <goro/errors.hpp>
 
 #include <concepts>
@@ -158,9 +161,12 @@ private:
 
 // ChanAccess<T> reaches a Chan<T>'s state (select's cases). Chan<T> befriends
 // it; its uses are instantiated where Chan<T> is complete.
+// The runtime's after() also makes a Chan from a state it owns (with a
+// deleter that cancels its timer) and keeps a weak reference to it.
 template <class T>
 struct ChanAccess {
     static ChanState<T>* state(const Chan<T>& ch) noexcept { return ch.state_.get(); }
+    static Chan<T> adopt(std::shared_ptr<ChanState<T>> s) noexcept { return Chan<T>(std::move(s)); }
 };
 
 }  // namespace goro::detail
