@@ -14,11 +14,16 @@
 //
 // Giving memory back: released stacks go to `warm` (LIFO: the next spawn
 // gets the most recently used, cache-hot stack). When warm holds more than
-// 2 * kWarmStacks, the oldest ones down to kWarmStacks are taken out, sorted
-// by address, and each run of adjacent stacks (their guards included) is
-// given back with one madvise(MADV_DONTNEED), outside the lock; they then
-// go to `cold`, used after warm and before a new slab. MADV_FREE would be
-// cheaper but leaves the pages counted in RSS until the kernel needs them.
+// 2 * kWarmStacks and the pool has settled (no allocation has eaten into
+// that surplus for kTrimSettle), the oldest ones down to kWarmStacks are
+// taken out, sorted by address, and each run of adjacent stacks (their
+// guards included) is given back with one madvise(MADV_DONTNEED), outside
+// the lock; they then go to `cold`, used after warm and before a new slab.
+// The trim runs in release_batch, or from an idle worker whose sleep ends at
+// trim_due() (sched/idle.cpp). Without the wait, skynet (spawning in waves)
+// gave pages back between waves and faulted them in again: 1.5x slower.
+// MADV_FREE would be cheaper but leaves the pages counted in RSS until the
+// kernel needs them.
 //
 // Synchronisation: one SpinLock (Impl::mu) guards the lists and the slab
 // list, held only to copy a batch; slabs are mapped and stacks trimmed
@@ -103,7 +108,18 @@ struct StackPool::Impl {
     std::size_t guarded = 0;                          // guarded by mu
     std::size_t total = 0;                            // guarded by mu
     bool trimming = false;                            // guarded by mu: one trim at a time
+    // When the pool last had to hand out more than its warm stacks (a cold
+    // stack or a new slab): the surplus goes kTrimSettle after that. Relaxed:
+    // a hint read by idle workers for their sleep's deadline.
+    std::atomic<std::int64_t> last_demand_ns{0};
+    std::atomic<bool> surplus{false};                 // warm holds more than 2 * kWarmStacks
 };
+
+namespace {
+std::int64_t ns_of(goro::detail::TimePoint t) noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
 
 StackPool::StackPool(std::size_t stack_size)
     : stack_size_((stack_size + kPage - 1) / kPage * kPage), impl_(new Impl) {
@@ -175,11 +191,18 @@ std::size_t StackPool::allocate_batch(Stack* out, std::size_t n) {
         {
             std::lock_guard lk(impl_->mu);
             std::size_t take = 0;
-            for (auto* list : {&impl_->warm, &impl_->cold}) {
-                while (take < n && !list->empty()) {
-                    out[take++] = list->back();
-                    list->pop_back();
-                }
+            while (take < n && !impl_->warm.empty()) {
+                out[take++] = impl_->warm.back();
+                impl_->warm.pop_back();
+            }
+            // Eating into what a trim would keep means the surplus is in use:
+            // the pool has not settled (a program spawning in waves).
+            if (impl_->warm.size() <= 2 * kWarmStacks)
+                impl_->last_demand_ns.store(ns_of(goro::detail::Clock::now()), std::memory_order_relaxed);
+            if (take == n) return take;
+            while (take < n && !impl_->cold.empty()) {
+                out[take++] = impl_->cold.back();
+                impl_->cold.pop_back();
             }
             if (take > 0) return take;
         }
@@ -193,7 +216,28 @@ void StackPool::release_batch(const Stack* s, std::size_t n) noexcept {
         // No allocation here (nor in trim's filing): add_slab reserved room
         // in both lists for every stack ever carved.
         impl_->warm.insert(impl_->warm.end(), s, s + n);
-        if (impl_->warm.size() <= 2 * kWarmStacks || impl_->trimming) return;
+        if (impl_->warm.size() <= 2 * kWarmStacks) return;
+        impl_->surplus.store(true, std::memory_order_relaxed);
+        if (impl_->trimming) return;
+        if (ns_of(goro::detail::Clock::now()) - impl_->last_demand_ns.load(std::memory_order_relaxed) <
+            std::chrono::nanoseconds(kTrimSettle).count())
+            return;  // not settled: an idle worker comes back at trim_due()
+        impl_->trimming = true;
+    }
+    trim();
+}
+
+goro::detail::TimePoint StackPool::trim_due() const noexcept {
+    if (!impl_->surplus.load(std::memory_order_relaxed)) return goro::detail::TimePoint::max();
+    return goro::detail::TimePoint(std::chrono::nanoseconds(impl_->last_demand_ns.load(std::memory_order_relaxed))) +
+           kTrimSettle;
+}
+
+void StackPool::trim_if_settled(goro::detail::TimePoint now) noexcept {
+    if (!impl_->surplus.load(std::memory_order_relaxed) || now < trim_due()) return;
+    {
+        std::lock_guard lk(impl_->mu);
+        if (impl_->trimming) return;
         impl_->trimming = true;
     }
     trim();
@@ -206,6 +250,7 @@ void StackPool::trim() noexcept {
             std::lock_guard lk(impl_->mu);
             if (impl_->warm.size() <= 2 * kWarmStacks) {
                 impl_->trimming = false;
+                impl_->surplus.store(false, std::memory_order_relaxed);
                 return;
             }
             // The oldest (front) ones: the newest are the cache-hot ones.

@@ -19,6 +19,10 @@
 // (MADV_DONTNEED), so a spike of goroutines leaves no lasting RSS behind.
 #pragma once
 
+#include <goro/detail/clock.hpp>
+
+#include <chrono>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -43,8 +47,10 @@ inline constexpr std::size_t kGuardSize = 64 * 1024;
 // its exit check passed).
 inline constexpr std::size_t kCanaryBytes = 64;
 // Free stacks the pool keeps with their pages; beyond twice this many, the
-// oldest are given back to the kernel down to this many.
+// oldest are given back to the kernel down to this many, once the pool has
+// settled: no demand beyond its warm stacks for kTrimSettle.
 inline constexpr std::size_t kWarmStacks = 256;
+inline constexpr std::chrono::milliseconds kTrimSettle{1000};
 
 // How many guarded stacks the process may have, from vm.max_map_count and
 // the mappings in use when first asked (computed once per process).
@@ -91,6 +97,15 @@ public:
     // the system has no memory for a new slab.
     std::size_t allocate_batch(Stack* out, std::size_t n);
     void release_batch(const Stack* s, std::size_t n) noexcept;
+
+    // Giving memory back waits until the pool has settled (kTrimSettle
+    // without demand beyond its warm stacks): a program that spawns in
+    // waves (skynet) would otherwise give pages back between waves and
+    // fault them in again, at half its speed. trim_due() is when the
+    // surplus may go (TimePoint::max() when there is none): an idle worker
+    // sleeps no longer than that and then calls trim_if_settled().
+    detail::TimePoint trim_due() const noexcept;
+    void trim_if_settled(detail::TimePoint now) noexcept;
 
     // For tests and bench/: free stacks held with their pages (warm) and
     // given back to the kernel (cold), and stacks ever carved.

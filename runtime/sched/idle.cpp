@@ -196,7 +196,10 @@ void Runtime::idle_sleep(M* m) {
         expected = nullptr;
         poller = idle_.poll_m.compare_exchange_strong(expected, m, std::memory_order_seq_cst);
     }
-    detail::TimePoint deadline = timer_sleeper ? timers.next_deadline() : detail::TimePoint::max();
+    // The timer sleeper also wakes when the stack pool's surplus may go back
+    // to the kernel (fiber/stack.hpp trim_due: once, after a spike).
+    detail::TimePoint deadline =
+        timer_sleeper ? std::min(timers.next_deadline(), stacks.trim_due()) : detail::TimePoint::max();
     if (poller) {
         // Re-check after publishing poll_m: a wake_m() that missed it used the futex.
         if (m->wake.load(std::memory_order_seq_cst) == 0 && !stopping.load(std::memory_order_seq_cst))
@@ -216,6 +219,7 @@ void Runtime::idle_sleep(M* m) {
     }
     if (timer_sleeper) {
         idle_.timer_m.store(nullptr, std::memory_order_release);
+        stacks.trim_if_settled(detail::Clock::now());
         // Woken for other work before the deadline: hand the timer watch to
         // another idle worker, or the pending timers would wait for us.
         if (!timers.empty() && detail::Clock::now() < timers.next_deadline()) wake_for_timer();
