@@ -46,11 +46,8 @@ inline std::string name(const std::string& base, std::initializer_list<std::stri
 }
 
 // add() registers one case measured in real time and process CPU time.
-inline benchmark::internal::Benchmark* add(const std::string& case_name,
-                                           std::function<void(benchmark::State&)> fn) {
-    return benchmark::RegisterBenchmark(case_name.c_str(), std::move(fn))
-        ->UseRealTime()
-        ->MeasureProcessCPUTime();
+inline benchmark::internal::Benchmark* add(const std::string& case_name, std::function<void(benchmark::State&)> fn) {
+    return benchmark::RegisterBenchmark(case_name.c_str(), std::move(fn))->UseRealTime()->MeasureProcessCPUTime();
 }
 
 // in_runtime() runs body(state) as the main goroutine of a fresh runtime with

@@ -43,8 +43,7 @@ void thread_spawn_join(benchmark::State& state, long n) {
     std::atomic<long> left{0};
     for (auto _ : state) {
         left.store(n, std::memory_order_relaxed);
-        for (long i = 0; i < n; ++i)
-            threads.emplace_back([&left] { left.fetch_sub(1, std::memory_order_relaxed); });
+        for (long i = 0; i < n; ++i) threads.emplace_back([&left] { left.fetch_sub(1, std::memory_order_relaxed); });
         for (auto& t : threads) t.join();
         threads.clear();
     }
@@ -54,11 +53,9 @@ void thread_spawn_join(benchmark::State& state, long n) {
 
 void register_cases() {
     for (long n : {1L, 100L, 10000L}) {
-        micro::go_case("sched_spawn_join", {"n=" + std::to_string(n)},
-                       [n](benchmark::State& s) { spawn_join(s, n); });
+        micro::go_case("sched_spawn_join", {"n=" + std::to_string(n)}, [n](benchmark::State& s) { spawn_join(s, n); });
     }
-    micro::go_case("sched_spawn_join_capture", {"n=10000"},
-                   [](benchmark::State& s) { spawn_join_capture(s, 10000); });
+    micro::go_case("sched_spawn_join_capture", {"n=10000"}, [](benchmark::State& s) { spawn_join_capture(s, 10000); });
     for (long n : {1L, 100L}) {
         micro::add(micro::name("sched_spawn_join_thread", {"n=" + std::to_string(n)}),
                    [n](benchmark::State& s) { thread_spawn_join(s, n); });

@@ -25,8 +25,7 @@ void sleep_loop(benchmark::State& state, std::chrono::nanoseconds d, SleepFn sle
     }
     if (early != 0) state.SkipWithError(("sleeps ended early: " + std::to_string(early)).c_str());
     double mean_us = std::chrono::duration<double, std::micro>(total).count() / static_cast<double>(state.iterations());
-    state.counters["overshoot_us"] =
-        benchmark::Counter(mean_us - std::chrono::duration<double, std::micro>(d).count());
+    state.counters["overshoot_us"] = benchmark::Counter(mean_us - std::chrono::duration<double, std::micro>(d).count());
 }
 
 void goro_sleep(benchmark::State& state, std::chrono::nanoseconds d, bool busy) {
@@ -53,11 +52,9 @@ std::string label(std::chrono::nanoseconds d) {
 void register_cases() {
     const std::chrono::nanoseconds ds[] = {0ns, 10us, 100us, 1ms};
     for (auto d : ds) {
-        micro::go_case("time_sleep", {label(d)},
-                       [d](benchmark::State& s) { goro_sleep(s, d, false); });
+        micro::go_case("time_sleep", {label(d)}, [d](benchmark::State& s) { goro_sleep(s, d, false); });
     }
-    micro::go_case("time_sleep", {label(100us), "busy=1"},
-                   [](benchmark::State& s) { goro_sleep(s, 100us, true); });
+    micro::go_case("time_sleep", {label(100us), "busy=1"}, [](benchmark::State& s) { goro_sleep(s, 100us, true); });
     for (auto d : ds) {
         micro::add(micro::name("time_sleep_thread", {label(d)}), [d](benchmark::State& s) {
             sleep_loop(s, d, [](std::chrono::nanoseconds x) { std::this_thread::sleep_for(x); });

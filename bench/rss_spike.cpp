@@ -39,9 +39,7 @@ double rss_mib() {
 }
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 }  // namespace
 
@@ -74,7 +72,9 @@ int main() {
         const double release_ms = ms_since(t0);
         goro::sleep_for(std::chrono::milliseconds(200));
         const double after = rss_mib();
-        std::printf("rss_spike before_mib %.0f peak_mib %.0f after_mib %.0f spawn_ms %.0f release_ms %.0f (n %ld, touch %ld, w%d)\n",
-                    before, peak, after, spawn_ms, release_ms, n, touch, goro::maxprocs());
+        std::printf(
+            "rss_spike before_mib %.0f peak_mib %.0f after_mib %.0f spawn_ms %.0f release_ms %.0f (n %ld, touch %ld, "
+            "w%d)\n",
+            before, peak, after, spawn_ms, release_ms, n, touch, goro::maxprocs());
     });
 }

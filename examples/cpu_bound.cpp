@@ -83,9 +83,8 @@ double timed_find_sums(const std::vector<std::uint64_t>& numbers, int workers) {
         uint128 n = numbers[k];
         auto want = static_cast<std::uint64_t>((n - 1) * n * (2 * n - 1) / 6);
         if (sums[k] != want) {
-            throw std::runtime_error("cpu_bound: wrong sum for n=" + std::to_string(numbers[k]) +
-                                     ": got " + std::to_string(sums[k]) + ", want " +
-                                     std::to_string(want));
+            throw std::runtime_error("cpu_bound: wrong sum for n=" + std::to_string(numbers[k]) + ": got " +
+                                     std::to_string(sums[k]) + ", want " + std::to_string(want));
         }
     }
     return took.count();
@@ -100,8 +99,7 @@ void example_cpu_bound() {
     const int all = goro::num_cpu();
     const int previous = goro::maxprocs();
     std::printf("sum(i*i for i < n) for n = %llu .. %llu, one goroutine each\n",
-                static_cast<unsigned long long>(numbers.front()),
-                static_cast<unsigned long long>(numbers.back()));
+                static_cast<unsigned long long>(numbers.front()), static_cast<unsigned long long>(numbers.back()));
 
     double one_ms = 0, all_ms = 0;
     try {

@@ -103,8 +103,9 @@ void serve_slowly(goro::net::TcpListener& ln, goro::WaitGroup& conns, std::chron
                     }
                     goro::sleep_for(delay);  // a slow backend
                     std::string body = "<html>page " + req.substr(4, req.find(' ', 4) - 4) + "</html>\n";
-                    std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " +
-                                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+                    std::string resp =
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + std::to_string(body.size()) +
+                        "\r\nConnection: close\r\n\r\n" + body;
                     c.write_all(std::as_bytes(std::span(resp)));
                 } catch (const std::system_error&) {
                 }
@@ -217,7 +218,8 @@ int main(int argc, char** argv) {
         urls.push_back(u);
     }
     return goro::run([&] {
-        if (urls.empty()) crawl_local(); else crawl(urls);
+        if (urls.empty()) crawl_local();
+        else crawl(urls);
         return 0;
     });
 }

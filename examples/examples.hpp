@@ -22,29 +22,29 @@
 #include <string_view>
 
 // X(name, description): one line per example, in tour order.
-#define GORO_EXAMPLES(X)                                                                  \
-    /* goroutines, WaitGroup, maxprocs */                                                 \
-    X(sync_then_goroutines, "f(\"direct\") called synchronously, then three go f(...)")   \
-    X(hello_waitgroup, "three goroutines print Hello; a WaitGroup waits for them")        \
-    X(maxprocs_hello, "set_maxprocs(num_cpu()), then 100 goroutines say Hello, world!")   \
-    X(ping_pong_callbacks, "hello/world re-schedule each other for five rounds")          \
-    X(cpu_bound, "sum of squares on 30 goroutines: 1 worker vs all workers") \
-    /* network */ \
-    X(echo_server, "TCP echo server, a goroutine per connection, and three clients") \
-    X(http_hello, "HTTP/1.1 keep-alive Hello, World! server serving its own client") \
-    X(crawler, "fetch 15 slow pages: sequential vs 4 threads vs a goroutine each") \
-    /* tasks (asyncio) */ \
+#define GORO_EXAMPLES(X)                                                                            \
+    /* goroutines, WaitGroup, maxprocs */                                                           \
+    X(sync_then_goroutines, "f(\"direct\") called synchronously, then three go f(...)")             \
+    X(hello_waitgroup, "three goroutines print Hello; a WaitGroup waits for them")                  \
+    X(maxprocs_hello, "set_maxprocs(num_cpu()), then 100 goroutines say Hello, world!")             \
+    X(ping_pong_callbacks, "hello/world re-schedule each other for five rounds")                    \
+    X(cpu_bound, "sum of squares on 30 goroutines: 1 worker vs all workers")                        \
+    /* network */                                                                                   \
+    X(echo_server, "TCP echo server, a goroutine per connection, and three clients")                \
+    X(http_hello, "HTTP/1.1 keep-alive Hello, World! server serving its own client")                \
+    X(crawler, "fetch 15 slow pages: sequential vs 4 threads vs a goroutine each")                  \
+    /* tasks (asyncio) */                                                                           \
     X(task_future_callbacks, "a callback sets a future's result; a done callback saves it to a db") \
     X(task_gather_random, "do_something(i) with random waits, gathered: results in argument order") \
-    X(task_gather_sleep, "sleep(1), sleep(2) gathered in ~2 s; the same with run_blocking(sleep)") \
-    X(task_factorial, "asyncio docs: factorial A, B, C gathered -> [2, 6, 24]") \
-    X(task_named, "spawn(\"foo\", ...) then pick the result by the task's name") \
-    /* channels and select */ \
-    X(prime_sieve, "Go's concurrent prime sieve: a chain of filter goroutines, first 25 primes") \
-    X(pipeline, "generate -> square -> print: stages joined by channels, closed in turn") \
-    X(worker_pool, "3 workers, a jobs and a results channel, a WaitGroup closing results") \
-    X(fan_in_select, "two talkers multiplexed onto one channel with select") \
-    X(timeout_after, "select with after(): one call times out, one returns in time") \
+    X(task_gather_sleep, "sleep(1), sleep(2) gathered in ~2 s; the same with run_blocking(sleep)")  \
+    X(task_factorial, "asyncio docs: factorial A, B, C gathered -> [2, 6, 24]")                     \
+    X(task_named, "spawn(\"foo\", ...) then pick the result by the task's name")                    \
+    /* channels and select */                                                                       \
+    X(prime_sieve, "Go's concurrent prime sieve: a chain of filter goroutines, first 25 primes")    \
+    X(pipeline, "generate -> square -> print: stages joined by channels, closed in turn")           \
+    X(worker_pool, "3 workers, a jobs and a results channel, a WaitGroup closing results")          \
+    X(fan_in_select, "two talkers multiplexed onto one channel with select")                        \
+    X(timeout_after, "select with after(): one call times out, one returns in time")                \
     X(skynet, "1M goroutines in a 10-ary tree sum through channels: 499999500000")
 
 #define GORO_EXAMPLE_DECLARE_(name, description) void example_##name();
@@ -75,17 +75,17 @@ inline constexpr std::size_t kExampleCount = sizeof(kExamples) / sizeof(kExample
 #ifdef GORO_EXAMPLE_STANDALONE
 #include <cstdio>
 #include <exception>
-#define GORO_EXAMPLE_MAIN(fn)                                    \
-    int main() {                                                 \
-        try {                                                    \
-            return goro::run([] {                                \
-                fn();                                            \
-                return 0;                                        \
-            });                                                  \
-        } catch (const std::exception& e) {                      \
+#define GORO_EXAMPLE_MAIN(fn)                                       \
+    int main() {                                                    \
+        try {                                                       \
+            return goro::run([] {                                   \
+                fn();                                               \
+                return 0;                                           \
+            });                                                     \
+        } catch (const std::exception& e) {                         \
             std::fprintf(stderr, "%s: error: %s\n", #fn, e.what()); \
-            return 1;                                            \
-        }                                                        \
+            return 1;                                               \
+        }                                                           \
     }
 #else
 #define GORO_EXAMPLE_MAIN(fn)

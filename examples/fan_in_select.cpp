@@ -71,11 +71,14 @@ goro::Chan<std::string> fan_in(goro::Chan<std::string> input1, goro::Chan<std::s
         auto nil = goro::Chan<std::string>::nil();
         while (!(input1.is_nil() && input2.is_nil())) {
             // A closed input is replaced by the nil channel, whose case select never picks.
-            goro::select(goro::case_recv(input1, [&](const std::optional<std::string>& s) {
-                             if (s) c.send(*s); else input1 = nil;
-                         }),
+            goro::select(goro::case_recv(input1,
+                                         [&](const std::optional<std::string>& s) {
+                                             if (s) c.send(*s);
+                                             else input1 = nil;
+                                         }),
                          goro::case_recv(input2, [&](const std::optional<std::string>& s) {
-                             if (s) c.send(*s); else input2 = nil;
+                             if (s) c.send(*s);
+                             else input2 = nil;
                          }));
         }
         c.close();

@@ -37,8 +37,7 @@
 
 void example_maxprocs_hello() {
     const int previous = goro::set_maxprocs(goro::num_cpu());
-    std::printf("num_cpu = %d, maxprocs = %d (was %d)\n", goro::num_cpu(), goro::maxprocs(),
-                previous);
+    std::printf("num_cpu = %d, maxprocs = %d (was %d)\n", goro::num_cpu(), goro::maxprocs(), previous);
 
     goro::WaitGroup wg;
     for (int i = 0; i < 100; ++i) {

@@ -60,9 +60,9 @@ void world(goro::Event& stop, int n) {
 }  // namespace
 
 void example_ping_pong_callbacks() {
-    goro::Event stop;                              // lives until stop.wait() returns
-    goro::go([&stop] { hello(stop, 1); });         // loop.call_soon(hello, loop, 1)
-    stop.wait();                                   // loop.run_forever()
+    goro::Event stop;                       // lives until stop.wait() returns
+    goro::go([&stop] { hello(stop, 1); });  // loop.call_soon(hello, loop, 1)
+    stop.wait();                            // loop.run_forever()
     std::printf("loop stopped after %d rounds\n", kRounds);
 }
 

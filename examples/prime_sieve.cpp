@@ -63,8 +63,8 @@ void filter(goro::Chan<int> in, goro::Chan<int> out, int prime) {
 }  // namespace
 
 void example_prime_sieve() {
-    goro::Chan<int> ch;                    // Create a new channel.
-    goro::go([ch] { generate(ch); });      // Launch the generate goroutine.
+    goro::Chan<int> ch;                // Create a new channel.
+    goro::go([ch] { generate(ch); });  // Launch the generate goroutine.
     for (int i = 0; i < 25; ++i) {
         int prime = *ch.recv();
         std::printf("%d\n", prime);

@@ -70,7 +70,8 @@ std::int64_t skynet_size() {
     std::int64_t n = 1;
     while (n < 100000000 && std::to_string(n) != s) n *= 10;
     if (std::to_string(n) != s)
-        throw std::invalid_argument(std::string("skynet: SKYNET_SIZE=") + s + " is not a power of ten from 1 to 100000000");
+        throw std::invalid_argument(std::string("skynet: SKYNET_SIZE=") + s +
+                                    " is not a power of ten from 1 to 100000000");
     return n;
 }
 

@@ -58,8 +58,7 @@ long factorial(const char* name, int number) {
 
 void example_task_factorial() {
     std::printf("(sleep(1) scaled to %lld ms)\n", static_cast<long long>(kOneSecond.count()));
-    auto [a, b, c] = goro::gather([] { return factorial("A", 2); },
-                                  [] { return factorial("B", 3); },
+    auto [a, b, c] = goro::gather([] { return factorial("A", 2); }, [] { return factorial("B", 3); },
                                   [] { return factorial("C", 4); });
     std::printf("[%ld, %ld, %ld]\n", a, b, c);
 }

@@ -57,8 +57,9 @@ void example_timeout_after() {
         goro::sleep_for(200ms);
         c1.send("result 1");
     });
-    goro::select(goro::case_recv(c1, [](const std::optional<std::string>& res) { std::printf("%s\n", res->c_str()); }),
-                 goro::case_recv(goro::after(100ms), [&](auto) { std::printf("timeout 1 (after %lld ms)\n", ms_since(t0)); }));
+    goro::select(
+        goro::case_recv(c1, [](const std::optional<std::string>& res) { std::printf("%s\n", res->c_str()); }),
+        goro::case_recv(goro::after(100ms), [&](auto) { std::printf("timeout 1 (after %lld ms)\n", ms_since(t0)); }));
 
     t0 = Clock::now();
     goro::Chan<std::string> c2(1);
@@ -66,9 +67,10 @@ void example_timeout_after() {
         goro::sleep_for(200ms);
         c2.send("result 2");
     });
-    goro::select(goro::case_recv(c2, [&](const std::optional<std::string>& res) {
-                     std::printf("%s (after %lld ms)\n", res->c_str(), ms_since(t0));
-                 }),
+    goro::select(goro::case_recv(c2,
+                                 [&](const std::optional<std::string>& res) {
+                                     std::printf("%s (after %lld ms)\n", res->c_str(), ms_since(t0));
+                                 }),
                  goro::case_recv(goro::after(300ms), [](auto) { std::printf("timeout 2\n"); }));
 }
 

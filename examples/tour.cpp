@@ -78,27 +78,23 @@ bool run_one(const Example& e) {
         e.fn();
     } catch (const std::exception& ex) {
         std::fflush(stdout);
-        std::fprintf(stderr, "tour: %.*s threw: %s\n", static_cast<int>(e.name.size()),
-                     e.name.data(), ex.what());
+        std::fprintf(stderr, "tour: %.*s threw: %s\n", static_cast<int>(e.name.size()), e.name.data(), ex.what());
         ok = false;
     } catch (...) {
         std::fflush(stdout);
-        std::fprintf(stderr, "tour: %.*s threw a non-std exception\n",
-                     static_cast<int>(e.name.size()), e.name.data());
+        std::fprintf(stderr, "tour: %.*s threw a non-std exception\n", static_cast<int>(e.name.size()), e.name.data());
         ok = false;
     }
     std::fflush(stdout);
 
     if (!goroutines_drained()) {
-        std::fprintf(stderr, "tour: %.*s left %zu goroutine(s) running\n",
-                     static_cast<int>(e.name.size()), e.name.data(),
-                     goro::num_goroutines() - 1);
+        std::fprintf(stderr, "tour: %.*s left %zu goroutine(s) running\n", static_cast<int>(e.name.size()),
+                     e.name.data(), goro::num_goroutines() - 1);
         ok = false;
     }
     if (goro::maxprocs() != maxprocs_before) {
-        std::fprintf(stderr, "tour: %.*s changed maxprocs from %d to %d\n",
-                     static_cast<int>(e.name.size()), e.name.data(), maxprocs_before,
-                     goro::maxprocs());
+        std::fprintf(stderr, "tour: %.*s changed maxprocs from %d to %d\n", static_cast<int>(e.name.size()),
+                     e.name.data(), maxprocs_before, goro::maxprocs());
         goro::set_maxprocs(maxprocs_before);
         ok = false;
     }
@@ -121,8 +117,7 @@ int main(int argc, char** argv) {
         }
         const Example* e = find_example(arg);
         if (e == nullptr) {
-            std::fprintf(stderr, "tour: no example named '%s' (tour --list names them)\n",
-                         argv[i]);
+            std::fprintf(stderr, "tour: no example named '%s' (tour --list names them)\n", argv[i]);
             return 2;
         }
         chosen.push_back(e);

@@ -107,7 +107,8 @@ inline long ratio_slack() { return kSanitized ? 10 : 1; }
 #else
 [[gnu::noinline]]
 #endif
-inline std::thread::id current_thread() {
+inline std::thread::id
+current_thread() {
     asm volatile("" ::: "memory");
     return std::this_thread::get_id();
 }
@@ -162,10 +163,9 @@ inline void check_no_failures() {
 }  // namespace goro_test
 
 // GCHECK(cond): usable anywhere (goroutines, plain threads); evaluates cond once; never throws.
-#define GCHECK(...)                                                                              \
-    do {                                                                                         \
-        if (!static_cast<bool>(__VA_ARGS__))                                                     \
-            ::goro_test::record_failure(#__VA_ARGS__, __FILE__, __LINE__);                       \
+#define GCHECK(...)                                                                                         \
+    do {                                                                                                    \
+        if (!static_cast<bool>(__VA_ARGS__)) ::goro_test::record_failure(#__VA_ARGS__, __FILE__, __LINE__); \
     } while (0)
 
 namespace goro_test {
@@ -245,10 +245,12 @@ class EnvVar {
 public:
     EnvVar(const char* name, const char* value) : name_(name) {
         if (const char* old = ::getenv(name)) old_ = old;
-        if (value) ::setenv(name, value, 1); else ::unsetenv(name);
+        if (value) ::setenv(name, value, 1);
+        else ::unsetenv(name);
     }
     ~EnvVar() {
-        if (old_) ::setenv(name_, old_->c_str(), 1); else ::unsetenv(name_);
+        if (old_) ::setenv(name_, old_->c_str(), 1);
+        else ::unsetenv(name_);
     }
     EnvVar(const EnvVar&) = delete;
     EnvVar& operator=(const EnvVar&) = delete;
@@ -306,7 +308,10 @@ inline std::chrono::microseconds cpu_time_from_stat() {
     unsigned long long utime = 0, stime = 0;
     for (int i = 3; fields >> f; ++i) {  // field 3 is the state
         if (i == 14) utime = std::stoull(f);
-        if (i == 15) { stime = std::stoull(f); break; }
+        if (i == 15) {
+            stime = std::stoull(f);
+            break;
+        }
     }
     long hz = ::sysconf(_SC_CLK_TCK);
     return std::chrono::microseconds((utime + stime) * 1000000ULL / static_cast<unsigned long long>(hz));

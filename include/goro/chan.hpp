@@ -40,8 +40,7 @@ public:
         : state_(std::make_shared<detail::ChanState<T>>(detail::checked_capacity(capacity, sizeof(T)))) {}
     // Any integer: Chan<int> ch(0) is Go's make(chan int, 0).
     template <std::integral I>
-        requires(!std::same_as<I, bool>)
-    explicit Chan(I capacity) : Chan(detail::nonnegative_capacity(capacity)) {}
+    requires(!std::same_as<I, bool>) explicit Chan(I capacity) : Chan(detail::nonnegative_capacity(capacity)) {}
 
     // nil() is the nil channel (Go's `var ch chan T`).
     static Chan nil() { return Chan(NilTag{}); }
@@ -56,15 +55,12 @@ public:
         detail::WaitNode* partner = nullptr;
         s.lock_.lock();
         switch (s.try_send_locked(v, partner)) {
-        case detail::ChanResult::Done:
-            s.lock_.unlock();
-            if (partner) detail::signal(partner);
-            return;
-        case detail::ChanResult::Closed:
-            s.lock_.unlock();
-            throw ChannelClosed("goro: send on closed channel");
-        case detail::ChanResult::WouldBlock:
-            break;
+            case detail::ChanResult::Done:
+                s.lock_.unlock();
+                if (partner) detail::signal(partner);
+                return;
+            case detail::ChanResult::Closed: s.lock_.unlock(); throw ChannelClosed("goro: send on closed channel");
+            case detail::ChanResult::WouldBlock: break;
         }
         detail::WaitNode node;
         node.data = &v;
@@ -82,15 +78,12 @@ public:
         detail::WaitNode* partner = nullptr;
         s.lock_.lock();
         switch (s.try_recv_locked(out, partner)) {
-        case detail::ChanResult::Done:
-            s.lock_.unlock();
-            if (partner) detail::signal(partner);
-            return out;
-        case detail::ChanResult::Closed:
-            s.lock_.unlock();
-            return std::nullopt;
-        case detail::ChanResult::WouldBlock:
-            break;
+            case detail::ChanResult::Done:
+                s.lock_.unlock();
+                if (partner) detail::signal(partner);
+                return out;
+            case detail::ChanResult::Closed: s.lock_.unlock(); return std::nullopt;
+            case detail::ChanResult::WouldBlock: break;
         }
         detail::WaitNode node;
         node.data = &out;

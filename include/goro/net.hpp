@@ -131,13 +131,21 @@ public:
     // makes each read a poll; std::nullopt removes the timeout (see the file
     // comment). set_write_timeout() the same for write() and write_all().
     template <class Rep, class Period>
-    void set_read_timeout(std::chrono::duration<Rep, Period> d) { read_timeout_ = detail::to_nanos(d); }
+    void set_read_timeout(std::chrono::duration<Rep, Period> d) {
+        read_timeout_ = detail::to_nanos(d);
+    }
     template <class Rep, class Period>
-    void set_write_timeout(std::chrono::duration<Rep, Period> d) { write_timeout_ = detail::to_nanos(d); }
+    void set_write_timeout(std::chrono::duration<Rep, Period> d) {
+        write_timeout_ = detail::to_nanos(d);
+    }
     template <class Rep, class Period>
-    void set_read_timeout(std::optional<std::chrono::duration<Rep, Period>> d) { read_timeout_ = detail::to_nanos(d); }
+    void set_read_timeout(std::optional<std::chrono::duration<Rep, Period>> d) {
+        read_timeout_ = detail::to_nanos(d);
+    }
     template <class Rep, class Period>
-    void set_write_timeout(std::optional<std::chrono::duration<Rep, Period>> d) { write_timeout_ = detail::to_nanos(d); }
+    void set_write_timeout(std::optional<std::chrono::duration<Rep, Period>> d) {
+        write_timeout_ = detail::to_nanos(d);
+    }
     void set_read_timeout(std::nullopt_t) { read_timeout_.reset(); }
     void set_write_timeout(std::nullopt_t) { write_timeout_.reset(); }
 

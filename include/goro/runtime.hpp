@@ -58,13 +58,21 @@ auto run(Config cfg, F&& fn) -> std::invoke_result_t<F&> {
     std::exception_ptr error;
     if constexpr (std::is_void_v<R>) {
         detail::run_runtime(cfg, [&] {
-            try { fn(); } catch (...) { error = std::current_exception(); }
+            try {
+                fn();
+            } catch (...) {
+                error = std::current_exception();
+            }
         });
         if (error) std::rethrow_exception(error);
     } else {
         std::optional<R> result;
         detail::run_runtime(cfg, [&] {
-            try { result.emplace(fn()); } catch (...) { error = std::current_exception(); }
+            try {
+                result.emplace(fn());
+            } catch (...) {
+                error = std::current_exception();
+            }
         });
         if (error) std::rethrow_exception(error);
         return std::move(*result);

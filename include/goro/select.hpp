@@ -47,9 +47,7 @@ std::size_t select_impl(SelectCase** cases, std::size_t n);
 
 template <class T, class F>
 struct RecvCase final : SelectCase {
-    RecvCase(const Chan<T>& ch, F fn) : chan(ch), body(std::move(fn)) {
-        core = ChanAccess<T>::state(chan);
-    }
+    RecvCase(const Chan<T>& ch, F fn) : chan(ch), body(std::move(fn)) { core = ChanAccess<T>::state(chan); }
     ChanResult try_locked(WaitNode*& to_signal) override {
         return ChanAccess<T>::state(chan)->try_recv_locked(value, to_signal);
     }

@@ -114,8 +114,8 @@ public:
     // add_done_callback(cb) schedules cb(const Task<R>&) once when the task is
     // done (at once if it already is), on a new goroutine.
     template <class F>
-        requires std::invocable<std::decay_t<F>&, const Task<R>&>
-    void add_done_callback(F&& cb) const {
+    requires std::invocable < std::decay_t<F>
+    &, const Task<R>& > void add_done_callback(F&& cb) const {
         detail::TaskCore::DoneCallback f = [cb = std::decay_t<F>(std::forward<F>(cb))](detail::TaskCore& c) mutable {
             cb(Task(static_cast<detail::TaskShared<R>*>(&c), true));  // c is the state of a Task<R>
         };
@@ -187,10 +187,8 @@ auto spawn(std::string name, F&& fn) {
 }
 
 template <class F>
-    requires std::invocable<std::decay_t<F>&>
-auto spawn(F&& fn) {
-    return detail::spawn_task(detail::next_task_number(), std::forward<F>(fn));
-}
+requires std::invocable < std::decay_t<F>
+& > auto spawn(F&& fn) { return detail::spawn_task(detail::next_task_number(), std::forward<F>(fn)); }
 
 // Outcome<R> is one settled task (gather_settled): a value or an exception.
 template <class R>
@@ -251,12 +249,11 @@ struct WaitResult {
 // rethrown once every argument is done. If the caller is cancelled, every
 // argument not done is cancelled and awaited, then Cancelled is thrown.
 template <class... A>
-    requires(detail::TaskOrCallable<A> && ...)
-auto gather(A&&... args) {
+requires(detail::TaskOrCallable<A>&&...) auto gather(A&&... args) {
     std::tuple<decltype(detail::as_task(std::forward<A>(args)))...> tasks{detail::as_task(std::forward<A>(args))...};
-    std::array<detail::TaskCore*, sizeof...(A)> cores =
-        std::apply([](const auto&... t) { return std::array<detail::TaskCore*, sizeof...(A)>{detail::TaskAccess::core(t)...}; },
-                   tasks);
+    std::array<detail::TaskCore*, sizeof...(A)> cores = std::apply(
+        [](const auto&... t) { return std::array<detail::TaskCore*, sizeof...(A)>{detail::TaskAccess::core(t)...}; },
+        tasks);
     detail::wait_all(cores.data(), cores.size());
     detail::rethrow_first_error(cores.data(), cores.size());
     return std::apply(
@@ -348,8 +345,8 @@ R wait_for(Task<R> t, std::chrono::duration<Rep, Period> d) {
 }
 // wait_for(fn, d) spawns fn first.
 template <class F, class Rep, class Period>
-    requires(std::invocable<std::decay_t<F>&> && !detail::IsTask<std::remove_cvref_t<F>>::value)
-auto wait_for(F&& fn, std::chrono::duration<Rep, Period> d) {
+requires(std::invocable<std::decay_t<F>&> &&
+         !detail::IsTask<std::remove_cvref_t<F>>::value) auto wait_for(F&& fn, std::chrono::duration<Rep, Period> d) {
     return wait_for(spawn(std::forward<F>(fn)), d);
 }
 
@@ -360,8 +357,8 @@ template <class R>
 class AsCompleted {
     struct State {
         detail::SpinLock lock;
-        std::deque<Task<R>> ready;     // guarded by lock
-        detail::WaitList waiters;      // guarded by lock
+        std::deque<Task<R>> ready;  // guarded by lock
+        detail::WaitList waiters;   // guarded by lock
     };
 
 public:

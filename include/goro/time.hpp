@@ -17,7 +17,7 @@ namespace goro {
 namespace detail {
 void sleep_until_steady(TimePoint deadline);
 Chan<std::chrono::steady_clock::time_point> after_chan(TimePoint when);
-}
+}  // namespace detail
 
 // Any clock and precision; a time point too far ahead to represent (e.g.
 // time_point::max()) sleeps until cancelled.

@@ -84,8 +84,12 @@ std::size_t select_impl(SelectCase** cases, std::size_t n) {
         if (cases[i]->core) locks[nlocks++] = cases[i]->core;
     std::sort(locks.data, locks.data + nlocks);
     nlocks = static_cast<std::size_t>(std::unique(locks.data, locks.data + nlocks) - locks.data);
-    auto lock_all = [&] { for (std::size_t i = 0; i < nlocks; ++i) locks[i]->lock_.lock(); };
-    auto unlock_all = [&] { for (std::size_t i = nlocks; i > 0; --i) locks[i - 1]->lock_.unlock(); };
+    auto lock_all = [&] {
+        for (std::size_t i = 0; i < nlocks; ++i) locks[i]->lock_.lock();
+    };
+    auto unlock_all = [&] {
+        for (std::size_t i = nlocks; i > 0; --i) locks[i - 1]->lock_.unlock();
+    };
 
     // 2. Poll every case under all the locks.
     lock_all();
@@ -163,7 +167,8 @@ void ChanCore::close_locked_and_unlock() {
         while (WaitNode* n = pop_claimable(q)) {
             n->ok = false;  // receivers: nothing; senders: throw ChannelClosed
             n->next = nullptr;
-            if (last) last->next = n; else chain = n;
+            if (last) last->next = n;
+            else chain = n;
             last = n;
         }
     };

@@ -11,14 +11,14 @@ namespace goro::rt {
 }
 
 #if !defined(NDEBUG) || defined(GORO_ASSERTIONS)
-#define GORO_ASSERT(cond, fmt, ...)                                                       \
-    do {                                                                                  \
-        if (__builtin_expect(!(cond), 0))                                                 \
+#define GORO_ASSERT(cond, fmt, ...)                                                      \
+    do {                                                                                 \
+        if (__builtin_expect(!(cond), 0))                                                \
             ::goro::rt::fatal("assertion failed at %s:%d: %s: " fmt, __FILE__, __LINE__, \
-                              #cond __VA_OPT__(, ) __VA_ARGS__);                          \
+                              #cond __VA_OPT__(, ) __VA_ARGS__);                         \
     } while (0)
 #else
 #define GORO_ASSERT(cond, fmt, ...) \
-    do {                       \
+    do {                            \
     } while (0)
 #endif

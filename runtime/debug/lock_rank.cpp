@@ -71,10 +71,12 @@ void lock_rank_acquire(LockRank r, const void* lock) noexcept {
         if (!ok && r == LockRank::Primitive && h.rank == LockRank::Primitive)
             ok = reinterpret_cast<std::uintptr_t>(h.lock) < reinterpret_cast<std::uintptr_t>(lock);
         if (!ok)
-            rt::fatal("lock order violation: acquiring %s (%p, level %d) while holding %s (%p, level %d); "
-                      "the order is in runtime/DESIGN.md \"Lock order\"",
-                      info(r).name, lock, info(r).level, info(h.rank).name, h.lock, info(h.rank).level);
-        if (h.rank == LockRank::Primitive && r == LockRank::Primitive) break;  // the others were checked when this one was taken
+            rt::fatal(
+                "lock order violation: acquiring %s (%p, level %d) while holding %s (%p, level %d); "
+                "the order is in runtime/DESIGN.md \"Lock order\"",
+                info(r).name, lock, info(r).level, info(h.rank).name, h.lock, info(h.rank).level);
+        if (h.rank == LockRank::Primitive && r == LockRank::Primitive)
+            break;  // the others were checked when this one was taken
     }
     push(r, lock);
 }
@@ -85,7 +87,8 @@ void lock_rank_release(LockRank r, const void* lock) noexcept {
     // Usually the last one taken; select releases in any order.
     for (int i = t_depth - 1; i >= 0; --i) {
         if (t_held[i].lock != lock) continue;
-        if (t_held[i].rank != r) rt::fatal("lock rank: %p released as %s, taken as %s", lock, info(r).name, info(t_held[i].rank).name);
+        if (t_held[i].rank != r)
+            rt::fatal("lock rank: %p released as %s, taken as %s", lock, info(r).name, info(t_held[i].rank).name);
         for (int j = i; j + 1 < t_depth; ++j) t_held[j] = t_held[j + 1];
         --t_depth;
         return;
@@ -96,8 +99,8 @@ void lock_rank_release(LockRank r, const void* lock) noexcept {
 void lock_rank_assert_none_held(const char* where) noexcept {
     if (t_depth == 0) return;
     const Held& h = t_held[t_depth - 1];
-    rt::fatal("lock rank: %s while holding %d lock(s), the last %s (%p): no lock may be held across a switch",
-              where, t_depth, info(h.rank).name, h.lock);
+    rt::fatal("lock rank: %s while holding %d lock(s), the last %s (%p): no lock may be held across a switch", where,
+              t_depth, info(h.rank).name, h.lock);
 }
 
 }  // namespace goro::detail

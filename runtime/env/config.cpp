@@ -187,7 +187,8 @@ int detect_cpus() {
     return std::max(n, 1);
 }
 
-const std::string kBadWorkerCount = "is not a valid worker count (want an integer from 1 to " + std::to_string(kMaxProcsLimit) + ")";
+const std::string kBadWorkerCount =
+    "is not a valid worker count (want an integer from 1 to " + std::to_string(kMaxProcsLimit) + ")";
 
 }  // namespace
 
@@ -218,8 +219,10 @@ std::size_t parse_stack_size(std::string_view var_name, std::string_view value) 
     std::uint64_t scale = 1;
     if (!digits.empty()) {
         switch (digits.back()) {
-            case 'K': case 'k': scale = 1024; break;
-            case 'M': case 'm': scale = 1024 * 1024; break;
+            case 'K':
+            case 'k': scale = 1024; break;
+            case 'M':
+            case 'm': scale = 1024 * 1024; break;
             default: break;
         }
         if (scale != 1) digits.remove_suffix(1);

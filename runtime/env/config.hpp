@@ -14,10 +14,10 @@
 
 namespace goro::rt {
 
-inline constexpr int kMaxProcsLimit = 10000;                    // the most workers; far above any real core count
-inline constexpr std::size_t kStackPageSize = 4096;             // stack sizes are rounded up to this
-inline constexpr std::size_t kMinStackSize = 16 * 1024;         // below this, ordinary frames overflow the guard
-inline constexpr std::size_t kMaxStackSize = 1024 * 1024 * 1024; // 1 GiB: a typo guard, not a real need
+inline constexpr int kMaxProcsLimit = 10000;                      // the most workers; far above any real core count
+inline constexpr std::size_t kStackPageSize = 4096;               // stack sizes are rounded up to this
+inline constexpr std::size_t kMinStackSize = 16 * 1024;           // below this, ordinary frames overflow the guard
+inline constexpr std::size_t kMaxStackSize = 1024 * 1024 * 1024;  // 1 GiB: a typo guard, not a real need
 
 // maxprocs_from_env() reads GORO_MAXPROCS, then GOMAXPROCS (an empty value counts as unset) and returns the
 // worker count it names, or 0 when neither is set. The first one set is the one parsed: an invalid

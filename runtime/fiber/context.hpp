@@ -43,7 +43,6 @@ namespace goro::rt {
 
 struct Context;
 
-
 // What a context saves while suspended. Layout of the C++ ABI's per-thread
 // exception state (libsupc++ __cxa_eh_globals): caught-exception stack and
 // uncaught count. Saving it per context makes exception state per goroutine.
@@ -103,7 +102,8 @@ void context_destroy(Context& ctx);
 // Suspends `from`, resumes `to` with `h`; h->thread must be the calling
 // thread's slots. Returns the Handoff of whoever resumes `from` later (after
 // recording their suspended context).
-HandoffHeader* switch_context(Context& from, Context& to, HandoffHeader* h);  // h: a Handoff, which derives from HandoffHeader
+HandoffHeader* switch_context(Context& from, Context& to,
+                              HandoffHeader* h);  // h: a Handoff, which derives from HandoffHeader
 // The same for a context that will never be resumed (an exiting goroutine).
 [[noreturn]] void switch_context_final(Context& from, Context& to, HandoffHeader* h);
 

@@ -99,7 +99,7 @@ void pass_on(int sig, siginfo_t* info, void* uc) noexcept {
     }
     // The default action: restore it; a fault recurs when we return, a
     // signal from kill() or raise() does not, so send that one again.
-    struct sigaction dfl{};
+    struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     ::sigaction(sig, &dfl, nullptr);
@@ -162,12 +162,12 @@ void report_overflow(std::uint64_t id, const char* name, std::size_t stack_size)
 // faults that are not goro's go to.
 void install_overflow_handler(GoroutineLookup lookup) noexcept {
     g_lookup.store(lookup, std::memory_order_release);
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_sigaction = &on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGSEGV, SIGBUS}) {
-        struct sigaction cur{};
+        struct sigaction cur {};
         if (::sigaction(sig, nullptr, &cur) != 0) continue;
         if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == &on_fault) continue;  // ours already
         // The old action is written before ours is in place (a fault in

@@ -101,18 +101,19 @@ std::size_t guarded_stacks_budget() noexcept {
 }
 
 struct StackPool::Impl {
-    goro::detail::SpinLock mu{goro::detail::LockRank::StackPool};  // held for a batch copy; slabs are mapped and stacks trimmed outside it
-    std::vector<Stack> warm;                          // guarded by mu: free, pages possibly resident
-    std::vector<Stack> cold;                          // guarded by mu: free, pages given back
-    std::vector<std::pair<void*, std::size_t>> slabs; // guarded by mu
-    std::size_t guarded = 0;                          // guarded by mu
-    std::size_t total = 0;                            // guarded by mu
-    bool trimming = false;                            // guarded by mu: one trim at a time
+    goro::detail::SpinLock mu{
+        goro::detail::LockRank::StackPool};  // held for a batch copy; slabs are mapped and stacks trimmed outside it
+    std::vector<Stack> warm;                 // guarded by mu: free, pages possibly resident
+    std::vector<Stack> cold;                 // guarded by mu: free, pages given back
+    std::vector<std::pair<void*, std::size_t>> slabs;  // guarded by mu
+    std::size_t guarded = 0;                           // guarded by mu
+    std::size_t total = 0;                             // guarded by mu
+    bool trimming = false;                             // guarded by mu: one trim at a time
     // When the pool last had to hand out more than its warm stacks (a cold
     // stack or a new slab): the surplus goes kTrimSettle after that. Relaxed:
     // a hint read by idle workers for their sleep's deadline.
     std::atomic<std::int64_t> last_demand_ns{0};
-    std::atomic<bool> surplus{false};                 // warm holds more than 2 * kWarmStacks
+    std::atomic<bool> surplus{false};  // warm holds more than 2 * kWarmStacks
 };
 
 namespace {
@@ -121,8 +122,7 @@ std::int64_t ns_of(goro::detail::TimePoint t) noexcept {
 }
 }  // namespace
 
-StackPool::StackPool(std::size_t stack_size)
-    : stack_size_((stack_size + kPage - 1) / kPage * kPage), impl_(new Impl) {
+StackPool::StackPool(std::size_t stack_size) : stack_size_((stack_size + kPage - 1) / kPage * kPage), impl_(new Impl) {
     (void)guarded_stacks_budget();  // counted before this runtime adds mappings of its own
 }
 
@@ -142,11 +142,10 @@ void StackPool::add_slab() {
     // its slab's bottom (and never runs into a thread's stack or TLS below),
     // for two mappings per kMaxUnguardedSlab stacks.
     const std::size_t count =
-        guard_all ? kStacksPerSlab
-                  : std::clamp(kUnguardedSlabBytes / stride, kStacksPerSlab, kMaxUnguardedSlab);
+        guard_all ? kStacksPerSlab : std::clamp(kUnguardedSlabBytes / stride, kStacksPerSlab, kMaxUnguardedSlab);
     const std::size_t len = stride * count;
-    void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    void* mem =
+        ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (mem == MAP_FAILED) {
         int err = errno;
         if (guard_all) g_guarded_stacks.fetch_sub(kStacksPerSlab, std::memory_order_relaxed);

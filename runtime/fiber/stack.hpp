@@ -75,7 +75,8 @@ std::size_t guarded_stacks_budget() noexcept;
 // would double what a parked goroutine costs beyond the guard budget.
 inline bool stack_pointer_inside(const Stack& s, const void* sp) noexcept { return sp >= s.base; }
 [[gnu::no_sanitize_address]] inline bool stack_intact_at_exit(const Stack& s, const void* sp) noexcept {
-    if (sp < s.base) [[unlikely]] return false;
+    if (sp < s.base) [[unlikely]]
+        return false;
     if (s.guarded) return true;
     const auto* w = static_cast<const volatile std::uint64_t*>(s.base);
     std::uint64_t any = 0;

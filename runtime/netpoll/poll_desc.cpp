@@ -95,13 +95,14 @@ constexpr std::uint32_t kMaxChunks = 16384;  // 16M descriptors: far above any f
 
 std::atomic<PollDesc*> g_chunks[kMaxChunks];  // release-published, never freed
 RankedMutex<LockRank::Netpoll> g_table_mu;
-PollDesc* g_free = nullptr;       // guarded by g_table_mu
-std::uint32_t g_nchunks = 0;      // guarded by g_table_mu
+PollDesc* g_free = nullptr;   // guarded by g_table_mu
+std::uint32_t g_nchunks = 0;  // guarded by g_table_mu
 
 PollDesc* table_alloc() {
     std::lock_guard lk(g_table_mu);
     if (!g_free) {
-        if (g_nchunks == kMaxChunks) throw std::system_error(ENFILE, std::system_category(), "goro::net: descriptor table full");
+        if (g_nchunks == kMaxChunks)
+            throw std::system_error(ENFILE, std::system_category(), "goro::net: descriptor table full");
         auto* chunk = new PollDesc[kChunk];  // never freed: type-stable
         for (std::uint32_t i = kChunk; i-- > 0;) {
             chunk[i].index = g_nchunks * kChunk + i;
@@ -254,7 +255,7 @@ int netpoll_deliver(std::uint64_t token, bool readable, bool writable, bool hang
     {
         std::lock_guard lk(pd->lk);
         if (pd->gen != static_cast<std::uint32_t>(token >> 32)) return 0;  // stale: closed and reused
-        if (hangup) pd->hung_up.store(true, std::memory_order_relaxed);  // published by the release bump below
+        if (hangup) pd->hung_up.store(true, std::memory_order_relaxed);    // published by the release bump below
         if (readable) {
             pd->seq[kRead].fetch_add(1, std::memory_order_release);  // pairs with acquire before the syscall
             chains[0] = pd->waiting[kRead].take_all();
@@ -360,7 +361,8 @@ void pd_sleep(PollDesc* pd, TimePoint deadline) {
         // readable, so sleep in short slices and look for close().
         while (Clock::now() < deadline) {
             if (pd->closing.load(std::memory_order_relaxed)) throw_closed("sleep");
-            std::this_thread::sleep_for(std::min<Clock::duration>(deadline - Clock::now(), std::chrono::milliseconds(10)));
+            std::this_thread::sleep_for(
+                std::min<Clock::duration>(deadline - Clock::now(), std::chrono::milliseconds(10)));
         }
         return;
     }

@@ -31,26 +31,26 @@ using detail::PollDesc;
 
 struct goro::detail::PollDesc {
     detail::SpinLock lk;
-    int fd = -1;                                  // set before publication; stable while a ref is held
-    std::uint32_t index = 0;                      // constant: the slot in the descriptor table
-    std::uint32_t gen = 0;                        // guarded by lk; bumped when the slot is freed
-    std::atomic<bool> closing{false};             // written under lk; read lock-free by operations
-    int ops = 0;                                  // guarded by lk: operations in flight
-    bool owned = false;                           // guarded by lk: a handle still refers to it
-    bool fd_open = false;                         // guarded by lk: we still have to close fd
-    bool close_fd = true;                         // constant while in use: false for caller-owned fds
-    int thread_waiters = 0;                       // guarded by lk: plain threads in poll(2) on fd
-    std::atomic<std::uint32_t> seq[2] = {0, 0};   // readiness events delivered, per direction; bumped under lk
+    int fd = -1;                                 // set before publication; stable while a ref is held
+    std::uint32_t index = 0;                     // constant: the slot in the descriptor table
+    std::uint32_t gen = 0;                       // guarded by lk; bumped when the slot is freed
+    std::atomic<bool> closing{false};            // written under lk; read lock-free by operations
+    int ops = 0;                                 // guarded by lk: operations in flight
+    bool owned = false;                          // guarded by lk: a handle still refers to it
+    bool fd_open = false;                        // guarded by lk: we still have to close fd
+    bool close_fd = true;                        // constant while in use: false for caller-owned fds
+    int thread_waiters = 0;                      // guarded by lk: plain threads in poll(2) on fd
+    std::atomic<std::uint32_t> seq[2] = {0, 0};  // readiness events delivered, per direction; bumped under lk
     // Read-side hints for TcpStream::read (see there): the seq[kRead] value
     // at which a recv came back short, i.e. found the socket empty (plus
     // kDrainedValid), and whether any event reported a hang-up or error.
     // Reset by pd_open.
     static constexpr std::uint64_t kDrainedValid = std::uint64_t{1} << 32;
     std::atomic<std::uint64_t> read_drained{0};
-    std::atomic<bool> hung_up{false};             // set under lk before the seq bump that reports it
-    detail::WaitList waiting[2];                  // guarded by lk: goroutines parked, per direction
-    std::atomic<std::uint64_t> poller_id{0};      // Netpoller::id it is watched by (0: none)
-    PollDesc* next_free = nullptr;                // guarded by the table's mutex
+    std::atomic<bool> hung_up{false};         // set under lk before the seq bump that reports it
+    detail::WaitList waiting[2];              // guarded by lk: goroutines parked, per direction
+    std::atomic<std::uint64_t> poller_id{0};  // Netpoller::id it is watched by (0: none)
+    PollDesc* next_free = nullptr;            // guarded by the table's mutex
 
     std::uint64_t token() const noexcept { return (std::uint64_t{gen} << 32) | index; }
 };

@@ -167,8 +167,7 @@ std::vector<SockAddr> resolve_tcp(std::string_view host, std::uint16_t port, boo
     if (deadline && detail::Clock::now() >= *deadline)
         throw Timeout("goro::net: resolving " + h + " timed out (a zero timeout cannot wait for a lookup)");
     Lookup r = detail::current_g() ? lookup_parked(h, port, passive, deadline) : lookup_blocking(h, port, passive);
-    if (r.err == EAI_SYSTEM)
-        throw std::system_error(r.sys_errno, std::system_category(), "goro::net: resolving " + h);
+    if (r.err == EAI_SYSTEM) throw std::system_error(r.sys_errno, std::system_category(), "goro::net: resolving " + h);
     if (r.err != 0) throw std::system_error(r.err, resolve_category(), "goro::net: resolving " + h);
     if (r.addrs.empty()) throw std::system_error(EAI_NONAME, resolve_category(), "goro::net: resolving " + h);
     return std::move(r.addrs);

@@ -146,7 +146,8 @@ TcpStream::~TcpStream() {
     if (pd_) rt::pd_release(pd_);
 }
 
-TcpStream TcpStream::connect(std::string_view host, std::uint16_t port, std::optional<std::chrono::nanoseconds> timeout) {
+TcpStream TcpStream::connect(std::string_view host, std::uint16_t port,
+                             std::optional<std::chrono::nanoseconds> timeout) {
     goro::detail::entry_cancellation_point();
     Deadline dl(timeout);
     const TimePoint* deadline = dl.get();
@@ -327,27 +328,25 @@ TcpStream TcpListener::accept() {
         }
         int err = errno;
         switch (err) {
-        case EINTR:
-        case ECONNABORTED:  // the peer gave up while queued: take the next one
-        case EPROTO:
-            continue;
-        case EAGAIN:
+            case EINTR:
+            case ECONNABORTED:  // the peer gave up while queued: take the next one
+            case EPROTO: continue;
+            case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
-        case EWOULDBLOCK:
+            case EWOULDBLOCK:
 #endif
-            rt::pd_wait(pd_, kRead, seen, nullptr);
-            continue;
-        case EMFILE:
-        case ENFILE:
-        case ENOBUFS:
-        case ENOMEM:
-            // Out of descriptors or memory: the connection stays queued; try
-            // again later rather than spin (net/http's 5 ms doubling to 1 s).
-            backoff = backoff == backoff.zero() ? Clock::duration(5ms) : std::min<Clock::duration>(2 * backoff, 1s);
-            rt::pd_sleep(pd_, Clock::now() + backoff);
-            continue;
-        default:
-            throw_errno(err, "accept");
+                rt::pd_wait(pd_, kRead, seen, nullptr);
+                continue;
+            case EMFILE:
+            case ENFILE:
+            case ENOBUFS:
+            case ENOMEM:
+                // Out of descriptors or memory: the connection stays queued; try
+                // again later rather than spin (net/http's 5 ms doubling to 1 s).
+                backoff = backoff == backoff.zero() ? Clock::duration(5ms) : std::min<Clock::duration>(2 * backoff, 1s);
+                rt::pd_sleep(pd_, Clock::now() + backoff);
+                continue;
+            default: throw_errno(err, "accept");
         }
     }
 }

@@ -36,7 +36,9 @@ void Runtime::start_g(G* g) {
             p->goid_end = p->goid_next + kGoidBatch;
         }
         g->id = p->goid_next++;
-        if (g->user) p->started.store(p->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // owner-only counter
+        if (g->user)
+            p->started.store(p->started.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);  // owner-only counter
         enqueue_local(p, g, true);
     } else {
         g->id = next_goid.fetch_add(1, std::memory_order_relaxed);
@@ -57,7 +59,8 @@ void begin_external_wait() noexcept {
 }
 
 void end_external_wait() noexcept {
-    worker_runtime()->external_pending.fetch_sub(1, std::memory_order_release);  // pairs with acquire in may_be_deadlocked
+    worker_runtime()->external_pending.fetch_sub(1,
+                                                 std::memory_order_release);  // pairs with acquire in may_be_deadlocked
 }
 
 std::uint64_t add_timer(TimerNode* n) {

@@ -31,11 +31,11 @@ inline void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
         auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
         if (ns < 0) ns = 0;
         timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-        ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
-                  expected, &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
+        ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
+                  &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
     } else {
-        ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT | FUTEX_PRIVATE_FLAG, expected,
-                  nullptr, nullptr, 0);
+        ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT | FUTEX_PRIVATE_FLAG, expected, nullptr,
+                  nullptr, 0);
     }
 }
 

@@ -44,18 +44,18 @@ enum class GStatus : std::uint32_t { Free, Runnable, Running, Notified, Parked }
 // 192 bytes (three cache lines) in a release build, the callable's inline
 // storage included: a million descriptors are 192 MB of page faults.
 struct alignas(64) G {
-    rt::Context ctx;              // owner: the worker running it
-    rt::Stack stack;              // bound at first run, released at exit
+    rt::Context ctx;  // owner: the worker running it
+    rt::Stack stack;  // bound at first run, released at exit
     std::atomic<GStatus> status{GStatus::Free};
     std::atomic<bool> cancel_requested{false};
-    bool user = true;             // counted by num_goroutines()
+    bool user = true;  // counted by num_goroutines()
     bool is_main = false;
-    std::uint32_t fn_align = 0;   // of a callable on the heap (fn != inline_fn)
+    std::uint32_t fn_align = 0;  // of a callable on the heap (fn != inline_fn)
     std::uint64_t id = 0;
     const EntryOps* ops = nullptr;
-    void* fn = nullptr;           // the callable: inline_fn or a heap block
+    void* fn = nullptr;  // the callable: inline_fn or a heap block
     const std::string* name = nullptr;
-    G* next = nullptr;            // intrusive link for free lists and batches (list owner only)
+    G* next = nullptr;  // intrusive link for free lists and batches (list owner only)
     alignas(16) unsigned char inline_fn[kInlineFnSize];
 
     bool fn_on_heap() const noexcept { return fn && fn != inline_fn; }

@@ -43,7 +43,7 @@ private:
         detail::G* head;  // a chain through G::next
         int count;
     };
-    void add_chunk();     // EXCLUDES(mu_)
+    void add_chunk();  // EXCLUDES(mu_)
 
     // A SpinLock: held for a few pointer moves (a batch of 32 descriptors);
     // a std::mutex here made the workers sleep in futex calls under load.

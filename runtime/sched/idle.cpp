@@ -207,7 +207,8 @@ void Runtime::idle_sleep(M* m) {
         last_io_poll_ns_.store(steady_ns(detail::Clock::now()), std::memory_order_relaxed);
         idle_.poll_m.store(nullptr, std::memory_order_release);
     } else {
-        while (m->wake.load(std::memory_order_acquire) == 0 && !stopping.load(std::memory_order_acquire)) {  // pairs with release in wake_m
+        while (m->wake.load(std::memory_order_acquire) == 0 &&
+               !stopping.load(std::memory_order_acquire)) {  // pairs with release in wake_m
             if (timer_sleeper && detail::Clock::now() >= deadline) break;
             futex_wait(&m->wake, 0, timer_sleeper ? &deadline : nullptr);
             if (timer_sleeper) {

@@ -21,11 +21,11 @@ struct M;
 
 struct Idle {
     RankedMutex<LockRank::Idle> mu;
-    std::vector<M*> list;                 // guarded by mu: a stack of parked Ms
-    std::atomic<int> nidle{0};            // list.size(), readable without mu
+    std::vector<M*> list;       // guarded by mu: a stack of parked Ms
+    std::atomic<int> nidle{0};  // list.size(), readable without mu
     std::atomic<int> nspinning{0};
-    std::atomic<M*> timer_m{nullptr};     // the idle worker sleeping on the earliest timer
-    std::atomic<M*> poll_m{nullptr};      // the idle worker blocked in the netpoller
+    std::atomic<M*> timer_m{nullptr};  // the idle worker sleeping on the earliest timer
+    std::atomic<M*> poll_m{nullptr};   // the idle worker blocked in the netpoller
 
     // The wakep() decision: if someone is idle and nobody spins, count one
     // more spinner and take an idle worker (not `self`) off the list,
@@ -47,7 +47,7 @@ struct Idle {
     bool end_spinning() noexcept { return nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1; }
 
 private:
-    M* pop_locked(M* self);               // REQUIRES(mu)
+    M* pop_locked(M* self);  // REQUIRES(mu)
 };
 
 }  // namespace goro::rt

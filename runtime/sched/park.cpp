@@ -145,7 +145,7 @@ struct WakeTimer : rt::TimerNode {
         auto* t = static_cast<WakeTimer*>(n);
         G* g = t->g;
         t->fired.store(true, std::memory_order_release);  // pairs with acquire in disarm
-        worker_runtime()->ready(g);  // timers fire on workers
+        worker_runtime()->ready(g);                       // timers fire on workers
     }
     void arm(Runtime* r, TimePoint deadline) {
         when = deadline;

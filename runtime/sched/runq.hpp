@@ -69,8 +69,7 @@ public:
             if (n > max) n = max;
             if (n == 0) return 0;
             for (std::uint32_t i = 0; i < n; ++i) out[i] = slots_[(h + i) & kMask].load(std::memory_order_relaxed);
-            if (head_.compare_exchange_weak(h, h + n, std::memory_order_release, std::memory_order_relaxed))
-                return n;
+            if (head_.compare_exchange_weak(h, h + n, std::memory_order_release, std::memory_order_relaxed)) return n;
         }
     }
 
@@ -90,7 +89,8 @@ public:
                 dst.slots_[(dt + i) & kMask].store(g, std::memory_order_relaxed);
             }
             if (head_.compare_exchange_weak(h, h + n, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-                dst.tail_.store(dt + n, std::memory_order_release);  // publishes the slots; pairs with acquire in steal_into
+                dst.tail_.store(dt + n,
+                                std::memory_order_release);  // publishes the slots; pairs with acquire in steal_into
                 return n;
             }
         }

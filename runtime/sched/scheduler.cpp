@@ -49,7 +49,7 @@ namespace {
 // is linked into executables (or shared objects loaded at start-up), where
 // this model is valid.
 [[gnu::tls_model("initial-exec")]] thread_local M* t_this_m = nullptr;
-}
+}  // namespace
 
 // Not inlined, and opaque to the optimizer: the address of a thread-local may
 // not be reused across a context switch (the goroutine may resume on another
@@ -99,7 +99,7 @@ void Runtime::add_proc_locked(int id) {
     auto* p = new P;
     p->id = id;
     p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(id + 1);  // any distinct non-zero seeds
-    allp_[id].store(p, std::memory_order_release);  // pairs with acquire in steal_work
+    allp_[id].store(p, std::memory_order_release);                        // pairs with acquire in steal_work
     auto m = std::make_unique<M>();
     m->id = id;
     m->p = p;
@@ -133,24 +133,23 @@ void Runtime::ready_from(M* m, G* g, bool next) {
     GStatus s = g->status.load(std::memory_order_acquire);
     for (;;) {
         switch (s) {
-        case GStatus::Parked:
-            // acq_rel: the waker's writes (e.g. a received value) happen before the G resumes.
-            if (g->status.compare_exchange_weak(s, GStatus::Runnable, std::memory_order_acq_rel)) {
-                if (m && m->p) {
-                    enqueue_local(m->p, g, next);
-                } else {
-                    global_.push(g);
+            case GStatus::Parked:
+                // acq_rel: the waker's writes (e.g. a received value) happen before the G resumes.
+                if (g->status.compare_exchange_weak(s, GStatus::Runnable, std::memory_order_acq_rel)) {
+                    if (m && m->p) {
+                        enqueue_local(m->p, g, next);
+                    } else {
+                        global_.push(g);
+                    }
+                    wakep_from(m);
+                    return;
                 }
-                wakep_from(m);
-                return;
-            }
-            break;
-        case GStatus::Running:
-            // It has not switched out yet: leave a permit for its park().
-            if (g->status.compare_exchange_weak(s, GStatus::Notified, std::memory_order_acq_rel)) return;
-            break;
-        default:
-            return;  // Runnable or Notified already; Free: a stale wake
+                break;
+            case GStatus::Running:
+                // It has not switched out yet: leave a permit for its park().
+                if (g->status.compare_exchange_weak(s, GStatus::Notified, std::memory_order_acq_rel)) return;
+                break;
+            default: return;  // Runnable or Notified already; Free: a stale wake
         }
     }
 }
@@ -350,7 +349,8 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
         ~Unpublish() {
             g_runtime.store(nullptr, std::memory_order_seq_cst);
             // Plain threads still inside a call that reached the runtime.
-            while (g_foreign_refs.load(std::memory_order_acquire) != 0) std::this_thread::yield();  // pairs with release in ~RuntimeRef
+            while (g_foreign_refs.load(std::memory_order_acquire) != 0)
+                std::this_thread::yield();  // pairs with release in ~RuntimeRef
         }
     } unpublish;
     rt->run_main(main);

@@ -90,10 +90,10 @@ struct M;
 
 struct P {
     int id = 0;
-    M* m = nullptr;                         // the M holding it (written under Runtime::procs_mu_)
+    M* m = nullptr;  // the M holding it (written under Runtime::procs_mu_)
     RunQueue<kRunqCapacity> runq;
-    std::atomic<G*> runnext{nullptr};      // owner sets; thieves may take it
-    int runnext_streak = 0;                 // owner only
+    std::atomic<G*> runnext{nullptr};  // owner sets; thieves may take it
+    int runnext_streak = 0;            // owner only
     // Owner only. True while no other worker exists, so nobody but the
     // owner can touch runq or runnext: they are then read and written with
     // plain loads and stores instead of locked read-modify-writes (a third
@@ -105,33 +105,33 @@ struct P {
     // delays the first steals from its worker, not their correctness.
     bool owner_only = false;
     std::atomic<bool> share_requested{false};
-    std::atomic<bool> stealable{true};      // false while owner_only; thieves check it (acquire) first
+    std::atomic<bool> stealable{true};  // false while owner_only; thieves check it (acquire) first
     // Bumped by the owner each time it takes its runnext (single writer;
     // relaxed: thieves use it only as a hint that the owner is making progress).
     std::atomic<std::uint32_t> runnext_taken{0};
-    std::uint32_t schedtick = 0;            // owner only: schedules until the next global-queue check
-    std::uint64_t rng = 0;                  // owner only (steal order)
-    std::uint64_t goid_next = 0;            // owner only: ids reserved from Runtime::next_goid,
-    std::uint64_t goid_end = 0;             //   [goid_next, goid_end), kGoidBatch at a time
-    G* free_gs = nullptr;                   // owner only
-    int n_free_gs = 0;                      // owner only
-    std::vector<Stack> free_stacks;         // owner only
-    std::atomic<std::int64_t> started{0};   // goroutines started on this P (owner increments)
-    std::atomic<std::int64_t> ended{0};     // goroutines ended on this P (owner increments)
+    std::uint32_t schedtick = 0;           // owner only: schedules until the next global-queue check
+    std::uint64_t rng = 0;                 // owner only (steal order)
+    std::uint64_t goid_next = 0;           // owner only: ids reserved from Runtime::next_goid,
+    std::uint64_t goid_end = 0;            //   [goid_next, goid_end), kGoidBatch at a time
+    G* free_gs = nullptr;                  // owner only
+    int n_free_gs = 0;                     // owner only
+    std::vector<Stack> free_stacks;        // owner only
+    std::atomic<std::int64_t> started{0};  // goroutines started on this P (owner increments)
+    std::atomic<std::int64_t> ended{0};    // goroutines ended on this P (owner increments)
 };
 
 struct M {
     int id = 0;
-    P* p = nullptr;                         // owner thread only (set when it acquires/retires)
-    Context g0;                             // the scheduler context: this thread's own stack
-    G* curg = nullptr;                      // owner thread only
+    P* p = nullptr;     // owner thread only (set when it acquires/retires)
+    Context g0;         // the scheduler context: this thread's own stack
+    G* curg = nullptr;  // owner thread only
     // Whether this M counts in Idle::nspinning: owner thread only, except
     // while it is on the idle list (then under Idle::mu).
     bool spinning = false;
-    bool retired = false;                   // guarded by Runtime::procs_mu_
-    std::atomic<std::uint32_t> wake{0};     // futex word for idle parking
-    ThreadSlots slots;                      // this thread's exception globals and errno (set in m_main)
-    std::thread thread;                     // empty for M0 (the thread inside run())
+    bool retired = false;                // guarded by Runtime::procs_mu_
+    std::atomic<std::uint32_t> wake{0};  // futex word for idle parking
+    ThreadSlots slots;                   // this thread's exception globals and errno (set in m_main)
+    std::thread thread;                  // empty for M0 (the thread inside run())
 };
 
 // The handoff record of a switch (fiber/context.hpp): what the receiver must
@@ -141,9 +141,9 @@ enum class Action : std::uint8_t { None, Yield, Park, Exit };
 // learns its M without a thread-local lookup.
 struct Handoff : HandoffHeader {
     Handoff(M* sender, Action a, G* switched_away) noexcept;
-    M* m;            // the worker the switch happens on
+    M* m;  // the worker the switch happens on
     Action action;
-    G* g;            // the goroutine that switched away (null for g0)
+    G* g;  // the goroutine that switched away (null for g0)
 };
 
 inline Handoff::Handoff(M* sender, Action a, G* switched_away) noexcept : m(sender), action(a), g(switched_away) {
@@ -173,18 +173,18 @@ public:
     std::int64_t live_goroutines() const noexcept;
 
     // --- scheduling (worker.cpp)
-    void m_main(M* m);                      // a worker's loop, on its g0
+    void m_main(M* m);  // a worker's loop, on its g0
     [[noreturn]] void g_exit(M* m, G* g);
-    void g_switch_away(M* m, G* self, Action a);  // park or yield the running G
-    void after_switch(M* m, Handoff* h);    // carry out the sender's Handoff
-    bool periodic_visit_due(P* p) noexcept; // this schedule goes through g0 (see worker.cpp)
+    void g_switch_away(M* m, G* self, Action a);        // park or yield the running G
+    void after_switch(M* m, Handoff* h);                // carry out the sender's Handoff
+    bool periodic_visit_due(P* p) noexcept;             // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
-    void release_stack(P* p, G* g) noexcept; // g's stack, if bound, back to p's cache (p null: the pool)
+    void release_stack(P* p, G* g) noexcept;            // g's stack, if bound, back to p's cache (p null: the pool)
 
     // --- waking idle workers (idle.cpp)
     void wakep() { wakep_from(this_m()); }  // wake an idle worker if none is spinning
     void wakep_from(M* self);
-    void wake_for_timer();                  // the earliest deadline moved: re-time a sleeper
+    void wake_for_timer();  // the earliest deadline moved: re-time a sleeper
     // A goroutine started waiting for I/O: make sure some idle worker polls.
     void wake_poller_if_needed();
 
@@ -220,16 +220,16 @@ public:
     // run_blocking job in flight): deadlock detection waits for it.
     std::atomic<std::int64_t> external_pending{0};
     G* main_g = nullptr;
-    detail::Waker main_waker;                // the main goroutine while it waits for leftovers
+    detail::Waker main_waker;  // the main goroutine while it waits for leftovers
     std::atomic<std::uint64_t> next_goid{1};
 
 private:
     // --- queues (scheduler.cpp, worker.cpp)
     void enqueue_local(P* p, G* g, bool next);
     void runq_put_slow(P* p, G* g);
-    G* find_runnable(M* m);                 // blocks while idle; null when stopping
+    G* find_runnable(M* m);  // blocks while idle; null when stopping
     G* local_next(P* p);
-    G* switch_pick(M* m);                   // the successor a switching G picks itself, or null (g0)
+    G* switch_pick(M* m);                    // the successor a switching G picks itself, or null (g0)
     void share_queue(P* p);                  // owner: leave P::owner_only, then wake a thief if work waits
     static void open_queue(P* p) noexcept {  // owner: leave P::owner_only
         p->owner_only = false;
@@ -238,16 +238,16 @@ private:
     G* take_global(P* p, std::int64_t max = kRunqCapacity / 2);
     G* steal_work(M* m);
     void execute(M* m, G* g);
-    void bind_stack(P* p, G* g);             // at a G's first run
+    void bind_stack(P* p, G* g);  // at a G's first run
     bool check_retire(M* m);
     void stop_spinning(M* m);
     void start_m(int id);
-    void add_proc_locked(int id);            // REQUIRES(procs_mu_)
+    void add_proc_locked(int id);  // REQUIRES(procs_mu_)
 
     // --- idle (idle.cpp)
     bool any_work_visible() const;
     void idle_sleep(M* m);
-    void wake_m(M* m);                       // end m's idle sleep (futex or netpoller)
+    void wake_m(M* m);  // end m's idle sleep (futex or netpoller)
     bool may_be_deadlocked() const;
     bool last_idle_worker() const;
     void declare_deadlock();
@@ -258,7 +258,7 @@ private:
 
     // Procs: allp_[0, nprocs_) are active; [nprocs_, nallocated_) retired.
     std::unique_ptr<std::atomic<P*>[]> allp_;
-    std::vector<std::unique_ptr<M>> allm_;   // guarded by procs_mu_
+    std::vector<std::unique_ptr<M>> allm_;  // guarded by procs_mu_
     std::atomic<int> nprocs_{0};
     std::atomic<int> nallocated_{0};
     RankedMutex<LockRank::Procs> procs_mu_;
@@ -266,7 +266,7 @@ private:
     Inject global_;
     Idle idle_;
     GPool gpool_;
-    std::atomic<std::int64_t> started_offp_{0};   // goroutines started from plain threads
+    std::atomic<std::int64_t> started_offp_{0};  // goroutines started from plain threads
 
     std::atomic<Netpoller*> netpoll_{nullptr};
     RankedMutex<LockRank::Netpoll> netpoll_mu_;  // serialises creation of netpoll_
@@ -326,13 +326,14 @@ inline void Runtime::enqueue_local(P* p, G* g, bool next) {
             old = p->runnext.load(std::memory_order_relaxed);  // no thief exists (P::owner_only)
             p->runnext.store(g, std::memory_order_relaxed);
         } else {
-            old = p->runnext.exchange(g, std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange
+            old = p->runnext.exchange(g,
+                                      std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange
         }
         if (!old) return;
         g = old;  // the previous runnext goes to the tail
     }
-    if (!p->runq.push(g)) [[unlikely]] runq_put_slow(p, g);
+    if (!p->runq.push(g)) [[unlikely]]
+        runq_put_slow(p, g);
 }
-
 
 }  // namespace goro::rt

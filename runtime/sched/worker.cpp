@@ -48,8 +48,7 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {
     if (g->name)
         std::fprintf(stderr, "goro: panic in goroutine %llu (%s): %s\n", static_cast<unsigned long long>(g->id),
                      g->name->c_str(), what);
-    else
-        std::fprintf(stderr, "goro: panic in goroutine %llu: %s\n", static_cast<unsigned long long>(g->id), what);
+    else std::fprintf(stderr, "goro: panic in goroutine %llu: %s\n", static_cast<unsigned long long>(g->id), what);
     std::fflush(stderr);
     std::_Exit(2);
 }
@@ -131,27 +130,25 @@ void Runtime::bind_stack(P* p, G* g) {
 inline void Runtime::after_switch(M* m, Handoff* h) {
     G* g = h->g;
     switch (h->action) {
-    case Action::None:
-        return;
-    case Action::Yield:
-        g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
-        if (m->p->id >= nprocs_.load(std::memory_order_relaxed)) global_.push(g); else enqueue_local(m->p, g, false);
-        return;
-    case Action::Park: {
-        // Publish Parked only now that its stack is free. A permit that
-        // arrived meanwhile (Notified) makes it runnable again at once.
-        GStatus s = GStatus::Running;
-        if (!g->status.compare_exchange_strong(s, GStatus::Parked, std::memory_order_acq_rel)) {
-            GORO_ASSERT(s == GStatus::Notified, "goroutine %llu in state %u at park",
-                        static_cast<unsigned long long>(g->id), static_cast<unsigned>(s));
-            g->status.store(GStatus::Runnable, std::memory_order_relaxed);
-            enqueue_local(m->p, g, false);
+        case Action::None: return;
+        case Action::Yield:
+            g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
+            if (m->p->id >= nprocs_.load(std::memory_order_relaxed)) global_.push(g);
+            else enqueue_local(m->p, g, false);
+            return;
+        case Action::Park: {
+            // Publish Parked only now that its stack is free. A permit that
+            // arrived meanwhile (Notified) makes it runnable again at once.
+            GStatus s = GStatus::Running;
+            if (!g->status.compare_exchange_strong(s, GStatus::Parked, std::memory_order_acq_rel)) {
+                GORO_ASSERT(s == GStatus::Notified, "goroutine %llu in state %u at park",
+                            static_cast<unsigned long long>(g->id), static_cast<unsigned>(s));
+                g->status.store(GStatus::Runnable, std::memory_order_relaxed);
+                enqueue_local(m->p, g, false);
+            }
+            return;
         }
-        return;
-    }
-    case Action::Exit:
-        recycle_exited(m->p, g);
-        return;
+        case Action::Exit: recycle_exited(m->p, g); return;
     }
 }
 
@@ -195,7 +192,8 @@ inline G* take_local(P* p) {
             p->runnext.store(nullptr, std::memory_order_relaxed);
             return true;
         } else {
-            if (!p->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire))  // pairs with acq_rel exchange in enqueue_local
+            if (!p->runnext.compare_exchange_strong(
+                    g, nullptr, std::memory_order_acquire))  // pairs with acq_rel exchange in enqueue_local
                 return false;
             bump_runnext_taken(p);
             return true;
@@ -275,7 +273,8 @@ bool Runtime::periodic_visit_due(P* p) noexcept {
 // Runs on the goroutine `self`, which `m` runs: switch to the next
 // goroutine or to g0.
 void Runtime::g_switch_away(M* m, G* self, Action a) {
-    if (!stack_pointer_inside(self->stack, current_sp())) [[unlikely]] stack_overflowed(self);  // fiber/stack.hpp
+    if (!stack_pointer_inside(self->stack, current_sp())) [[unlikely]]
+        stack_overflowed(self);  // fiber/stack.hpp
     G* next = switch_pick(m);
     Handoff h(m, a, self);
     assert_no_lock_held_at_switch();
@@ -292,7 +291,8 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
 }
 
 void Runtime::g_exit(M* m, G* g) {
-    if (!stack_intact_at_exit(g->stack, current_sp())) [[unlikely]] stack_overflowed(g);  // fiber/stack.hpp
+    if (!stack_intact_at_exit(g->stack, current_sp())) [[unlikely]]
+        stack_overflowed(g);  // fiber/stack.hpp
     P* p = m->p;
     // Owner-only counter. release: a num_goroutines() that sees this exit
     // (acquire) also sees everything the goroutine did.
@@ -351,7 +351,8 @@ G* Runtime::steal_work(M* m) {
                 if (g) {
                     std::uint32_t taken = victim->runnext_taken.load(std::memory_order_relaxed);
                     auto until = detail::Clock::now() + kRunnextStealDelay;
-                    do detail::SpinLock::pause(); while (detail::Clock::now() < until);
+                    do detail::SpinLock::pause();
+                    while (detail::Clock::now() < until);
                     if (victim->runnext_taken.load(std::memory_order_relaxed) == taken &&
                         victim->runnext.load(std::memory_order_relaxed) == g &&
                         victim->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire))
@@ -395,7 +396,8 @@ void Runtime::poll_io_if_overdue(detail::TimePoint now) {
     Netpoller* np = netpoll_.load(std::memory_order_acquire);
     if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return;
     if (idle_.poll_m.load(std::memory_order_relaxed) != nullptr) return;  // an idle worker watches already
-    if (!last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed)) return;  // another worker polls
+    if (!last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed))
+        return;          // another worker polls
     np->poll(kPollNow);  // what it readies lands on our queue
 }
 

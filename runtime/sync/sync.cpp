@@ -106,8 +106,8 @@ void WaitGroup::add(std::int64_t delta) const {
             throw std::logic_error("goro: WaitGroup counter would go negative (" + std::to_string(count) + " + " +
                                    std::to_string(delta) + ")");
         if (delta > kMax - count)
-            throw std::overflow_error("goro: WaitGroup counter would exceed 2^31-1 (" + std::to_string(count) +
-                                      " + " + std::to_string(delta) + ")");
+            throw std::overflow_error("goro: WaitGroup counter would exceed 2^31-1 (" + std::to_string(count) + " + " +
+                                      std::to_string(delta) + ")");
         next = wg_state(count + delta, wg_waiters(s));
         if (st.state_.compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
     }
@@ -297,7 +297,8 @@ void Semaphore::release(std::int64_t n) const {
             WaitNode* w = st.waiters_.pop_front();
             --st.count_;
             w->next = nullptr;
-            if (last) last->next = w; else chain = w;
+            if (last) last->next = w;
+            else chain = w;
             last = w;
         }
     }

@@ -53,14 +53,14 @@ namespace {
 
 struct Pool {
     std::mutex mu;
-    std::condition_variable work_cv;   // idle threads wait here
-    std::condition_variable exit_cv;   // the exit handler waits here for threads == 0
-    BlockingJob* head = nullptr;       // guarded by mu
-    BlockingJob* tail = nullptr;       // guarded by mu
-    int pending = 0;                   // guarded by mu
-    int threads = 0;                   // guarded by mu
-    int idle = 0;                      // guarded by mu
-    bool stopping = false;             // guarded by mu: process exit
+    std::condition_variable work_cv;  // idle threads wait here
+    std::condition_variable exit_cv;  // the exit handler waits here for threads == 0
+    BlockingJob* head = nullptr;      // guarded by mu
+    BlockingJob* tail = nullptr;      // guarded by mu
+    int pending = 0;                  // guarded by mu
+    int threads = 0;                  // guarded by mu
+    int idle = 0;                     // guarded by mu
+    bool stopping = false;            // guarded by mu: process exit
 };
 
 Pool& pool() {
@@ -98,7 +98,7 @@ void thread_main() {
         Waker w = job->waker;  // the job may vanish once finished is set
         // Counted out before the caller can see the job finished, so a caller
         // that returned from run_blocking never still sees its job in flight.
-        g_in_flight.fetch_sub(1, std::memory_order_release);  // pairs with acquire in blocking_jobs_in_flight
+        g_in_flight.fetch_sub(1, std::memory_order_release);   // pairs with acquire in blocking_jobs_in_flight
         job->finished.store(true, std::memory_order_release);  // pairs with acquire in run_blocking_job
         w.wake();
         lk.lock();
@@ -110,7 +110,8 @@ void submit(BlockingJob* job) {
     Pool& p = pool();
     std::lock_guard lk(p.mu);
     job->next = nullptr;
-    if (p.tail) p.tail->next = job; else p.head = job;
+    if (p.tail) p.tail->next = job;
+    else p.head = job;
     p.tail = job;
     ++p.pending;
     if (p.pending > p.idle && p.threads < kBlockingMaxThreads) {
@@ -164,7 +165,7 @@ void run_blocking_job(BlockingJob& job) {
     }
     // fn cannot be interrupted and may reference our frame: wait it out.
     while (!job.finished.load(std::memory_order_acquire)) park();  // pairs with release in thread_main
-    rt::end_external_wait();  // release: pairs with acquire in may_be_deadlocked
+    rt::end_external_wait();                                       // release: pairs with acquire in may_be_deadlocked
     cancellation_point();
 }
 

@@ -71,7 +71,9 @@ constexpr std::size_t kDepotMagazines = 64;  // per class: 64 * 256 blocks (2 Mi
 
 constexpr std::align_val_t kAlign{kGrain};
 
-[[maybe_unused]] std::size_t class_of(std::size_t bytes) noexcept { return (bytes - 1) / kGrain; }  // bytes in 1..kMaxPooled
+[[maybe_unused]] std::size_t class_of(std::size_t bytes) noexcept {
+    return (bytes - 1) / kGrain;
+}  // bytes in 1..kMaxPooled
 std::size_t class_bytes(std::size_t cls) noexcept { return (cls + 1) * kGrain; }
 
 struct FreeBlock {

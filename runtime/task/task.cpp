@@ -110,7 +110,8 @@ void TaskCore::format_name() const {
 }
 
 static_assert(static_cast<std::uint32_t>(TaskState::Pending) == 0 &&
-              static_cast<std::uint32_t>(TaskState::Cancelled) <= 3 && static_cast<std::uint32_t>(TaskState::Finished) <= 3,
+                  static_cast<std::uint32_t>(TaskState::Cancelled) <= 3 &&
+                  static_cast<std::uint32_t>(TaskState::Finished) <= 3,
               "the state must fit TaskCore::kStateMask, Pending as 0");
 
 bool TaskCore::cancel() noexcept {
@@ -197,7 +198,8 @@ bool TaskCore::wait_done(const TimePoint* deadline, bool cancellable) {
             lock_.unlock();
             deadline = nullptr;  // a completer owns the node: its signal is imminent
         }
-        if (deadline) park_until(*deadline); else park();
+        if (deadline) park_until(*deadline);
+        else park();
     }
 }
 
@@ -270,7 +272,8 @@ bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const Tim
             break;
         }
         if (deadline && Clock::now() >= *deadline) break;
-        if (deadline) park_until(*deadline); else park();
+        if (deadline) park_until(*deadline);
+        else park();
     }
     for (std::size_t i = 0; i < n; ++i) {
         if (nodes[i].amount != 1) continue;

@@ -64,7 +64,8 @@ void Timers::remove_at(std::size_t i) {
     gone.node->index = -1;
     if (last.node == gone.node) return;
     place(i, last);
-    if (i > 0 && heap_[(i - 1) / 4].when > last.when) sift_up(i); else sift_down(i);
+    if (i > 0 && heap_[(i - 1) / 4].when > last.when) sift_up(i);
+    else sift_down(i);
 }
 
 void Timers::update_earliest_locked() {

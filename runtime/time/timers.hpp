@@ -48,7 +48,8 @@ public:
     int run_expired(detail::TimePoint now);
     // Earliest pending deadline, or TimePoint::max() when none.
     detail::TimePoint next_deadline() const noexcept {
-        return detail::TimePoint(detail::Clock::duration(earliest_ns_.load(std::memory_order_acquire)));  // pairs with release in update_earliest
+        return detail::TimePoint(detail::Clock::duration(
+            earliest_ns_.load(std::memory_order_acquire)));  // pairs with release in update_earliest
     }
     bool empty() const noexcept { return next_deadline() == detail::TimePoint::max(); }
 

@@ -390,6 +390,7 @@ TEST_CASE("env_stack_size_gives_goroutines_bigger_stacks", "[api][env]") {
     }
     // Config::stack_size does the same without the environment.
     EnvVar unset("GORO_STACK_SIZE", nullptr);
-    int sum = run_at(2, [&] { return touch_stack(use); }, 1024 * 1024);
+    int sum = run_at(
+        2, [&] { return touch_stack(use); }, 1024 * 1024);
     CHECK(sum == touch_stack(use));
 }

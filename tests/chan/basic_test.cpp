@@ -198,7 +198,8 @@ TEST_CASE("chan_close_wakes_blocked_receivers_and_senders", "[chan]") {
                 wg.add();
                 goro::go([&, ch] {
                     parked.fetch_add(1);
-                    if (ch.recv()) got_value.fetch_add(1); else got_nullopt.fetch_add(1);
+                    if (ch.recv()) got_value.fetch_add(1);
+                    else got_nullopt.fetch_add(1);
                     wg.done();
                 });
             }
@@ -444,9 +445,7 @@ TEST_CASE("chan_goroutine_to_thread", "[chan]") {
         for (std::size_t cap : {std::size_t(0), std::size_t(8)}) {
             goro::Chan<int> ch(cap);
             std::atomic<bool> ok{false};
-            std::thread t([&, ch] {
-                ok = recv_range_in_order(ch, n) && !ch.recv();
-            });
+            std::thread t([&, ch] { ok = recv_range_in_order(ch, n) && !ch.recv(); });
             // A goroutine sends; the main goroutine meanwhile only waits.
             goro::WaitGroup wg;
             wg.add();
@@ -513,7 +512,10 @@ TEST_CASE("chan_mixed_threads_and_goroutines_mpmc", "[chan]") {
         goro::WaitGroup prod, cons;
         std::vector<std::thread> threads;
         // 2 producers on threads, 2 on goroutines; 2 consumers on threads, 2 on goroutines.
-        for (int p = 0; p < 2; ++p) threads.emplace_back([=] { for (int i = 0; i < per; ++i) ch.send(p * per + i); });
+        for (int p = 0; p < 2; ++p)
+            threads.emplace_back([=] {
+                for (int i = 0; i < per; ++i) ch.send(p * per + i);
+            });
         for (int p = 2; p < 4; ++p) {
             prod.add();
             goro::go([=, &prod] {

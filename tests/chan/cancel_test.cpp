@@ -145,7 +145,8 @@ TEST_CASE("chan_cancel_races_with_delivery", "[chan][cancel]") {
             } else {
                 // The sender is still blocked with its value: receive it here.
                 auto v = ch.recv();
-                if (v == i) ++got_by_main; else ++lost;
+                if (v == i) ++got_by_main;
+                else ++lost;
                 if (sent.recv() != 1) ++lost;
             }
         }
@@ -170,8 +171,14 @@ TEST_CASE("chan_cancel_select_races_with_delivery", "[chan][cancel]") {
             });
             goro::WaitGroup wg;
             wg.add(2);
-            goro::go([a, &wg] { a.send(1); wg.done(); });
-            goro::go([b, &wg] { b.send(2); wg.done(); });
+            goro::go([a, &wg] {
+                a.send(1);
+                wg.done();
+            });
+            goro::go([b, &wg] {
+                b.send(2);
+                wg.done();
+            });
             if (i % 2) goro::yield();
             t.cancel();
             int got = -1;
@@ -187,8 +194,14 @@ TEST_CASE("chan_cancel_select_races_with_delivery", "[chan][cancel]") {
             } else if (got != -1) {
                 ++bad;
             }
-            if (!(have & 1)) { if (a.recv() == 1) have |= 1; else ++bad; }
-            if (!(have & 2)) { if (b.recv() == 2) have |= 2; else ++bad; }
+            if (!(have & 1)) {
+                if (a.recv() == 1) have |= 1;
+                else ++bad;
+            }
+            if (!(have & 2)) {
+                if (b.recv() == 2) have |= 2;
+                else ++bad;
+            }
             wg.wait();
             if (have != 3 || a.try_recv() || b.try_recv()) ++bad;
         }
@@ -226,7 +239,9 @@ TEST_CASE("chan_run_end_cancels_parked_channel_ops", "[chan][cancel]") {
                 leftover([=] { empty.recv(); });
                 leftover([=] { unbuf.send(20 + i); });
                 leftover([=] { unbuf.recv(); });  // pairs with a sender above, or parks
-                leftover([=] { goro::select(goro::case_recv(empty), goro::case_send(full, 30 + i), goro::case_recv(other)); });
+                leftover([=] {
+                    goro::select(goro::case_recv(empty), goro::case_send(full, 30 + i), goro::case_recv(other));
+                });
             }
             CHECK(eventually([&] { return started.load() == 15; }));
             goro::sleep_for(20ms);

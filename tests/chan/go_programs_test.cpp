@@ -22,14 +22,17 @@ std::vector<int> first_primes(int n) {
         bool prime = true;
         for (int p : out) {
             if (p * p > c) break;
-            if (c % p == 0) { prime = false; break; }
+            if (c % p == 0) {
+                prime = false;
+                break;
+            }
         }
         if (prime) out.push_back(c);
     }
     return out;
 }
 
-const std::vector<int> kFirst25 = {2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41,
+const std::vector<int> kFirst25 = {2,  3,  5,  7,  11, 13, 17, 19, 23, 29, 31, 37, 41,
                                    43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
 
 }  // namespace
@@ -257,9 +260,8 @@ void dosplit(PS in, PS2 out, goro::Chan<int> wait) {
     bool both = false;  // do not service both channels
     goro::select(goro::case_recv((*out)[0].req), goro::case_recv(wait, [&] {
                      both = true;
-                     goro::select(goro::case_recv((*out)[0].req), goro::case_recv((*out)[1].req, [&] {
-                                      std::swap((*out)[0], (*out)[1]);
-                                  }));
+                     goro::select(goro::case_recv((*out)[0].req),
+                                  goro::case_recv((*out)[1].req, [&] { std::swap((*out)[0], (*out)[1]); }));
                  }));
     in.req.send(0);
     goro::Chan<int> release;
@@ -286,10 +288,25 @@ std::array<Rat, 2> get2(const PS& in0, const PS& in1) {
     goro::Chan<Rat> dat[2] = {goro::Chan<Rat>::nil(), goro::Chan<Rat>::nil()};
     std::array<Rat, 2> out;
     for (int n = 4; n > 0; --n) {
-        goro::select(goro::case_send(req[0], 0, [&] { dat[0] = in[0]->dat; req[0] = goro::Chan<int>::nil(); }),
-                     goro::case_send(req[1], 0, [&] { dat[1] = in[1]->dat; req[1] = goro::Chan<int>::nil(); }),
-                     goro::case_recv(dat[0], [&](std::optional<Rat> v) { out[0] = *v; dat[0] = goro::Chan<Rat>::nil(); }),
-                     goro::case_recv(dat[1], [&](std::optional<Rat> v) { out[1] = *v; dat[1] = goro::Chan<Rat>::nil(); }));
+        goro::select(goro::case_send(req[0], 0,
+                                     [&] {
+                                         dat[0] = in[0]->dat;
+                                         req[0] = goro::Chan<int>::nil();
+                                     }),
+                     goro::case_send(req[1], 0,
+                                     [&] {
+                                         dat[1] = in[1]->dat;
+                                         req[1] = goro::Chan<int>::nil();
+                                     }),
+                     goro::case_recv(dat[0],
+                                     [&](std::optional<Rat> v) {
+                                         out[0] = *v;
+                                         dat[0] = goro::Chan<Rat>::nil();
+                                     }),
+                     goro::case_recv(dat[1], [&](std::optional<Rat> v) {
+                         out[1] = *v;
+                         dat[1] = goro::Chan<Rat>::nil();
+                     }));
     }
     return out;
 }
@@ -303,7 +320,9 @@ void copy(PS in, PS out) {
 
 PS Rep(Rat c) {
     PS Z = mkPS();
-    goro::go([c, Z] { for (;;) put(c, Z); });
+    goro::go([c, Z] {
+        for (;;) put(c, Z);
+    });
     return Z;
 }
 
@@ -321,10 +340,16 @@ PS Add(PS U, PS V) {
             Z.req.recv();
             auto uv = get2(U, V);
             switch (end(uv[0]) + 2 * end(uv[1])) {
-            case 0: Z.dat.send(add(uv[0], uv[1])); break;
-            case 1: Z.dat.send(uv[1]); copy(V, Z); break;
-            case 2: Z.dat.send(uv[0]); copy(U, Z); break;
-            case 3: Z.dat.send(finis); break;
+                case 0: Z.dat.send(add(uv[0], uv[1])); break;
+                case 1:
+                    Z.dat.send(uv[1]);
+                    copy(V, Z);
+                    break;
+                case 2:
+                    Z.dat.send(uv[0]);
+                    copy(U, Z);
+                    break;
+                case 3: Z.dat.send(finis); break;
             }
         }
     });
@@ -337,7 +362,8 @@ PS Cmul(Rat c, PS U) {
         for (bool done = false; !done;) {
             Z.req.recv();
             Rat u = get(U);
-            if (end(u)) done = true; else Z.dat.send(mul(c, u));
+            if (end(u)) done = true;
+            else Z.dat.send(mul(c, u));
         }
         Z.dat.send(finis);
     });
@@ -479,7 +505,8 @@ bool check(PS U, Rat c, int count) {
     for (int i = 0; i < count; ++i) {
         Rat r = get(U);
         if (!(r == c)) {
-            UNSCOPED_INFO("coefficient " << i << ": got " << r.num << "/" << r.den << ", want " << c.num << "/" << c.den);
+            UNSCOPED_INFO("coefficient " << i << ": got " << r.num << "/" << r.den << ", want " << c.num << "/"
+                                         << c.den);
             ok = false;
         }
     }
@@ -623,19 +650,19 @@ struct C {
 
     void send(int x) const {
         switch (impl) {
-        case Impl::Direct: c.send(x); break;
-        case Impl::Select: goro::select(goro::case_send(c, x)); break;
-        case Impl::BigSelect: goro::select(goro::case_send(c, x), goro::case_recv(dummy)); break;
+            case Impl::Direct: c.send(x); break;
+            case Impl::Select: goro::select(goro::case_send(c, x)); break;
+            case Impl::BigSelect: goro::select(goro::case_send(c, x), goro::case_recv(dummy)); break;
         }
     }
     bool nbsend(int x) const {
         bool sent = false;
         switch (impl) {
-        case Impl::Direct: return c.try_send(x);
-        case Impl::Select: goro::select(goro::case_default(), goro::case_send(c, x, [&] { sent = true; })); break;
-        case Impl::BigSelect:
-            goro::select(goro::case_recv(dummy), goro::case_default(), goro::case_send(c, x, [&] { sent = true; }));
-            break;
+            case Impl::Direct: return c.try_send(x);
+            case Impl::Select: goro::select(goro::case_default(), goro::case_send(c, x, [&] { sent = true; })); break;
+            case Impl::BigSelect:
+                goro::select(goro::case_recv(dummy), goro::case_default(), goro::case_send(c, x, [&] { sent = true; }));
+                break;
         }
         return sent;
     }
@@ -643,9 +670,9 @@ struct C {
         std::optional<int> out;
         auto take = [&](std::optional<int> v) { out = v; };
         switch (impl) {
-        case Impl::Direct: return c.recv();
-        case Impl::Select: goro::select(goro::case_recv(c, take)); break;
-        case Impl::BigSelect: goro::select(goro::case_recv(dummy), goro::case_recv(c, take)); break;
+            case Impl::Direct: return c.recv();
+            case Impl::Select: goro::select(goro::case_recv(c, take)); break;
+            case Impl::BigSelect: goro::select(goro::case_recv(dummy), goro::case_recv(c, take)); break;
         }
         return out;
     }
@@ -653,13 +680,16 @@ struct C {
     std::pair<std::optional<int>, bool> nbrecv() const {
         std::optional<int> out;
         bool selected = false;
-        auto take = [&](std::optional<int> v) { out = v; selected = true; };
+        auto take = [&](std::optional<int> v) {
+            out = v;
+            selected = true;
+        };
         switch (impl) {
-        case Impl::Direct:
-            goro::select(goro::case_recv(c, take), goro::case_default());
-            break;
-        case Impl::Select: goro::select(goro::case_default(), goro::case_recv(c, take)); break;
-        case Impl::BigSelect: goro::select(goro::case_recv(dummy), goro::case_default(), goro::case_recv(c, take)); break;
+            case Impl::Direct: goro::select(goro::case_recv(c, take), goro::case_default()); break;
+            case Impl::Select: goro::select(goro::case_default(), goro::case_recv(c, take)); break;
+            case Impl::BigSelect:
+                goro::select(goro::case_recv(dummy), goro::case_default(), goro::case_recv(c, take));
+                break;
         }
         return {out, selected};
     }

@@ -76,9 +76,8 @@ TEST_CASE("select_returns_argument_index_default_included", "[chan][select]") {
         CHECK(ran);
         ready.send(5);
         int got = 0;
-        CHECK(goro::select(goro::case_recv(empty), goro::case_default(), goro::case_recv(ready, [&](std::optional<int> v) {
-                               got = *v;
-                           })) == 2);
+        CHECK(goro::select(goro::case_recv(empty), goro::case_default(),
+                           goro::case_recv(ready, [&](std::optional<int> v) { got = *v; })) == 2);
         CHECK(got == 5);
         // A body may take no arguments.
         ready.send(6);
@@ -131,9 +130,8 @@ TEST_CASE("select_parks_until_a_case_is_ready", "[chan][select]") {
             std::atomic<int> which{-1};
             std::atomic<bool> got_nullopt{false};
             goro::go([=, &which, &got_nullopt] {
-                which = static_cast<int>(goro::select(goro::case_recv(a), goro::case_recv(b, [&](std::optional<int> v) {
-                    got_nullopt = !v;
-                })));
+                which = static_cast<int>(goro::select(
+                    goro::case_recv(a), goro::case_recv(b, [&](std::optional<int> v) { got_nullopt = !v; })));
             });
             CHECK(stays([&] { return which.load() == -1; }, 20ms));
             b.close();
@@ -217,88 +215,131 @@ TEST_CASE("select_go_select3", "[chan][select]") {
         auto never = [](auto&&...) { unreachable(); };
 
         // sending/receiving from a nil channel blocks
-        test_block(Expect::Always, [=] { nilch.send(7); }, __LINE__);
-        test_block(Expect::Always, [=] { nilch.recv(); }, __LINE__);
+        test_block(
+            Expect::Always, [=] { nilch.send(7); }, __LINE__);
+        test_block(
+            Expect::Always, [=] { nilch.recv(); }, __LINE__);
 
         // sending/receiving from a nil channel inside a select is never selected
-        test_panic(Expect::Never, [=] { select(case_send(nilch, 7, never), case_default()); }, __LINE__);
-        test_panic(Expect::Never, [=] { select(case_recv(nilch, never), case_default()); }, __LINE__);
+        test_panic(
+            Expect::Never, [=] { select(case_send(nilch, 7, never), case_default()); }, __LINE__);
+        test_panic(
+            Expect::Never, [=] { select(case_recv(nilch, never), case_default()); }, __LINE__);
 
         // sending to an async channel with free buffer space never blocks
-        test_block(Expect::Never, [=] {
-            goro::Chan<int> ch(async);
-            ch.send(7);
-        }, __LINE__);
+        test_block(
+            Expect::Never,
+            [=] {
+                goro::Chan<int> ch(async);
+                ch.send(7);
+            },
+            __LINE__);
 
         // receiving from a closed channel never blocks
-        test_block(Expect::Never, [=] {
-            for (int i = 0; i < 10; ++i) {
-                if (closedch.recv()) unreachable();
-                if (closedch.try_recv()) unreachable();
-            }
-        }, __LINE__);
+        test_block(
+            Expect::Never,
+            [=] {
+                for (int i = 0; i < 10; ++i) {
+                    if (closedch.recv()) unreachable();
+                    if (closedch.try_recv()) unreachable();
+                }
+            },
+            __LINE__);
 
         // sending to a closed channel panics
-        test_panic(Expect::Always, [=] { closedch.send(7); }, __LINE__);
+        test_panic(
+            Expect::Always, [=] { closedch.send(7); }, __LINE__);
 
         // receiving from a non-ready channel always blocks
-        test_block(Expect::Always, [=] {
-            goro::Chan<int> ch;
-            ch.recv();
-        }, __LINE__);
+        test_block(
+            Expect::Always,
+            [=] {
+                goro::Chan<int> ch;
+                ch.recv();
+            },
+            __LINE__);
 
         // selects with only nil channels always block (goro has no empty select; a nil case is the closest)
-        test_block(Expect::Always, [=] { select(case_recv(nilch, never)); }, __LINE__);
-        test_block(Expect::Always, [=] { select(case_send(nilch, 7, never)); }, __LINE__);
-        test_block(Expect::Always, [=] { select(case_recv(nilch, never), case_send(nilch, 7, never)); }, __LINE__);
+        test_block(
+            Expect::Always, [=] { select(case_recv(nilch, never)); }, __LINE__);
+        test_block(
+            Expect::Always, [=] { select(case_send(nilch, 7, never)); }, __LINE__);
+        test_block(
+            Expect::Always, [=] { select(case_recv(nilch, never), case_send(nilch, 7, never)); }, __LINE__);
 
         // selects with non-ready non-nil channels always block
-        test_block(Expect::Always, [=] {
-            goro::Chan<int> ch;
-            select(case_recv(ch, never));
-        }, __LINE__);
+        test_block(
+            Expect::Always,
+            [=] {
+                goro::Chan<int> ch;
+                select(case_recv(ch, never));
+            },
+            __LINE__);
 
         // selects with default cases don't block
-        test_block(Expect::Never, [=] { select(case_default()); }, __LINE__);
-        test_block(Expect::Never, [=] { select(case_recv(nilch, never), case_default()); }, __LINE__);
-        test_block(Expect::Never, [=] { select(case_send(nilch, 7, never), case_default()); }, __LINE__);
+        test_block(
+            Expect::Never, [=] { select(case_default()); }, __LINE__);
+        test_block(
+            Expect::Never, [=] { select(case_recv(nilch, never), case_default()); }, __LINE__);
+        test_block(
+            Expect::Never, [=] { select(case_send(nilch, 7, never), case_default()); }, __LINE__);
 
         // selects with ready channels don't block
-        test_block(Expect::Never, [=] {
-            goro::Chan<int> ch(async);
-            select(case_send(ch, 7), case_default(never));
-        }, __LINE__);
-        test_block(Expect::Never, [=] {
-            goro::Chan<int> ch(async);
-            ch.send(7);
-            select(case_recv(ch), case_default(never));
-        }, __LINE__);
+        test_block(
+            Expect::Never,
+            [=] {
+                goro::Chan<int> ch(async);
+                select(case_send(ch, 7), case_default(never));
+            },
+            __LINE__);
+        test_block(
+            Expect::Never,
+            [=] {
+                goro::Chan<int> ch(async);
+                ch.send(7);
+                select(case_recv(ch), case_default(never));
+            },
+            __LINE__);
 
         // selects with closed channels behave like ordinary operations
-        test_block(Expect::Never, [=] { select(case_recv(closedch)); }, __LINE__);
-        test_block(Expect::Never, [=] {
-            select(case_recv(closedch, [](std::optional<int> v) {
-                if (v) unreachable();
-            }));
-        }, __LINE__);
-        test_panic(Expect::Always, [=] { select(case_send(closedch, 7)); }, __LINE__);
+        test_block(
+            Expect::Never, [=] { select(case_recv(closedch)); }, __LINE__);
+        test_block(
+            Expect::Never,
+            [=] {
+                select(case_recv(closedch, [](std::optional<int> v) {
+                    if (v) unreachable();
+                }));
+            },
+            __LINE__);
+        test_panic(
+            Expect::Always, [=] { select(case_send(closedch, 7)); }, __LINE__);
 
         // select should not get confused if it sees itself
-        test_block(Expect::Always, [=] {
-            goro::Chan<int> c;
-            select(case_send(c, 1), case_recv(c));
-        }, __LINE__);
+        test_block(
+            Expect::Always,
+            [=] {
+                goro::Chan<int> c;
+                select(case_send(c, 1), case_recv(c));
+            },
+            __LINE__);
         // a send on a full channel blocks, in a select as outside one
-        test_block(Expect::Always, [=] {
-            goro::Chan<int> c(async);
-            c.send(0);
-            select(case_send(c, 1, never), case_recv(nilch, never));
-        }, __LINE__);
-        test_block(Expect::Always, [=] {
-            goro::Chan<int> c(async);
-            c.send(0);
-            c.send(1);
-        }, __LINE__);
+        test_block(
+            Expect::Always,
+            [=] {
+                goro::Chan<int> c(async);
+                c.send(0);
+                select(case_send(c, 1, never), case_recv(nilch, never));
+            },
+            __LINE__);
+        test_block(
+            Expect::Always,
+            [=] {
+                goro::Chan<int> c(async);
+                c.send(0);
+                c.send(1);
+            },
+            __LINE__);
     });
 }
 
@@ -431,8 +472,9 @@ TEST_CASE("select_loop_leaves_no_stale_waiter", "[chan][select]") {
         for (long i = 0; i < n; ++i) {
             if (i % 2 == 0) b.try_send(i);
             long got = -1;
-            std::size_t k = goro::select(goro::case_recv(c0), goro::case_recv(b, [&](std::optional<long> v) { got = *v; }),
-                                         goro::case_send(c1, i), goro::case_default());
+            std::size_t k =
+                goro::select(goro::case_recv(c0), goro::case_recv(b, [&](std::optional<long> v) { got = *v; }),
+                             goro::case_send(c1, i), goro::case_default());
             if (i % 2 == 0 ? (k != 1 || got != i) : k != 3) ++bad;
         }
         CHECK(bad == 0);
@@ -517,10 +559,22 @@ TEST_CASE("select_many_goroutines_crossing_selects", "[chan][select]") {
         auto R = [&](goro::Chan<int> c) { return goro::case_recv(c, [&](std::optional<int>) { recvs.fetch_add(1); }); };
         std::atomic<bool> stop{false};
         wg.add(4);
-        goro::go([&] { for (int i = 0; i < n; ++i) goro::select(S(x), R(y), S(z)); wg.done(); });
-        goro::go([&] { for (int i = 0; i < n; ++i) goro::select(R(z), S(y), R(x)); wg.done(); });
-        goro::go([&] { for (int i = 0; i < n; ++i) goro::select(S(y), R(x), R(z)); wg.done(); });
-        goro::go([&] { for (int i = 0; i < n; ++i) goro::select(R(y), S(x), S(z)); wg.done(); });
+        goro::go([&] {
+            for (int i = 0; i < n; ++i) goro::select(S(x), R(y), S(z));
+            wg.done();
+        });
+        goro::go([&] {
+            for (int i = 0; i < n; ++i) goro::select(R(z), S(y), R(x));
+            wg.done();
+        });
+        goro::go([&] {
+            for (int i = 0; i < n; ++i) goro::select(S(y), R(x), R(z));
+            wg.done();
+        });
+        goro::go([&] {
+            for (int i = 0; i < n; ++i) goro::select(R(y), S(x), S(z));
+            wg.done();
+        });
         // A helper keeps everyone moving once some goroutines have finished their n iterations.
         goro::Chan<int> stop_ch;
         goro::WaitGroup helper;

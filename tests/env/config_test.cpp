@@ -110,8 +110,8 @@ TEST_CASE("stack_size_rounds_up_to_page") {
 }
 
 TEST_CASE("stack_size_bad_values_throw_naming_variable") {
-    for (const char* bad : {"12Q", "", "K", "-5", "0", "1.5M", "64 K", "99999999999999999999",
-                            "18014398509481984K", "16383", "1025M", "2G"}) {
+    for (const char* bad : {"12Q", "", "K", "-5", "0", "1.5M", "64 K", "99999999999999999999", "18014398509481984K",
+                            "16383", "1025M", "2G"}) {
         std::string what = what_of([bad] { parse_stack_size("GORO_STACK_SIZE", bad); });
         INFO(what);
         CHECK(what.find("GORO_STACK_SIZE=" + std::string(bad)) != std::string::npos);

@@ -155,10 +155,12 @@ TEST_CASE("overflow_names_a_named_goroutine", "[fiber][overflow]") {
         goro::run(goro::Config{1, 0}, [] {
             static const std::string name = "deep-thought";
             goro::Event done;
-            goro::detail::spawn_goroutine([&] {
-                recurse(0, 1L << 40);
-                done.set();
-            }, &name);
+            goro::detail::spawn_goroutine(
+                [&] {
+                    recurse(0, 1L << 40);
+                    done.set();
+                },
+                &name);
             done.wait();
         });
     });

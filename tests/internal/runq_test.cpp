@@ -152,8 +152,8 @@ void spin_a_little() {
 // What one taker saw.
 struct Tally {
     long count = 0;
-    std::uint64_t sum = 0;      // of the indices
-    std::uint64_t sq_sum = 0;   // of their squares: a second checksum
+    std::uint64_t sum = 0;     // of the indices
+    std::uint64_t sq_sum = 0;  // of their squares: a second checksum
 };
 
 // owner_vs_thieves: one owner pushes `n` items, popping (one at a time or in batches) whenever the queue

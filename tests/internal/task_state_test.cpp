@@ -73,7 +73,8 @@ struct FakeTask {
 
 }  // namespace
 
-TEST_CASE("task state: an unwatched completion publishes the state; the last reference deletes it", "[internal][task_state]") {
+TEST_CASE("task state: an unwatched completion publishes the state; the last reference deletes it",
+          "[internal][task_state]") {
     FakeTask t("worker");
     CHECK(t.handle.state() == TaskState::Pending);
     CHECK_FALSE(t.handle.done());
@@ -130,7 +131,8 @@ TEST_CASE("task state: cancel() before the start cancels; after the end it is re
     CHECK(t.handle.state() == TaskState::Finished);
 }
 
-TEST_CASE("task state: hooks and done callbacks run once, at completion or at once when late", "[internal][task_state]") {
+TEST_CASE("task state: hooks and done callbacks run once, at completion or at once when late",
+          "[internal][task_state]") {
     FakeTask t;
     int hook_runs = 0;
     int callback_runs = 0;
@@ -159,7 +161,8 @@ TEST_CASE("task state: hooks and done callbacks run once, at completion or at on
     CHECK(t.result.expired());  // the callbacks' handles are gone too
 }
 
-TEST_CASE("task state: a timed wait on a pending task gives up and unlinks; a blocked waiter is woken", "[internal][task_state]") {
+TEST_CASE("task state: a timed wait on a pending task gives up and unlinks; a blocked waiter is woken",
+          "[internal][task_state]") {
     FakeTask t;
     auto deadline = goro::detail::Clock::now() + std::chrono::milliseconds(20);
     CHECK_FALSE(t.st->wait_done(&deadline, true));
@@ -219,34 +222,29 @@ void race(bool waiter, bool canceller, bool listener, long rounds) {
             for (unsigned spin = rng() % 64; spin > 0; --spin) std::atomic_signal_fence(std::memory_order_seq_cst);
             RoundResult& res = *result;
             switch (role) {
-            case 0:
-                task->run_goroutine(static_cast<int>(r));
-                break;
-            case 1: {
-                try {
-                    Value v = shared.get();
-                    if (!v || *v != static_cast<int>(r)) res.bad.fetch_add(1);  // the result came with the state
-                } catch (const goro::Cancelled&) {
-                    if (shared.state() != TaskState::Cancelled) res.bad.fetch_add(1);
+                case 0: task->run_goroutine(static_cast<int>(r)); break;
+                case 1: {
+                    try {
+                        Value v = shared.get();
+                        if (!v || *v != static_cast<int>(r)) res.bad.fetch_add(1);  // the result came with the state
+                    } catch (const goro::Cancelled&) {
+                        if (shared.state() != TaskState::Cancelled) res.bad.fetch_add(1);
+                    }
+                    if (!TaskAccess::core(shared)->wait_done(nullptr, false) || !shared.done()) res.bad.fetch_add(1);
+                    res.waits_done.fetch_add(1);
+                    break;
                 }
-                if (!TaskAccess::core(shared)->wait_done(nullptr, false) || !shared.done()) res.bad.fetch_add(1);
-                res.waits_done.fetch_add(1);
-                break;
-            }
-            case 2:
-                res.cancel_result = shared.cancel();
-                break;
-            case 3: {
-                TaskCore* core = TaskAccess::core(shared);
-                core->add_hook([&res] { res.hooks.fetch_add(1); });
-                shared.add_done_callback([&res](const Task<Value>& t) {
-                    if (!t.done()) res.bad.fetch_add(1);
-                    res.callbacks.fetch_add(1);
-                });
-                break;
-            }
-            default:
-                break;
+                case 2: res.cancel_result = shared.cancel(); break;
+                case 3: {
+                    TaskCore* core = TaskAccess::core(shared);
+                    core->add_hook([&res] { res.hooks.fetch_add(1); });
+                    shared.add_done_callback([&res](const Task<Value>& t) {
+                        if (!t.done()) res.bad.fetch_add(1);
+                        res.callbacks.fetch_add(1);
+                    });
+                    break;
+                }
+                default: break;
             }
             sync.arrive_and_wait();  // round r over
         }
@@ -267,15 +265,15 @@ void race(bool waiter, bool canceller, bool listener, long rounds) {
         sync.arrive_and_wait();  // go
         sync.arrive_and_wait();  // everyone done with this round
         const TaskState s = task->handle.state();
-        const bool ok = res.bad.load() == 0 && s != TaskState::Pending &&
-                        res.hooks.load() == (listener ? 1 : 0) && res.callbacks.load() == (listener ? 1 : 0) &&
-                        res.waits_done.load() == (waiter ? 1 : 0) &&
+        const bool ok = res.bad.load() == 0 && s != TaskState::Pending && res.hooks.load() == (listener ? 1 : 0) &&
+                        res.callbacks.load() == (listener ? 1 : 0) && res.waits_done.load() == (waiter ? 1 : 0) &&
                         // a cancel() that won left its request on the goroutine, one that lost did not
                         (!canceller || res.cancel_result == task->g.cancel_requested.load()) &&
                         // a Cancelled outcome needs a cancel() that won
                         (s != TaskState::Cancelled || (canceller && res.cancel_result));
         if (!ok) ++failures;
-        if (s == TaskState::Finished) ++finished; else ++cancelled;
+        if (s == TaskState::Finished) ++finished;
+        else ++cancelled;
         if (canceller && res.cancel_result) ++cancels_won;
         // Every handle goes: the state must go with them, exactly once.
         shared = Task<Value>();

@@ -113,7 +113,8 @@ TEST_CASE("timers: add() tells whether the node became the earliest deadline", "
     CHECK(log[4] == 1);
 }
 
-TEST_CASE("timers: remove() takes a pending node out and says so; a fired or removed node is not found", "[internal][timers]") {
+TEST_CASE("timers: remove() takes a pending node out and says so; a fired or removed node is not found",
+          "[internal][timers]") {
     std::vector<int> log;
     auto nodes = make_nodes(4, &log);
     Timers timers;
@@ -163,7 +164,8 @@ TEST_CASE("timers: many timers due at once fire in order across batches", "[inte
     REQUIRE(log.size() == n);
     bool ordered = true;
     for (std::size_t i = 1; i < n; ++i)
-        if (nodes[static_cast<std::size_t>(log[i - 1])].when > nodes[static_cast<std::size_t>(log[i])].when) ordered = false;
+        if (nodes[static_cast<std::size_t>(log[i - 1])].when > nodes[static_cast<std::size_t>(log[i])].when)
+            ordered = false;
     CHECK(ordered);
     std::vector<int> sorted = log;
     std::sort(sorted.begin(), sorted.end());
@@ -219,51 +221,52 @@ TEST_CASE("timers: a random walk of adds, removes and firings matches a referenc
             auto id = static_cast<std::size_t>(rng() % kNodes);
             LogNode& node = nodes[id];
             switch (rng() % 8) {
-            case 0:
-            case 1:
-            case 2:
-            case 3: {  // add (a pending node is removed first, as a re-arm does)
-                if (pending[id]) {
-                    if (!timers.remove(&node)) ++mismatches;
-                    model.erase(model.find({node.when.time_since_epoch().count(), static_cast<int>(id)}));
-                }
-                // Deadlines cluster around now, some already past, with many ties.
-                std::int64_t when = now + static_cast<std::int64_t>(rng() % 64) - 8;
-                node.when = at(when);
-                bool earliest_before = model.empty() || when < model.begin()->first;
-                if (timers.add(&node) != earliest_before) ++mismatches;
-                model.insert({when, static_cast<int>(id)});
-                pending[id] = true;
-                break;
-            }
-            case 4:
-            case 5: {  // remove
-                if (timers.remove(&node) != pending[id]) ++mismatches;
-                if (pending[id]) model.erase(model.find({node.when.time_since_epoch().count(), static_cast<int>(id)}));
-                pending[id] = false;
-                break;
-            }
-            default: {  // time passes; whatever is due fires, in deadline order
-                now += static_cast<std::int64_t>(rng() % 16);
-                log.clear();
-                int fired = timers.run_expired(at(now));
-                std::vector<std::int64_t> whens;
-                while (!model.empty() && model.begin()->first <= now) {
-                    whens.push_back(model.begin()->first);
-                    model.erase(model.begin());
-                }
-                if (fired != static_cast<int>(whens.size()) || log.size() != whens.size()) {
-                    ++mismatches;
+                case 0:
+                case 1:
+                case 2:
+                case 3: {  // add (a pending node is removed first, as a re-arm does)
+                    if (pending[id]) {
+                        if (!timers.remove(&node)) ++mismatches;
+                        model.erase(model.find({node.when.time_since_epoch().count(), static_cast<int>(id)}));
+                    }
+                    // Deadlines cluster around now, some already past, with many ties.
+                    std::int64_t when = now + static_cast<std::int64_t>(rng() % 64) - 8;
+                    node.when = at(when);
+                    bool earliest_before = model.empty() || when < model.begin()->first;
+                    if (timers.add(&node) != earliest_before) ++mismatches;
+                    model.insert({when, static_cast<int>(id)});
+                    pending[id] = true;
                     break;
                 }
-                for (std::size_t i = 0; i < log.size(); ++i) {
-                    auto f = static_cast<std::size_t>(log[i]);
-                    // Ties may fire in any order; the deadlines must match the model's, in order.
-                    if (!pending[f] || nodes[f].when != at(whens[i]) || nodes[f].index != -1) ++mismatches;
-                    pending[f] = false;
+                case 4:
+                case 5: {  // remove
+                    if (timers.remove(&node) != pending[id]) ++mismatches;
+                    if (pending[id])
+                        model.erase(model.find({node.when.time_since_epoch().count(), static_cast<int>(id)}));
+                    pending[id] = false;
+                    break;
                 }
-                break;
-            }
+                default: {  // time passes; whatever is due fires, in deadline order
+                    now += static_cast<std::int64_t>(rng() % 16);
+                    log.clear();
+                    int fired = timers.run_expired(at(now));
+                    std::vector<std::int64_t> whens;
+                    while (!model.empty() && model.begin()->first <= now) {
+                        whens.push_back(model.begin()->first);
+                        model.erase(model.begin());
+                    }
+                    if (fired != static_cast<int>(whens.size()) || log.size() != whens.size()) {
+                        ++mismatches;
+                        break;
+                    }
+                    for (std::size_t i = 0; i < log.size(); ++i) {
+                        auto f = static_cast<std::size_t>(log[i]);
+                        // Ties may fire in any order; the deadlines must match the model's, in order.
+                        if (!pending[f] || nodes[f].when != at(whens[i]) || nodes[f].index != -1) ++mismatches;
+                        pending[f] = false;
+                    }
+                    break;
+                }
             }
             const TimePoint want = model.empty() ? TimePoint::max() : at(model.begin()->first);
             if (timers.next_deadline() != want) ++mismatches;

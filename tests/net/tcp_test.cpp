@@ -196,7 +196,8 @@ TEST_CASE("ten_thousand_concurrent_connections_all_served", "[net]") {
                     conns.add(1);
                     long now = live.fetch_add(1) + 1;
                     long seen = max_live.load();
-                    while (now > seen && !max_live.compare_exchange_weak(seen, now)) {}
+                    while (now > seen && !max_live.compare_exchange_weak(seen, now)) {
+                    }
                     goro::go([&, c = std::move(c)]() mutable {
                         std::array<std::byte, 64> buf;
                         try {
@@ -407,7 +408,7 @@ TEST_CASE("reset_by_peer_throws_econnreset_without_sigpipe", "[net]") {
         goro::go([&] {
             TcpStream c = ln.accept();
             connected.wait();  // else connect() itself may see the reset
-            linger lg{1, 0};  // close with RST
+            linger lg{1, 0};   // close with RST
             ::setsockopt(c.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
             c.close();
             reset.set();

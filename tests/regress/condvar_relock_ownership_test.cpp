@@ -53,7 +53,10 @@ TEST_CASE("condvar_cancelled_wait_leaves_unique_lock_owning", "[regress][condvar
                     cv.wait(lk);
                 } catch (const goro::Cancelled&) {
                     if (lk.owns_lock()) owned.fetch_add(1);
-                    else { not_owned.fetch_add(1); mu.unlock(); }  // keep the test from hanging on the bug
+                    else {
+                        not_owned.fetch_add(1);
+                        mu.unlock();
+                    }  // keep the test from hanging on the bug
                     throw;
                 }
             });

@@ -25,8 +25,7 @@ int pseudo_random_send(std::size_t capacity, int rounds) {
         }
         done.send(true);
     });
-    for (int i = 0; i < rounds; ++i)
-        goro::select(goro::case_send(c, 1), goro::case_send(c, 0));
+    for (int i = 0; i < rounds; ++i) goro::select(goro::case_send(c, 1), goro::case_send(c, 0));
     done.recv();
     return ones;
 }

@@ -12,10 +12,10 @@ namespace {
 
 // Leftovers holds what outlives the run: the primitives the leftovers park on, and the counters.
 struct Leftovers {
-    LiveCount frames;                  // a Tracked in each leftover's frame
-    std::atomic<int> parked{0};        // leftovers about to park
-    std::atomic<int> saw_cancelled{0}; // leftovers that caught Cancelled (and rethrew it)
-    std::atomic<int> other_outcome{0}; // leftovers that ended any other way
+    LiveCount frames;                   // a Tracked in each leftover's frame
+    std::atomic<int> parked{0};         // leftovers about to park
+    std::atomic<int> saw_cancelled{0};  // leftovers that caught Cancelled (and rethrew it)
+    std::atomic<int> other_outcome{0};  // leftovers that ended any other way
     std::atomic<int> cv_lock_not_held{0};
     goro::WaitGroup never_done;
     goro::Mutex held;
@@ -279,7 +279,8 @@ std::string requested_while_running(Call call) {
     std::atomic<bool> running{false}, requested{false};
     auto t = goro::spawn([&]() -> std::string {
         running = true;
-        while (!requested.load()) {}  // busy: no park, no blocking call
+        while (!requested.load()) {
+        }  // busy: no park, no blocking call
         try {
             call();
             return "returned";
@@ -313,9 +314,8 @@ TEST_CASE("a_request_is_delivered_by_the_next_blocking_call_even_one_that_would_
         goro::Chan<int> room(1);
         CHECK(requested_while_running([&] { room.send(1); }) == "cancelled");
         CHECK(room.size() == 0);  // nothing was sent
-        CHECK(requested_while_running([&] {
-                  goro::select(goro::case_recv(full, [](std::optional<int>) {}));
-              }) == "cancelled");
+        CHECK(requested_while_running([&] { goro::select(goro::case_recv(full, [](std::optional<int>) {})); }) ==
+              "cancelled");
         CHECK(full.size() == 1);
         goro::Mutex mu;
         CHECK(requested_while_running([&] { mu.lock(); }) == "cancelled");

@@ -86,8 +86,18 @@ TEST_CASE("deadlock_reported_for_a_mutex_cycle_and_a_waitgroup", "[sched][deadlo
                       goro::Event both_hold;
                       goro::WaitGroup wg;
                       wg.add(2);
-                      goro::go([=]() mutable { a.lock(); both_hold.wait(); b.lock(); wg.done(); });
-                      goro::go([=]() mutable { b.lock(); both_hold.set(); a.lock(); wg.done(); });
+                      goro::go([=]() mutable {
+                          a.lock();
+                          both_hold.wait();
+                          b.lock();
+                          wg.done();
+                      });
+                      goro::go([=]() mutable {
+                          b.lock();
+                          both_hold.set();
+                          a.lock();
+                          wg.done();
+                      });
                       wg.wait();
                   });
               }) == 0);

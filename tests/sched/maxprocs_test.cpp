@@ -197,8 +197,7 @@ TEST_CASE("set_maxprocs_bounds_parallelism", "[sched]") {
         int max_at_4 = p.max.load();
         stop = true;
         wg.wait();
-        INFO("most goroutines running at once: " << max_at_1 << " at maxprocs 1, " << max_at_4
-                                                  << " at maxprocs 4");
+        INFO("most goroutines running at once: " << max_at_1 << " at maxprocs 1, " << max_at_4 << " at maxprocs 4");
         CHECK(max_at_1 == 1);
         CHECK(max_at_4 >= 2);
         CHECK(max_at_4 <= 4);
@@ -216,7 +215,8 @@ TEST_CASE("set_maxprocs_up_then_down_with_parked_goroutines", "[sched]") {
             for (int i = 0; i < 1000; ++i) {
                 wg.add();
                 goro::go([&, i] {
-                    if (i % 2) go_on.wait(); else goro::sleep_for(std::chrono::milliseconds(i % 20));
+                    if (i % 2) go_on.wait();
+                    else goro::sleep_for(std::chrono::milliseconds(i % 20));
                     finished.fetch_add(1);
                     wg.done();
                 });

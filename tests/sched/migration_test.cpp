@@ -89,7 +89,8 @@ TEST_CASE("exceptions_survive_migration_inside_catch", "[sched][migration]") {
         // No thread is left believing it handles an exception.
         CHECK(std::current_exception() == nullptr);
         CHECK(std::uncaught_exceptions() == 0);
-        if (procs > 1) WARN("maxprocs " << procs << ": " << moved.load() << " parks inside catch resumed on another thread");
+        if (procs > 1)
+            WARN("maxprocs " << procs << ": " << moved.load() << " parks inside catch resumed on another thread");
     });
 }
 

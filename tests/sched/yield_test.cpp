@@ -132,8 +132,7 @@ TEST_CASE("yielding_goroutines_do_not_starve_the_global_queue_or_timers", "[sche
         std::thread th([&] {
             goro::go([&] { from_thread = true; });
             auto until = Clock::now() + 5s;
-            while (!(from_thread.load() && from_timer.load()) && Clock::now() < until)
-                std::this_thread::sleep_for(1ms);
+            while (!(from_thread.load() && from_timer.load()) && Clock::now() < until) std::this_thread::sleep_for(1ms);
             in_time = from_thread.load() && from_timer.load();  // while the spinners still spin
             stop = true;
         });

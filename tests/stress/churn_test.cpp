@@ -51,15 +51,15 @@ namespace {
 // Churn holds every primitive and the invariant it protects.
 struct Churn {
     goro::Mutex mu;
-    long counter = 0;          // guarded by mu
-    long inside = 0;           // guarded by mu
-    long overlap = 0;          // guarded by mu
+    long counter = 0;  // guarded by mu
+    long inside = 0;   // guarded by mu
+    long overlap = 0;  // guarded by mu
     goro::Semaphore sem{3};
     std::atomic<int> sem_holders{0};
     std::atomic<int> sem_overflow{0};
     goro::Mutex qmu;
     goro::CondVar qcv;
-    std::deque<long> queue;    // guarded by qmu
+    std::deque<long> queue;  // guarded by qmu
     std::atomic<long> produced{0}, consumed{0};
     goro::Event tick;
     std::atomic<long> ops{0};
@@ -115,7 +115,9 @@ TEST_CASE("churn_all_primitives_while_maxprocs_changes", "[stress]") {
                             case 1: c.sem_op(rng() % 2 == 0); break;
                             case 2: goro::sleep_for(std::chrono::microseconds(rng() % 200)); break;
                             case 3: goro::yield(); break;
-                            default: if (c.tick.is_set()) c.tick.wait(); break;
+                            default:
+                                if (c.tick.is_set()) c.tick.wait();
+                                break;
                         }
                         c.produce(w * rounds + r);
                         c.consume();

@@ -36,7 +36,8 @@ TEST_CASE("parked_1m_on_event_all_finish", "[stress][1m]") {
             goro::go([&] {
                 parked.fetch_add(1, std::memory_order_relaxed);
                 release.wait();
-                if (released.load(std::memory_order_relaxed)) done_after_release.fetch_add(1, std::memory_order_relaxed);
+                if (released.load(std::memory_order_relaxed))
+                    done_after_release.fetch_add(1, std::memory_order_relaxed);
                 finished.done();
             });
         }

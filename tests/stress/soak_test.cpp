@@ -95,7 +95,8 @@ void soak_round(int procs, long round, long per_producer, std::uint64_t seed, To
                 goro::go([&server, c = std::move(c)]() mutable {
                     std::array<std::byte, 256> buf;
                     try {
-                        for (std::size_t n; (n = c.read(buf)) > 0;) c.write_all(std::span<const std::byte>(buf.data(), n));
+                        for (std::size_t n; (n = c.read(buf)) > 0;)
+                            c.write_all(std::span<const std::byte>(buf.data(), n));
                     } catch (const std::system_error&) {
                     }
                     server.done();
@@ -122,7 +123,8 @@ void soak_round(int procs, long round, long per_producer, std::uint64_t seed, To
                 bool sent = false;
                 goro::select(goro::case_send(work, v, [&] { sent = true; }),
                              goro::case_recv(goro::after(std::chrono::milliseconds(2))));
-                if (sent) ++i; else send_timeouts.fetch_add(1, std::memory_order_relaxed);
+                if (sent) ++i;
+                else send_timeouts.fetch_add(1, std::memory_order_relaxed);
                 if ((i & 63) == 0) goro::yield();
             }
             producers.done();
@@ -142,7 +144,11 @@ void soak_round(int procs, long round, long per_producer, std::uint64_t seed, To
             for (;;) {
                 std::optional<std::uint64_t> v;
                 bool closed = false, idle = false;
-                goro::select(goro::case_recv(work, [&](std::optional<std::uint64_t> x) { v = x; closed = !x; }),
+                goro::select(goro::case_recv(work,
+                                             [&](std::optional<std::uint64_t> x) {
+                                                 v = x;
+                                                 closed = !x;
+                                             }),
                              goro::case_recv(goro::after(std::chrono::milliseconds(5)), [&] { idle = true; }));
                 if (closed) break;
                 if (idle) {
@@ -171,7 +177,11 @@ void soak_round(int procs, long round, long per_producer, std::uint64_t seed, To
             try {
                 for (;;) {
                     bool closed = false;
-                    goro::select(goro::case_recv(work, [&](std::optional<std::uint64_t> x) { held = x; closed = !x; }),
+                    goro::select(goro::case_recv(work,
+                                                 [&](std::optional<std::uint64_t> x) {
+                                                     held = x;
+                                                     closed = !x;
+                                                 }),
                                  goro::case_recv(goro::after(std::chrono::milliseconds(5))));
                     if (closed) return;
                     if (held) {
@@ -199,24 +209,24 @@ void soak_round(int procs, long round, long per_producer, std::uint64_t seed, To
     goro::Chan<int> silent;
     for (int v = 0; v < kVictims; ++v) {
         switch (v % 3) {
-        case 0:
-            victims.push_back(goro::spawn([&, v] {
-                std::array<std::byte, 8> b;
-                victim_conns[static_cast<std::size_t>(v / 3)].read(b);
-                GCHECK(false);  // nobody writes to it
-            }));
-            break;
-        case 1:
-            victims.push_back(goro::spawn([&] {
-                goro::select(goro::case_recv(silent), goro::case_recv(goro::after(std::chrono::hours(1))));
-                GCHECK(false);
-            }));
-            break;
-        default:
-            victims.push_back(goro::spawn([] {
-                goro::sleep_for(std::chrono::hours(1));
-                GCHECK(false);
-            }));
+            case 0:
+                victims.push_back(goro::spawn([&, v] {
+                    std::array<std::byte, 8> b;
+                    victim_conns[static_cast<std::size_t>(v / 3)].read(b);
+                    GCHECK(false);  // nobody writes to it
+                }));
+                break;
+            case 1:
+                victims.push_back(goro::spawn([&] {
+                    goro::select(goro::case_recv(silent), goro::case_recv(goro::after(std::chrono::hours(1))));
+                    GCHECK(false);
+                }));
+                break;
+            default:
+                victims.push_back(goro::spawn([] {
+                    goro::sleep_for(std::chrono::hours(1));
+                    GCHECK(false);
+                }));
         }
     }
 
@@ -256,7 +266,8 @@ void soak_round(int procs, long round, long per_producer, std::uint64_t seed, To
     }
     // Timeout probes: nothing is ever sent on `silent`.
     for (int k = 0; k < 3; ++k) {
-        std::size_t which = goro::select(goro::case_recv(silent), goro::case_recv(goro::after(std::chrono::milliseconds(1))));
+        std::size_t which =
+            goro::select(goro::case_recv(silent), goro::case_recv(goro::after(std::chrono::milliseconds(1))));
         CHECK(which == 1);
         ++t.timeout_probes;
     }
@@ -331,12 +342,13 @@ void soak(std::chrono::seconds budget, bool report) {
     CHECK(open_fds() == fds_before);
     CHECK(t.victim_cancels == t.rounds * 12);
     if (report)
-        std::printf("soak: %lds, %ld rounds, %ld messages (%ld through TCP round trips), %ld send timeouts, "
-                    "%ld idle timeouts, %ld couriers cancelled (%ld holding a message), %ld victims cancelled, "
-                    "%ld timeout probes, %ld set_maxprocs moves\n",
-                    static_cast<long>(budget.count()), t.rounds, t.messages, t.socket_round_trips, t.send_timeouts,
-                    t.idle_timeouts, t.courier_cancels, t.courier_handovers, t.victim_cancels, t.timeout_probes,
-                    t.maxprocs_changes + t.rounds);
+        std::printf(
+            "soak: %lds, %ld rounds, %ld messages (%ld through TCP round trips), %ld send timeouts, "
+            "%ld idle timeouts, %ld couriers cancelled (%ld holding a message), %ld victims cancelled, "
+            "%ld timeout probes, %ld set_maxprocs moves\n",
+            static_cast<long>(budget.count()), t.rounds, t.messages, t.socket_round_trips, t.send_timeouts,
+            t.idle_timeouts, t.courier_cancels, t.courier_handovers, t.victim_cancels, t.timeout_probes,
+            t.maxprocs_changes + t.rounds);
 }
 
 long soak_seconds() {

@@ -17,7 +17,7 @@ struct BoundedQueue {
     goro::CondVar not_full, not_empty;
     std::deque<long> items;  // guarded by mu
     std::size_t cap;
-    bool closed = false;     // guarded by mu
+    bool closed = false;  // guarded by mu
 
     void push(long v) {
         std::unique_lock<goro::Mutex> lk(mu);
@@ -110,11 +110,17 @@ TEST_CASE("condvar_producer_consumer_plain_threads_and_goroutines", "[sync][cond
         cons.add(2);
         // Consumers: one goroutine, one plain thread. Producers: one plain thread, the main goroutine.
         goro::go([&] {
-            for (long v; (v = q.pop()) >= 0;) { sum.fetch_add(v); count.fetch_add(1); }
+            for (long v; (v = q.pop()) >= 0;) {
+                sum.fetch_add(v);
+                count.fetch_add(1);
+            }
             cons.done();
         });
         std::thread ct([&] {
-            for (long v; (v = q.pop()) >= 0;) { sum.fetch_add(v); count.fetch_add(1); }
+            for (long v; (v = q.pop()) >= 0;) {
+                sum.fetch_add(v);
+                count.fetch_add(1);
+            }
             cons.done();
         });
         std::atomic<bool> pt_done{false};

@@ -35,7 +35,8 @@ TEST_CASE("sync_handles_captured_by_copy_share_one_state", "[sync][handle]") {
                 slots.acquire();
                 int now = inside->fetch_add(1) + 1;
                 int seen = most_inside->load();
-                while (now > seen && !most_inside->compare_exchange_weak(seen, now)) {}
+                while (now > seen && !most_inside->compare_exchange_weak(seen, now)) {
+                }
                 goro::yield();
                 inside->fetch_sub(1);
                 slots.release();

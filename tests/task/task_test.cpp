@@ -117,7 +117,9 @@ TEST_CASE("task_get_from_many_goroutines_and_plain_threads", "[task]") {
         CHECK_THROWS_AS(t.exception(), goro::InvalidState);
         go_on.set();
         wg.wait();
-        goro::run_blocking([&] { for (auto& th : threads) th.join(); });  // join() would block the worker
+        goro::run_blocking([&] {
+            for (auto& th : threads) th.join();
+        });  // join() would block the worker
         CHECK(got.load() == 24);
     });
 }
@@ -540,8 +542,8 @@ TEST_CASE("task_states_are_recycled_across_threads_without_mixing_results", "[ta
                     v[39] = k;
                     return v;
                 });
-                handoff.send({k, goro::spawn([k] { return k; }), goro::spawn([k] { return "task state " + std::to_string(k); }),
-                              std::move(b)});
+                handoff.send({k, goro::spawn([k] { return k; }),
+                              goro::spawn([k] { return "task state " + std::to_string(k); }), std::move(b)});
             }
         };
         for (int p = 0; p < producers / 2; ++p) {
@@ -554,7 +556,9 @@ TEST_CASE("task_states_are_recycled_across_threads_without_mixing_results", "[ta
         std::vector<std::thread> threads;
         for (int p = producers / 2; p < producers; ++p) threads.emplace_back([&, p] { produce(p * per_producer); });
         made.wait();
-        goro::run_blocking([&] { for (auto& th : threads) th.join(); });
+        goro::run_blocking([&] {
+            for (auto& th : threads) th.join();
+        });
         handoff.close();
         consumers.wait();
         CHECK(checked.load() == producers * per_producer);

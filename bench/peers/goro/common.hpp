@@ -75,8 +75,7 @@ inline double ns_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
 }
 
-inline void report(const char* workload, const std::string& metric, double value, int decimals,
-                   const char* unit) {
+inline void report(const char* workload, const std::string& metric, double value, int decimals, const char* unit) {
     std::printf("goro %s %s %.*f %s\n", workload, metric.c_str(), decimals, value, unit);
     std::fflush(stdout);
 }

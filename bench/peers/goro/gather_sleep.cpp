@@ -30,8 +30,8 @@ int main() {
                 bench::fail("gather_sleep: " + std::to_string(results.size()) + " results");
             for (long i = 0; i < n; ++i)
                 if (results[static_cast<std::size_t>(i)] != i)
-                    bench::fail("gather_sleep: results[" + std::to_string(i) + "] = " +
-                                std::to_string(results[static_cast<std::size_t>(i)]));
+                    bench::fail("gather_sleep: results[" + std::to_string(i) +
+                                "] = " + std::to_string(results[static_cast<std::size_t>(i)]));
             bench::report("gather_sleep", "wall_ms" + bench::wsuffix(), ms, 2, "ms");
         });
     });

@@ -20,8 +20,8 @@ int main() {
                 ping.send(i);
                 std::optional<long> v = pong.recv();
                 if (!v || *v != i + 1)
-                    bench::fail("pingpong: got " + (v ? std::to_string(*v) : std::string("closed")) +
-                                ", want " + std::to_string(i + 1));
+                    bench::fail("pingpong: got " + (v ? std::to_string(*v) : std::string("closed")) + ", want " +
+                                std::to_string(i + 1));
             }
             double ns = bench::ns_since(t0);
             ping.close();

@@ -44,8 +44,8 @@ int main() {
             double ms = bench::ms_since(t0);
             const std::uint64_t want = size * (size - 1) / 2;
             if (!result || *result != want)
-                bench::fail("skynet: got " + (result ? std::to_string(*result) : std::string("closed")) +
-                            ", want " + std::to_string(want));
+                bench::fail("skynet: got " + (result ? std::to_string(*result) : std::string("closed")) + ", want " +
+                            std::to_string(want));
             // Appended piecewise: GCC 12 at -O3 gives a false -Wrestrict for
             // `"_" + std::string` here (GCC PR 105329).
             std::string metric = "wall_ms";

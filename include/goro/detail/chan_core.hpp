@@ -61,7 +61,8 @@ inline std::size_t checked_capacity(std::size_t capacity, std::size_t elem_size)
 template <std::integral I>
 std::size_t nonnegative_capacity(I capacity) {
     if constexpr (std::is_signed_v<I>) {
-        if (capacity < 0) throw std::invalid_argument("goro: Chan capacity " + std::to_string(capacity) + " is negative");
+        if (capacity < 0)
+            throw std::invalid_argument("goro: Chan capacity " + std::to_string(capacity) + " is negative");
     }
     if constexpr (sizeof(I) > sizeof(std::size_t)) {
         if (capacity > static_cast<I>(SIZE_MAX))
@@ -74,12 +75,12 @@ struct ChanCore {
     explicit ChanCore(std::size_t capacity) : capacity_(capacity) {}
 
     SpinLock lock_;
-    WaitList recvq_;             // guarded by lock_; node->data: std::optional<T>* to fill
-    WaitList sendq_;             // guarded by lock_; node->data: T* to take from
+    WaitList recvq_;  // guarded by lock_; node->data: std::optional<T>* to fill
+    WaitList sendq_;  // guarded by lock_; node->data: T* to take from
     const std::size_t capacity_;
-    std::size_t count_ = 0;      // guarded by lock_
-    std::size_t head_ = 0;       // guarded by lock_: index of the oldest buffered item
-    bool closed_ = false;        // guarded by lock_
+    std::size_t count_ = 0;  // guarded by lock_
+    std::size_t head_ = 0;   // guarded by lock_: index of the oldest buffered item
+    bool closed_ = false;    // guarded by lock_
 
     // Pops the first waiter of q that may be completed, dropping stale
     // select nodes. Lock held.

@@ -24,7 +24,8 @@ public:
 #ifdef GORO_LOCK_RANK
         lock_rank_acquire(rank_, this);
 #endif
-        if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]] return;  // pairs with release in unlock()
+        if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]]
+            return;  // pairs with release in unlock()
         lock_contended();
     }
     bool try_lock() noexcept {

@@ -55,7 +55,8 @@ public:
     TaskCore& operator=(const TaskCore&) = delete;
 
     TaskState state() const noexcept {
-        return static_cast<TaskState>(word_.load(std::memory_order_acquire) & kStateMask);  // pairs with release in complete()
+        return static_cast<TaskState>(word_.load(std::memory_order_acquire) &
+                                      kStateMask);  // pairs with release in complete()
     }
     bool done() const noexcept { return state() != TaskState::Pending; }
     const std::string& name() const {
@@ -107,7 +108,8 @@ public:
     // between g_alloc() and g_start(): no other thread can see the state yet.
     void owned_by_goroutine(G* g) noexcept {
         g_ = g;
-        word_.store(2 * kRef, std::memory_order_relaxed);  // Pending, the handle's and the goroutine's; published by g_start
+        word_.store(2 * kRef,
+                    std::memory_order_relaxed);  // Pending, the handle's and the goroutine's; published by g_start
     }
     // cancelled_before_start() is read once, first thing on the task's
     // goroutine: a cancel() seen here means the function never runs.
@@ -160,12 +162,12 @@ private:
     bool taken_ = false;                         // guarded by lock_: the move-only result was moved out
     std::atomic<bool> cancel_requested_{false};  // set by cancel(); read at the goroutine's start
     mutable std::atomic<bool> name_ready_{false};
-    G* g_ = nullptr;                             // the task's goroutine; used under lock_ while Pending
-    std::exception_ptr error_;                   // written once before the state leaves Pending
-    WaitList waiters_;                           // guarded by lock_: get(), gather, wait, wait_for
-    std::unique_ptr<Listeners> listeners_;       // guarded by lock_; null until a hook or callback is added
-    mutable std::string name_;                   // set once: in the constructor or by format_name()
-    std::uint64_t number_ = 0;                   // N of "Task-N" for an unnamed task
+    G* g_ = nullptr;                        // the task's goroutine; used under lock_ while Pending
+    std::exception_ptr error_;              // written once before the state leaves Pending
+    WaitList waiters_;                      // guarded by lock_: get(), gather, wait, wait_for
+    std::unique_ptr<Listeners> listeners_;  // guarded by lock_; null until a hook or callback is added
+    mutable std::string name_;              // set once: in the constructor or by format_name()
+    std::uint64_t number_ = 0;              // N of "Task-N" for an unnamed task
 };
 
 // wait_all() waits until every task is done, cancellably: when the caller is

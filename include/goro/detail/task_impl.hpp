@@ -210,7 +210,8 @@ auto as_task(A&& a) {
 }
 
 template <class A>
-concept TaskOrCallable = IsTask<std::remove_cvref_t<A>>::value || std::invocable<std::decay_t<A>&>;
+concept TaskOrCallable = IsTask<std::remove_cvref_t<A>>::value || std::invocable < std::decay_t<A>
+& > ;
 
 template <class R>
 std::vector<TaskCore*> cores_of(const std::vector<Task<R>>& tasks) {

@@ -32,9 +32,9 @@ struct WaitNode {
     WaitList* list = nullptr;  // guarded by the primitive's lock; non-null while linked
     Waker waker;               // written before linking; read by the waker under the lock
     std::atomic<bool> signalled{false};
-    void* data = nullptr;      // primitive-specific payload (a channel slot, a count...)
-    std::int64_t amount = 0;   // primitive-specific (semaphore units, select case index...)
-    bool ok = true;            // primitive-specific result set by the waker (e.g. closed channel)
+    void* data = nullptr;     // primitive-specific payload (a channel slot, a count...)
+    std::int64_t amount = 0;  // primitive-specific (semaphore units, select case index...)
+    bool ok = true;           // primitive-specific result set by the waker (e.g. closed channel)
     // A node of a select: the select's winner word, shared by all its nodes.
     // A waker must win it (claim()) before acting on the node; a node whose
     // select was already won elsewhere is stale and is simply unlinked.
@@ -46,8 +46,9 @@ struct WaitNode {
 inline bool claim(WaitNode* n) noexcept {
     if (!n->select_winner) return true;
     int undecided = -1;
-    return n->select_winner->compare_exchange_strong(undecided, static_cast<int>(n->amount),
-                                                     std::memory_order_acq_rel);  // pairs with the select's acquire load
+    return n->select_winner->compare_exchange_strong(
+        undecided, static_cast<int>(n->amount),
+        std::memory_order_acq_rel);  // pairs with the select's acquire load
 }
 
 struct WaitList {
@@ -60,12 +61,15 @@ struct WaitList {
         n->list = this;
         n->next = nullptr;
         n->prev = tail;
-        if (tail) tail->next = n; else head = n;
+        if (tail) tail->next = n;
+        else head = n;
         tail = n;
     }
     void remove(WaitNode* n) noexcept {
-        if (n->prev) n->prev->next = n->next; else head = n->next;
-        if (n->next) n->next->prev = n->prev; else tail = n->prev;
+        if (n->prev) n->prev->next = n->next;
+        else head = n->next;
+        if (n->next) n->next->prev = n->prev;
+        else tail = n->prev;
         n->prev = n->next = nullptr;
         n->list = nullptr;
     }
@@ -77,7 +81,10 @@ struct WaitList {
     // Unlinks every node; returns them chained through `next`.
     WaitNode* take_all() noexcept {
         WaitNode* chain = head;
-        for (WaitNode* n = head; n; n = n->next) { n->list = nullptr; n->prev = nullptr; }
+        for (WaitNode* n = head; n; n = n->next) {
+            n->list = nullptr;
+            n->prev = nullptr;
+        }
         head = tail = nullptr;
         return chain;
     }
@@ -128,7 +135,8 @@ bool block(Lock& lk, WaitNode& node, const TimePoint* deadline = nullptr) {
             cancel_tried = true;
             deadline = nullptr;
         }
-        if (deadline) park_until(*deadline); else park();
+        if (deadline) park_until(*deadline);
+        else park();
     }
 }
 
