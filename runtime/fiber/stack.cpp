@@ -19,8 +19,9 @@
 // taken out, sorted by address, and each run of adjacent stacks (their
 // guards included) is given back with one madvise(MADV_DONTNEED), outside
 // the lock; they then go to `cold`, used after warm and before a new slab.
-// The trim runs in release_batch, or from an idle worker whose sleep ends at
-// trim_due() (sched/idle.cpp). Without the wait, skynet (spawning in waves)
+// The trim runs on a worker's own stack (g0), never a goroutine's: in the
+// find-work loop, or from the idle worker whose sleep ends at trim_due()
+// (sched/worker.cpp, sched/idle.cpp). Without the wait, skynet (spawning in waves)
 // gave pages back between waves and faulted them in again: 1.5x slower.
 // MADV_FREE would be cheaper but leaves the pages counted in RSS until the
 // kernel needs them.
@@ -215,15 +216,11 @@ void StackPool::release_batch(const Stack* s, std::size_t n) noexcept {
         // No allocation here (nor in trim's filing): add_slab reserved room
         // in both lists for every stack ever carved.
         impl_->warm.insert(impl_->warm.end(), s, s + n);
-        if (impl_->warm.size() <= 2 * kWarmStacks) return;
-        impl_->surplus.store(true, std::memory_order_relaxed);
-        if (impl_->trimming) return;
-        if (ns_of(goro::detail::Clock::now()) - impl_->last_demand_ns.load(std::memory_order_relaxed) <
-            std::chrono::nanoseconds(kTrimSettle).count())
-            return;  // not settled: an idle worker comes back at trim_due()
-        impl_->trimming = true;
+        if (impl_->warm.size() > 2 * kWarmStacks) impl_->surplus.store(true, std::memory_order_relaxed);
     }
-    trim();
+    // No trim here: release_batch runs on a goroutine's stack (the exiting
+    // one's successor), too small for sorting thousands of stacks under a
+    // sanitizer's frames. Workers trim from their own stacks (trim_if_settled).
 }
 
 goro::detail::TimePoint StackPool::trim_due() const noexcept {

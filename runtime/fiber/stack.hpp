@@ -104,7 +104,8 @@ public:
     // waves (skynet) would otherwise give pages back between waves and
     // fault them in again, at half its speed. trim_due() is when the
     // surplus may go (TimePoint::max() when there is none): an idle worker
-    // sleeps no longer than that and then calls trim_if_settled().
+    // sleeps no longer than that and then calls trim_if_settled(), which the
+    // find-work loop calls too. Only from a worker's own stack (g0).
     detail::TimePoint trim_due() const noexcept;
     void trim_if_settled(detail::TimePoint now) noexcept;
 

@@ -414,6 +414,7 @@ G* Runtime::find_runnable(M* m) {
         auto now = detail::Clock::now();
         if (timers.next_deadline() <= now) timers.run_expired(now);
         poll_io_if_overdue(now);
+        stacks.trim_if_settled(now);  // one relaxed load unless a spike left free stacks behind
         if (check_retire(m)) continue;
         P* p = m->p;
 

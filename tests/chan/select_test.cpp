@@ -502,7 +502,9 @@ TEST_CASE("select_loop_with_after_keeps_no_abandoned_timer", "[chan][select]") {
         long long rss_after = rss_bytes();
         CHECK(got_sum == want_sum);
         INFO("VmRSS before " << rss_before << " after " << rss_after);
-        CHECK(rss_after - rss_before < 16LL * 1024 * 1024);
+        // ASan keeps freed blocks in its quarantine (up to 256 MiB), so there RSS grows with what was freed
+        // too; tests/sched/deadlock_test.cpp checks the timers' removal in every build.
+        if (!kSanitized) CHECK(rss_after - rss_before < 16LL * 1024 * 1024);
     });
 }
 
