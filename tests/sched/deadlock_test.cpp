@@ -65,6 +65,10 @@ int expect_deadlock(int procs, const std::function<void()>& main) {
 }  // namespace
 
 TEST_CASE("deadlock_reported_when_every_goroutine_waits_on_a_channel", "[sched][deadlock]") {
+    if (goro_test::kThreadSanitizer) {
+        WARN("skipped under TSan: it cannot start threads in a child forked from a threaded process");
+        return;
+    }
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         CHECK(in_child([procs] {
@@ -78,6 +82,10 @@ TEST_CASE("deadlock_reported_when_every_goroutine_waits_on_a_channel", "[sched][
 }
 
 TEST_CASE("deadlock_reported_for_a_mutex_cycle_and_a_waitgroup", "[sched][deadlock]") {
+    if (goro_test::kThreadSanitizer) {
+        WARN("skipped under TSan: it cannot start threads in a child forked from a threaded process");
+        return;
+    }
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         CHECK(in_child([procs] {
@@ -107,6 +115,10 @@ TEST_CASE("deadlock_reported_for_a_mutex_cycle_and_a_waitgroup", "[sched][deadlo
 TEST_CASE("deadlock_reported_while_a_plain_thread_is_parked_in_goro_too", "[sched][deadlock]") {
     // The plain thread waits on a goro channel that only the (stuck) main goroutine would send on: it is
     // quiet, so it does not keep the deadlock from being reported.
+    if (goro_test::kThreadSanitizer) {
+        WARN("skipped under TSan: it cannot start threads in a child forked from a threaded process");
+        return;
+    }
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         CHECK(in_child([procs] {
@@ -125,6 +137,10 @@ TEST_CASE("deadlock_reported_while_a_plain_thread_is_parked_in_goro_too", "[sche
 }
 
 TEST_CASE("deadlock_reported_once_the_plain_thread_that_could_call_in_has_ended", "[sched][deadlock]") {
+    if (goro_test::kThreadSanitizer) {
+        WARN("skipped under TSan: it cannot start threads in a child forked from a threaded process");
+        return;
+    }
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         CHECK(in_child([procs] {
@@ -211,6 +227,10 @@ TEST_CASE("deadlock_reported_after_an_abandoned_after_channel", "[sched][deadloc
     // An after(1h) channel nobody holds takes its timer with it (Go 1.23), so it no longer counts as
     // something that could wake a goroutine. Before, the pending timer kept the deadlock from being seen
     // for the hour: the child ran out its time limit.
+    if (goro_test::kThreadSanitizer) {
+        WARN("skipped under TSan: it cannot start threads in a child forked from a threaded process");
+        return;
+    }
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         CHECK(in_child([procs] {
