@@ -101,6 +101,7 @@ public:
 
     // try_recv() never blocks: nullopt when nothing is ready (or closed and drained).
     std::optional<T> try_recv() const {
+        detail::entry_preempt_point();  // a hog asked to yield does it here (runtime.hpp)
         if (!state_) return std::nullopt;
         auto& s = *state_;
         std::optional<T> out;
@@ -174,6 +175,7 @@ private:
     explicit Chan(std::shared_ptr<detail::ChanState<T>> s) noexcept : state_(std::move(s)) {}  // ChanAccess::adopt
 
     bool try_send_impl(T& v) const {
+        detail::entry_preempt_point();  // a hog asked to yield does it here (runtime.hpp)
         if (!state_) return false;
         auto& s = *state_;
         detail::WaitNode* partner = nullptr;

@@ -21,10 +21,12 @@
 // after it. Keep per-goroutine state in the goroutine's own frame.
 #pragma once
 
+#include <goro/detail/park.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/errors.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -91,13 +93,17 @@ auto run(F&& fn) -> std::invoke_result_t<F&> {
 template <class F>
 void go(F&& fn) {
     detail::spawn_goroutine(std::forward<F>(fn));
+    detail::entry_preempt_point();  // a hog asked to yield does it here (see below)
 }
 
 // yield() lets other goroutines run (runtime.Gosched). On a plain thread it
 // yields the thread.
 void yield();
 
-// maxprocs() is the number of worker threads running goroutines now.
+// maxprocs() is the number of worker threads meant to run goroutines (Go's
+// GOMAXPROCS). A worker that a goroutine blocks in plain code does not count
+// while it is blocked (see "Blocking in plain code" below): the process
+// may then have more threads running goroutines than this, never fewer.
 int maxprocs();
 // set_maxprocs(n) changes it while running and returns the previous value;
 // n <= 0 only asks; n above 10000 (the environment's limit) throws
@@ -109,6 +115,77 @@ int maxprocs();
 // thread, the new workers take goroutines queued on the first one once that
 // one next switches goroutines.
 int set_maxprocs(int n);
+// ---- Blocking in plain code (Go's guarantee for unmodified code)
+//
+// A goroutine may call code that blocks its thread — ::read on a pipe,
+// ::nanosleep, std::this_thread::sleep_for, a std::mutex held elsewhere, a
+// database client's blocking socket — or compute for long without a goro
+// call. The runtime's monitor thread looks at the workers every 2 to 10 ms:
+//  * a worker that has run one goroutine since its last look while its
+//    thread sleeps in the kernel is blocked: if goroutines wait (in its
+//    queue, or with no other worker free: in the global queue, on a due
+//    timer, on ready I/O), another worker starts running them in its place
+//    within about two looks, so maxprocs workers keep running goroutines;
+//  * a goroutine that has run 10 ms without a goro call, its thread busy, is
+//    a hog: its next goro call yields (every blocking call, try_send,
+//    try_recv, go, spawn, preempt_point), and its worker is replaced as
+//    above if goroutines wait. goro cannot interrupt C++ code, so until the
+//    hog yields maxprocs + 1 threads use CPU (Go's preemption bounds CPU use
+//    by GOMAXPROCS; goro bounds waiting, not CPU).
+// When the goroutine switches again, the extra worker stops at its next
+// scheduling point (at most a monitor period later). Extra workers are
+// reused, end after 10 idle seconds, and are capped with the rest at 10000
+// threads (beyond, the waiting goroutines wait for a worker to come back).
+// A goroutine inside such a call is never taken for a deadlock.
+
+namespace detail {
+// goro::blocking()'s marker: the P it entered on (null on a plain thread).
+class BlockingMark {
+public:
+    BlockingMark() noexcept;
+    ~BlockingMark();
+    BlockingMark(const BlockingMark&) = delete;
+    BlockingMark& operator=(const BlockingMark&) = delete;
+
+private:
+    void* p_ = nullptr;
+    std::uint32_t seq_ = 0;
+};
+}  // namespace detail
+
+// blocking(fn) calls fn() right here, on this thread and stack, and returns
+// its result (or lets its exception through): thread_locals, locks held and
+// references stay valid, unlike run_blocking(), which hops to a pool
+// thread. It tells the runtime that fn may block the thread: if goroutines
+// wait now, another worker takes over at once (no 2 ms look), and later
+// waiters are handed over at the monitor's next look. A quick call while
+// nothing waits costs a few loads and stores. fn should not itself park in
+// goro calls (it may, but the marker then lapses). From a plain thread it
+// is a plain call.
+//
+//   goro::go([&] {
+//       std::string row = goro::blocking([&] { return db.query_blocking(sql); });
+//       results.send(std::move(row));
+//   });
+template <class F>
+decltype(auto) blocking(F&& fn) {
+    detail::BlockingMark mark;
+    return std::invoke(std::forward<F>(fn));
+}
+
+// preempt_point() yields if the monitor asked the running goroutine to (it
+// has run 10 ms without a goro call), else costs one relaxed load. For loops
+// that compute for long and call nothing of goro:
+//
+//   for (std::size_t i = 0; i < n; ++i) {
+//       crunch(i);
+//       if (i % 1024 == 0) goro::preempt_point();
+//   }
+//
+// It never throws (cancellation is delivered at blocking calls, not here).
+// On a plain thread it does nothing.
+inline void preempt_point() noexcept { detail::entry_preempt_point(); }
+
 // num_cpu() is the number of CPUs this process may use (affinity mask and
 // cgroup quota respected).
 int num_cpu();

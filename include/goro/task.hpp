@@ -183,12 +183,18 @@ private:
 // task is named "Task-N". spawn(name, fn) names it.
 template <class F>
 auto spawn(std::string name, F&& fn) {
-    return detail::spawn_task(std::move(name), std::forward<F>(fn));
+    auto task = detail::spawn_task(std::move(name), std::forward<F>(fn));
+    detail::entry_preempt_point();  // a hog asked to yield does it here (runtime.hpp)
+    return task;
 }
 
 template <class F>
 requires std::invocable < std::decay_t<F>
-& > auto spawn(F&& fn) { return detail::spawn_task(detail::next_task_number(), std::forward<F>(fn)); }
+& > auto spawn(F&& fn) {
+    auto task = detail::spawn_task(detail::next_task_number(), std::forward<F>(fn));
+    detail::entry_preempt_point();
+    return task;
+}
 
 // Outcome<R> is one settled task (gather_settled): a value or an exception.
 template <class R>

@@ -65,7 +65,7 @@ static_assert(sizeof(G) == 192, "a goroutine descriptor grew past three cache li
 #endif
 
 // Drops g's undelivered cancellation request, if any, and its count in
-// g_cancel_requests (park.hpp): on delivery, and when g ends or is reused.
+// g_requests_pending (park.hpp): on delivery, and when g ends or is reused.
 // A plain load first: this runs at every goroutine's start and end, where
 // there is nearly never a request, and a locked exchange there cost
 // spawn_join 5%. A request that lands after the load stays counted until the
@@ -73,7 +73,7 @@ static_assert(sizeof(G) == 192, "a goroutine descriptor grew past three cache li
 inline void clear_cancel_request(G* g) noexcept {
     if (g->cancel_requested.load(std::memory_order_relaxed) &&
         g->cancel_requested.exchange(false, std::memory_order_relaxed))
-        g_cancel_requests.fetch_sub(1, std::memory_order_relaxed);
+        g_requests_pending.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace goro::detail

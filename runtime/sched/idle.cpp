@@ -155,6 +155,7 @@ void Runtime::idle_sleep(M* m) {
             idle_.nidle.fetch_sub(1, std::memory_order_relaxed);
         }
         // else: wakep() took us off the list and set m->spinning.
+        notify_monitor_busy();  // a parked monitor looks again (monitor.cpp)
     };
     // Look once more now that we are published as idle (see file comment).
     if (any_work_visible() || stopping.load(std::memory_order_seq_cst)) {

@@ -12,7 +12,7 @@
 // lost: either the flag is seen before parking, or the wake arrives after
 // (Parked -> Runnable) or during (Running -> Notified) the park. Blocking
 // calls also look at their entry (entry_cancellation_point, park.hpp), so a
-// call that would not park delivers a pending request too; g_cancel_requests
+// call that would not park delivers a pending request too; g_requests_pending
 // counts the undelivered requests so that the look costs one relaxed load
 // when there are none. While the runtime shuts down, every blocking call and
 // park of a leftover goroutine is cancelled (shutting_down); the main
@@ -190,7 +190,23 @@ bool cancel_pending(G* g) noexcept {
     return requested && std::uncaught_exceptions() == 0;
 }
 
-std::atomic<int> g_cancel_requests{0};
+std::atomic<int> g_requests_pending{0};
+
+void entry_requests_slow() {
+    cancellation_point();
+    preempt_if_requested();
+}
+
+// A request of the monitor (sched/monitor.cpp) names the P, not the
+// goroutine: whichever goroutine runs on it at its next goro call yields
+// (one yield too many at worst, if the hog switched meanwhile).
+void preempt_if_requested() noexcept {
+    rt::M* m = rt::this_m();
+    G* g = m ? m->curg : nullptr;
+    if (!g) return;  // a plain thread, or a worker's own stack
+    Runtime* r = worker_runtime();
+    if (r->take_preempt_request(m->p)) r->g_switch_away(m, g, rt::Action::Yield);
+}
 
 void block_forever() {
     // Nothing can ever wake us, except cancellation.
@@ -213,7 +229,7 @@ void g_cancel(G* g) noexcept {
     // release: pairs with acquire in cancel_pending. Counted once per request
     // however often it is repeated before delivery.
     if (!g->cancel_requested.exchange(true, std::memory_order_acq_rel))
-        g_cancel_requests.fetch_add(1, std::memory_order_relaxed);
+        g_requests_pending.fetch_add(1, std::memory_order_relaxed);
     // seq_cst: the flag must be visible before we read the status in ready().
     std::atomic_thread_fence(std::memory_order_seq_cst);
     Waker{g, nullptr}.wake();

@@ -83,15 +83,18 @@ Runtime::Runtime(int maxprocs, std::size_t stack_size)
     for (int i = 0; i < kMaxProcsLimit; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
     std::lock_guard lk(procs_mu_);
     for (int i = 0; i < maxprocs; ++i) add_proc_locked(i);
-    if (maxprocs == 1) {
+    if (maxprocs == 1 && asymmetric_barrier_available()) {
         // A lone P needs no atomic read-modify-write on its queue (P::owner_only).
         // Its owner, M0, is this thread: run() constructs the runtime on it.
+        // The monitor can open it from outside only with membarrier(2)
+        // (monitor.cpp); without it the queue stays shared from the start.
         P* p = allp_[0].load(std::memory_order_relaxed);
         p->owner_only = true;
         p->stealable.store(false, std::memory_order_relaxed);
     }
     nallocated_.store(maxprocs, std::memory_order_release);
     nprocs_.store(maxprocs, std::memory_order_release);
+    user_procs_.store(maxprocs, std::memory_order_release);
 }
 
 // A new P and the M that will hold it (started by the caller).
@@ -183,9 +186,33 @@ void Runtime::cancel_all() {
 
 int Runtime::set_maxprocs(int n) {
     std::unique_lock lk(procs_mu_);
-    int old = nprocs_.load(std::memory_order_relaxed);
+    int old = user_procs_.load(std::memory_order_relaxed);
     if (n <= 0 || n == old) return old;
     if (n > kMaxProcsLimit) checked_maxprocs("set_maxprocs n", n);  // throws
+    user_procs_.store(n, std::memory_order_release);
+    set_active_locked(active_wanted_locked());
+    return old;
+}
+
+// The active Ps: the user's count of Ps that are not handed off (stuck in a
+// goroutine, monitor.cpp), counted from P0 up, so that a hand-off activates
+// the next P and a take-back retires the highest. At most kMaxProcsLimit:
+// beyond it a hand-off waits (the thread cap).
+int Runtime::active_wanted_locked() const {
+    const int want = user_procs_.load(std::memory_order_relaxed);
+    const int allocated = nallocated_.load(std::memory_order_relaxed);
+    int running = 0, k = 0;
+    while (running < want && k < kMaxProcsLimit) {
+        P* p = k < allocated ? allp_[k].load(std::memory_order_relaxed) : nullptr;
+        if (!p || !p->handed_off.load(std::memory_order_relaxed)) ++running;
+        ++k;
+    }
+    return k;
+}
+
+void Runtime::set_active_locked(int n) {
+    int old = nprocs_.load(std::memory_order_relaxed);
+    if (n == old) return;
     int allocated = nallocated_.load(std::memory_order_relaxed);
     for (int i = allocated; i < n; ++i) add_proc_locked(i);
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
@@ -193,7 +220,8 @@ int Runtime::set_maxprocs(int n) {
         // The first P stops being its owner's alone. Its owner opens it at
         // its next schedule (P::owner_only); if that is us, right now, and
         // with no wakep(): the new workers about to start look for work
-        // first thing.
+        // first thing. (A stuck owner's queue is opened by the monitor:
+        // monitor.cpp open_from_outside.)
         P* p0 = allp_[0].load(std::memory_order_relaxed);
         p0->share_requested.store(true, std::memory_order_release);  // pairs with acquire in share_queue
         M* self = this_m();
@@ -204,13 +232,23 @@ int Runtime::set_maxprocs(int n) {
         M* m = allm_[i].get();
         if (i >= allocated) {
             start_m(i);
+        } else if (m->exited) {
+            // An idle spare's thread ended (worker.cpp check_retire): a new one.
+            m->thread.join();
+            m->exited = false;
+            m->retired = false;
+            start_m(i);
         } else if (m->retired) {
             m->retired = false;
             m->wake.store(1, std::memory_order_release);  // pairs with acquire in the retired wait
             futex_wake(&m->wake);
         }
     }
-    return old;
+    // Workers beyond n retire at their next schedule: wake the idle ones
+    // now, so that one asleep on a timer or in the netpoller hands its role
+    // over at once.
+    for (int i = n; i < old; ++i) wake_m(allm_[i].get());
+    if (n > old) notify_monitor_busy();
 }
 
 namespace {
@@ -307,8 +345,10 @@ void Runtime::run_main(std::function<void()>& main) {
         std::lock_guard lk(procs_mu_);
         for (int i = 1; i < procs; ++i) start_m(i);
     }
+    start_monitor();
     m_main(m0);
     set_this_m(nullptr);
+    stop_monitor();
     // Workers leave their loops once `stopping` is set; set_maxprocs can no
     // longer add any (the main goroutine has ended).
     for (auto& m : allm_)
@@ -321,12 +361,12 @@ void Runtime::shutdown_from_main() {
     shutting_down.store(true, std::memory_order_seq_cst);
     // Every leftover now has a request at each blocking call: the entry
     // checks must look, until the leftovers are gone.
-    detail::g_cancel_requests.fetch_add(1, std::memory_order_relaxed);
+    detail::g_requests_pending.fetch_add(1, std::memory_order_relaxed);
     cancel_all();
     // Exiting goroutines wake us once they see shutting_down; the timed park
     // is a backstop for one that ended just before it could see the flag.
     while (live_goroutines() > 1) detail::park_until(detail::Clock::now() + std::chrono::milliseconds(10));
-    detail::g_cancel_requests.fetch_sub(1, std::memory_order_relaxed);
+    detail::g_requests_pending.fetch_sub(1, std::memory_order_relaxed);
     stop_all();
 }
 

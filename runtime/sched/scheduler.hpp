@@ -86,6 +86,19 @@ inline constexpr std::chrono::milliseconds kDeadlockGrace{300};
 // looks again after a pause that doubles from kDeadlockGrace up to this.
 inline constexpr std::chrono::seconds kDeadlockRecheckMax{2};
 
+// The monitor (monitor.cpp) looks at the workers this often while any of
+// them runs goroutines, and sleeps while all are idle. A goroutine seen in
+// the same run at two looks in a row has blocked its worker (in a system
+// call) for at least this long: its P is handed off if work waits.
+inline constexpr std::chrono::milliseconds kMonitorPeriod{2};
+// A goroutine that has run this long without a goro call, its thread not
+// asleep in the kernel, is a hog: it is asked to yield at its next goro
+// call (preempt_point), and its P is handed off if work waits (Go: 10 ms).
+inline constexpr std::chrono::milliseconds kHogAfter{10};
+// An idle spare worker (a P beyond maxprocs, activated for a hand-off)
+// keeps its thread this long for the next hand-off, then lets it end.
+inline constexpr std::chrono::seconds kSpareLinger{10};
+
 struct M;
 
 struct P {
@@ -109,7 +122,25 @@ struct P {
     // Bumped by the owner each time it takes its runnext (single writer;
     // relaxed: thieves use it only as a hint that the owner is making progress).
     std::atomic<std::uint32_t> runnext_taken{0};
-    std::uint32_t schedtick = 0;           // owner only: schedules until the next global-queue check
+    // Counts the P's schedules: +1 when its worker enters a goroutine from
+    // g0, +1 when it leaves one for g0, +2 on a switch from one goroutine to
+    // the next, so it is odd exactly while a goroutine runs. The owner writes
+    // it (relaxed load and store: one writer, no read-modify-write); the
+    // monitor (monitor.cpp) reads it to see a goroutine that has run, or
+    // blocked its thread, since its last look.
+    std::atomic<std::uint32_t> schedseq{0};
+    std::uint32_t next_visit = 0;  // owner only: schedseq at which the next global-queue check is due
+    // The hand-off (monitor.cpp). handed_off: the monitor counts this P as
+    // stuck and has activated another in its place (written under procs_mu_,
+    // read anywhere). owner_op: the owner is inside a queue operation in
+    // owner_only mode (its half of the asymmetric barrier that opens the
+    // queue from outside). blocking_seq: schedseq when the running goroutine
+    // entered goro::blocking() (its own writes; 0 = none). preempt_requested:
+    // the monitor asks the running goroutine to yield at its next goro call.
+    std::atomic<bool> handed_off{false};
+    std::atomic<std::uint8_t> owner_op{0};
+    std::atomic<std::uint32_t> blocking_seq{0};
+    std::atomic<bool> preempt_requested{false};
     std::uint64_t rng = 0;                 // owner only (steal order)
     std::uint64_t goid_next = 0;           // owner only: ids reserved from Runtime::next_goid,
     std::uint64_t goid_end = 0;            //   [goid_next, goid_end), kGoidBatch at a time
@@ -129,6 +160,8 @@ struct M {
     // while it is on the idle list (then under Idle::mu).
     bool spinning = false;
     bool retired = false;                // guarded by Runtime::procs_mu_
+    bool exited = false;                 // guarded by Runtime::procs_mu_: its thread ended (an idle spare)
+    std::atomic<int> tid{0};             // the thread's kernel id, for the monitor's look at its state
     std::atomic<std::uint32_t> wake{0};  // futex word for idle parking
     ThreadSlots slots;                   // this thread's exception globals and errno (set in m_main)
     std::thread thread;                  // empty for M0 (the thread inside run())
@@ -149,6 +182,10 @@ struct Handoff : HandoffHeader {
 inline Handoff::Handoff(M* sender, Action a, G* switched_away) noexcept : m(sender), action(a), g(switched_away) {
     thread = sender->slots;
 }
+
+// Whether membarrier(2) works here: the monitor's side of opening an
+// owner_only queue from outside (monitor.cpp). Without it no P is owner_only.
+bool asymmetric_barrier_available() noexcept;
 
 // The worker this thread is, if any. Read through this_m(), never cached
 // across a context switch.
@@ -177,7 +214,7 @@ public:
     [[noreturn]] void g_exit(M* m, G* g);
     void g_switch_away(M* m, G* self, Action a);        // park or yield the running G
     void after_switch(M* m, Handoff* h);                // carry out the sender's Handoff
-    bool periodic_visit_due(P* p) noexcept;             // this schedule goes through g0 (see worker.cpp)
+    bool periodic_visit_due(P* p, std::uint32_t seq) noexcept;  // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
     void release_stack(P* p, G* g) noexcept;            // g's stack, if bound, back to p's cache (p null: the pool)
 
@@ -202,9 +239,29 @@ public:
     Netpoller* netpoller();
 
     // --- procs (scheduler.cpp)
-    int maxprocs() const noexcept { return nprocs_.load(std::memory_order_acquire); }
+    // maxprocs: the threads meant to run goroutines (the user's number). The
+    // active Ps, nprocs_, are that many plus one for each P handed off
+    // (stuck in a goroutine that blocks its thread; monitor.cpp).
+    int maxprocs() const noexcept { return user_procs_.load(std::memory_order_acquire); }
     int set_maxprocs(int n);
     void stop_all();
+
+    // --- the monitor and the hand-off (monitor.cpp)
+    void start_monitor();
+    void stop_monitor();
+    void monitor_main();
+    void notify_monitor_busy();  // a worker left its idle sleep: a parked monitor must look again
+    // Counts p as stuck and activates a P in its place (false when p was
+    // handed off already, or when the thread cap is reached).
+    bool hand_off(P* p);
+    void take_back(P* p);  // p's goroutine came back: the extra P retires
+    // goro::blocking(): on entry (work waits: hand off at once) and exit.
+    void blocking_enter(M* m, P* p);
+    void blocking_exit(P* p);
+    // The monitor's request to a hog: yield at the next goro call.
+    void request_preempt(P* p);
+    void retract_preempt(P* p);
+    bool take_preempt_request(P* p);  // the hog's side: true once per request
     void run_main(std::function<void()>& main);  // on the thread inside run()
     void shutdown_from_main();
 
@@ -239,7 +296,12 @@ private:
     G* steal_work(M* m);
     void execute(M* m, G* g);
     void bind_stack(P* p, G* g);  // at a G's first run
-    bool check_retire(M* m);
+    bool check_retire(M* m);  // true: look for work again; m->exited: leave the loop
+    void set_active_locked(int n);  // REQUIRES(procs_mu_): activate Ps [0, n), retire the rest
+    int active_wanted_locked() const;  // REQUIRES(procs_mu_): user_procs_ plus the handed-off Ps among them
+    bool open_from_outside(P* p);  // a stuck owner_only P's queue opened to thieves (monitor.cpp)
+    bool work_waits_for(P* p, detail::TimePoint now);
+    void release_p_caches(P* p);  // an exiting spare's free descriptors and stacks back to the pools
     void stop_spinning(M* m);
     void start_m(int id);
     void add_proc_locked(int id);  // REQUIRES(procs_mu_)
@@ -257,9 +319,11 @@ private:
     void poll_io_if_overdue(detail::TimePoint now);
 
     // Procs: allp_[0, nprocs_) are active; [nprocs_, nallocated_) retired.
+    // nprocs_ = user_procs_ plus the handed-off Ps inside the active range.
     std::unique_ptr<std::atomic<P*>[]> allp_;
     std::vector<std::unique_ptr<M>> allm_;  // guarded by procs_mu_
     std::atomic<int> nprocs_{0};
+    std::atomic<int> user_procs_{0};  // written under procs_mu_
     std::atomic<int> nallocated_{0};
     RankedMutex<LockRank::Procs> procs_mu_;
 
@@ -274,6 +338,13 @@ private:
     // relaxed: a hint that decides whether a busy worker polls, and the CAS
     // on it only picks one poller among the workers that find it overdue.
     std::atomic<std::int64_t> last_io_poll_ns_{0};
+
+    // The monitor thread (monitor.cpp). monitor_parked_: it sleeps until a
+    // worker leaves its idle sleep (seq_cst, against Idle::nidle: see
+    // notify_monitor_busy). monitor_wake_: its futex word.
+    std::thread monitor_;
+    std::atomic<bool> monitor_parked_{false};
+    std::atomic<std::uint32_t> monitor_wake_{0};
 };
 
 inline std::int64_t steady_ns(detail::TimePoint t) noexcept {
@@ -318,13 +389,35 @@ private:
     Runtime* rt_;
 };
 
+// The owner's half of opening an owner_only queue from outside (the
+// monitor's open_from_outside, monitor.cpp): a queue operation in
+// owner_only mode is bracketed by owner_op, and its first load is
+// share_requested. Only compiler barriers here; the monitor's side is a
+// membarrier(2), which puts a full barrier into this thread wherever it
+// runs, so either this load sees share_requested or the monitor sees
+// owner_op set (and tries again later). Plain stores on the owner's own
+// line: no fence on the hot path.
+inline bool owner_op_begin(P* p) noexcept {
+    p->owner_op.store(1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (!p->share_requested.load(std::memory_order_relaxed)) [[likely]]
+        return true;
+    p->owner_op.store(0, std::memory_order_relaxed);
+    return false;
+}
+inline void owner_op_end(P* p) noexcept {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    p->owner_op.store(0, std::memory_order_release);  // pairs with the monitor's acquire: our queue writes are seen
+}
+
 // Inline: on every yield and every hand-off between goroutines.
 inline void Runtime::enqueue_local(P* p, G* g, bool next) {
     if (next) {
         G* old;
-        if (p->owner_only) {
+        if (p->owner_only && owner_op_begin(p)) {
             old = p->runnext.load(std::memory_order_relaxed);  // no thief exists (P::owner_only)
             p->runnext.store(g, std::memory_order_relaxed);
+            owner_op_end(p);
         } else {
             old = p->runnext.exchange(g,
                                       std::memory_order_acq_rel);  // acq_rel: publishes g; pairs with thieves' exchange

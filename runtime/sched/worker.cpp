@@ -88,6 +88,7 @@ void Runtime::m_main(M* m) {
     QuietScope quiet;  // a worker wakes goroutines only by running them (see quiet_threads.hpp)
     set_this_m(m);
     m->slots = thread_slots();
+    m->tid.store(static_cast<int>(::gettid()), std::memory_order_relaxed);  // read by the monitor only as a hint
     context_init_thread(m->g0);
     // Timed idle sleeps end at the earliest timer: ask the kernel for 1 us of
     // slack instead of its default 50 us, or every sleep_for overshoots.
@@ -98,13 +99,16 @@ void Runtime::m_main(M* m) {
         if (!g) break;
         execute(m, g);
     }
+    if (m->exited) release_p_caches(m->p);
     if (old_slack > 0) ::prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
     set_this_m(nullptr);
 }
 
 void Runtime::execute(M* m, G* g) {
-    if (!g->stack) bind_stack(m->p, g);
+    P* p = m->p;
+    if (!g->stack) bind_stack(p, g);
     m->curg = g;
+    p->schedseq.store(p->schedseq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // odd: in a G
     g->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it: no one else writes it now
     Handoff h(m, Action::None, nullptr);
     assert_no_lock_held_at_switch();
@@ -220,8 +224,11 @@ inline G* take_local(P* p) {
 // Inline: it picks the next goroutine of every switch.
 inline G* Runtime::local_next(P* p) {
     if (p->owner_only) {
-        if (!p->share_requested.load(std::memory_order_relaxed)) [[likely]]
-            return take_local<true>(p);
+        if (owner_op_begin(p)) [[likely]] {  // share_requested not set (scheduler.hpp)
+            G* g = take_local<true>(p);
+            owner_op_end(p);
+            return g;
+        }
         share_queue(p);
     }
     return take_local<false>(p);
@@ -237,20 +244,20 @@ void Runtime::share_queue(P* p) {
     if (!p->runq.empty() || p->runnext.load(std::memory_order_relaxed)) wakep();
 }
 
-// Counts a schedule; true when this one must go through g0 for the
-// periodic look at the global queue, timers and I/O (find_runnable). With
-// none of them pending the visit would find nothing, and a round trip
-// through g0 (two switches and a clock read) costs several G-to-G switches,
-// so the count starts over instead. Relaxed loads: hints, as in
-// find_runnable; work that appears meanwhile is seen at the next check or
-// when the local queue runs dry.
-bool Runtime::periodic_visit_due(P* p) noexcept {
-    if (p->schedtick-- != 0) return false;
+// True when this schedule (the P's schedseq `seq`) must go through g0 for
+// the periodic look at the global queue, timers and I/O (find_runnable),
+// due every kGlobalCheckInterval switches. With none of them pending the
+// visit would find nothing, and a round trip through g0 (two switches and a
+// clock read) costs several G-to-G switches, so the count starts over
+// instead. Relaxed loads: hints, as in find_runnable; work that appears
+// meanwhile is seen at the next check or when the local queue runs dry.
+bool Runtime::periodic_visit_due(P* p, std::uint32_t seq) noexcept {
+    if (static_cast<std::int32_t>(seq - p->next_visit) < 0) return false;
     Netpoller* np = netpoll_.load(std::memory_order_relaxed);
     if (global_.size(std::memory_order_relaxed) > 0 || !timers.empty() ||
         (np && np->waiters.load(std::memory_order_relaxed) > 0))
         return true;
-    p->schedtick = kGlobalCheckInterval;
+    p->next_visit = seq + 2 * kGlobalCheckInterval;
     return false;
 }
 
@@ -258,14 +265,20 @@ bool Runtime::periodic_visit_due(P* p) noexcept {
 // the next local goroutine, made Running with its stack bound. Null, for a
 // switch to g0, when this P has none, when this schedule is the periodic
 // visit through g0 (periodic_visit_due), or when the P is being retired.
+// Counts the schedule in P::schedseq either way (+2 to the next G, +1 to g0).
 [[gnu::always_inline]] inline G* Runtime::switch_pick(M* m) {
     P* p = m->p;
-    if (periodic_visit_due(p) || p->id >= nprocs_.load(std::memory_order_relaxed)) return nullptr;
-    G* next = local_next(p);
+    const std::uint32_t seq = p->schedseq.load(std::memory_order_relaxed);  // owner's own counter
+    G* next = nullptr;
+    if (!periodic_visit_due(p, seq) && p->id < nprocs_.load(std::memory_order_relaxed)) [[likely]]
+        next = local_next(p);
     if (next) {
         if (!next->stack) bind_stack(p, next);
         m->curg = next;
         next->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it
+        p->schedseq.store(seq + 2, std::memory_order_relaxed);
+    } else {
+        p->schedseq.store(seq + 1, std::memory_order_relaxed);  // even: back in g0
     }
     return next;
 }
@@ -415,14 +428,18 @@ G* Runtime::find_runnable(M* m) {
         if (timers.next_deadline() <= now) timers.run_expired(now);
         poll_io_if_overdue(now);
         stacks.trim_if_settled(now);  // one relaxed load unless a spike left free stacks behind
-        if (check_retire(m)) continue;
+        if (check_retire(m)) {
+            if (m->exited) return nullptr;  // an idle spare's thread ends (monitor.cpp)
+            continue;
+        }
         P* p = m->p;
 
         G* g = nullptr;
         // Now and then the global queue goes first, so it cannot starve:
         // one goroutine from it (Go's schedule() does the same).
-        if (p->schedtick == 0 || p->schedtick > kGlobalCheckInterval) {
-            p->schedtick = kGlobalCheckInterval;
+        const std::uint32_t seq = p->schedseq.load(std::memory_order_relaxed);
+        if (static_cast<std::int32_t>(seq - p->next_visit) >= 0) {
+            p->next_visit = seq + 2 * kGlobalCheckInterval;
             g = take_global(p, 1);
         }
         if (!g) g = local_next(p);
@@ -479,13 +496,35 @@ bool Runtime::check_retire(M* m) {
     if (p->id < nprocs_.load(std::memory_order_acquire)) return true;
     m->retired = true;
     m->wake.store(0, std::memory_order_relaxed);
+    // A spare (a P beyond the user's maxprocs, activated for a hand-off)
+    // keeps its thread for kSpareLinger, for the next hand-off, and then
+    // lets it end; set_active_locked starts a new one when needed.
+    const bool spare = p->id >= user_procs_.load(std::memory_order_relaxed);
+    const detail::TimePoint linger_until = detail::Clock::now() + kSpareLinger;
     while (m->retired && !stopping.load(std::memory_order_acquire)) {
         lk.unlock();
-        futex_wait(&m->wake, 0);
+        futex_wait(&m->wake, 0, spare ? &linger_until : nullptr);
         lk.lock();
         m->wake.store(0, std::memory_order_relaxed);
+        if (m->retired && spare && detail::Clock::now() >= linger_until &&
+            p->id >= user_procs_.load(std::memory_order_relaxed)) {
+            m->exited = true;  // under procs_mu_: set_active_locked joins this thread before it starts another
+            return true;
+        }
     }
     return true;
+}
+
+void Runtime::release_p_caches(P* p) {
+    if (p->free_gs) {
+        gpool_.give_batch(p->free_gs, p->n_free_gs);
+        p->free_gs = nullptr;
+        p->n_free_gs = 0;
+    }
+    if (!p->free_stacks.empty()) {
+        stacks.release_batch(p->free_stacks.data(), p->free_stacks.size());
+        p->free_stacks.clear();
+    }
 }
 
 }  // namespace goro::rt

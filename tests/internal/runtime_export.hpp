@@ -15,7 +15,7 @@
 //  * Timers / TimerNode (runtime/time/timers.hpp): the timer heap, used without a runtime.
 //  * TaskCore / TaskShared<R> / TaskAccess / schedule_callbacks (<goro/task.hpp> and the detail
 //    header behind it): the task state word, driven by plain threads playing the task's goroutine,
-//    its waiters and its cancellers; clear_cancel_request and g_cancel_requests (runtime/sched/g.hpp,
+//    its waiters and its cancellers; clear_cancel_request and g_requests_pending (runtime/sched/g.hpp,
 //    goro/detail/park.hpp) to check and undo the request a cancel() leaves on that fake goroutine.
 //  * SpinLock (goro/detail/spinlock.hpp): the primitives' lock.
 //  * guarded_stacks_budget (runtime/fiber/stack.hpp) and a G's Stack: the stack-overflow tests
@@ -58,7 +58,7 @@ using TaskAccess = goro::detail::TaskAccess;
 // back (with no runtime running, they run on the caller).
 using goro::detail::schedule_callbacks;
 // The process-wide count of undelivered cancellation requests (g_cancel() adds one per fresh request).
-using goro::detail::g_cancel_requests;
+using goro::detail::g_requests_pending;
 // clear_cancel_request(g) drops g's undelivered cancellation request and its count in the process-wide
 // tally, so a test that cancels a fake goroutine leaves the process as it found it.
 using goro::detail::clear_cancel_request;

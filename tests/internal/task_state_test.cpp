@@ -106,15 +106,15 @@ TEST_CASE("task state: when the handles are gone first, the completion deletes t
 }
 
 TEST_CASE("task state: cancel() before the start cancels; after the end it is refused", "[internal][task_state]") {
-    const int requests_before = goro_test::rt::g_cancel_requests.load();
+    const int requests_before = goro_test::rt::g_requests_pending.load();
     {
         FakeTask t;
         CHECK(t.handle.cancel());
         CHECK(t.g.cancel_requested.load());  // the request went to the task's goroutine
-        CHECK(goro_test::rt::g_cancel_requests.load() == requests_before + 1);
+        CHECK(goro_test::rt::g_requests_pending.load() == requests_before + 1);
         CHECK(t.st->cancelled_before_start());
         CHECK(t.handle.cancel());  // still pending: another request, the same flag, counted once
-        CHECK(goro_test::rt::g_cancel_requests.load() == requests_before + 1);
+        CHECK(goro_test::rt::g_requests_pending.load() == requests_before + 1);
         t.run_goroutine(1);
         CHECK(t.handle.state() == TaskState::Cancelled);
         CHECK(t.handle.cancelled());
@@ -122,7 +122,7 @@ TEST_CASE("task state: cancel() before the start cancels; after the end it is re
         CHECK_THROWS_AS(t.handle.get(), goro::Cancelled);
         CHECK_FALSE(t.handle.cancel());  // done
     }
-    CHECK(goro_test::rt::g_cancel_requests.load() == requests_before);  // ~FakeTask cleared it
+    CHECK(goro_test::rt::g_requests_pending.load() == requests_before);  // ~FakeTask cleared it
 
     FakeTask t;
     t.run_goroutine(2);

@@ -416,7 +416,7 @@ TEST_CASE("leftover_looping_on_calls_that_never_park_ends_at_shutdown", "[sched]
     }
 }
 
-// g_cancel_requests (detail/park.hpp) counts undelivered requests so that the entry checks cost one load
+// g_requests_pending (detail/park.hpp) counts undelivered requests so that the entry checks cost one load
 // when there are none: after a runtime whose goroutines were cancelled in every way (delivered, never
 // delivered because the goroutine ended first, repeated, at shutdown), it must be back to zero, or every
 // blocking call in the process would take the slow path from then on.
@@ -433,5 +433,5 @@ TEST_CASE("undelivered_cancellation_requests_are_not_left_counted", "[sched][can
         goro::go([never] { never.recv(); });  // a leftover, cancelled at shutdown (holds its own copy)
         goro::sleep_for(1ms);
     });
-    CHECK(goro::detail::g_cancel_requests.load() == 0);
+    CHECK(goro::detail::g_requests_pending.load() == 0);
 }

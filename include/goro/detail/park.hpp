@@ -68,22 +68,39 @@ inline void cancellation_point() {
     if (cancel_pending()) throw_cancelled();
 }
 
-// How many cancellation requests wait for delivery in the process, plus one
-// while a runtime cancels its leftovers at shutdown: zero nearly always.
-// A hint, never the truth (cancel_pending() is): it only lets the entry of a
-// blocking call skip the look at its own goroutine when nobody anywhere has
-// a request. Relaxed everywhere: a request that lands an instant after the
-// load is seen at the call's park, or at the next call.
-extern std::atomic<int> g_cancel_requests;
+// How many requests wait for delivery in the process: cancellation requests,
+// plus one while a runtime cancels its leftovers at shutdown, plus the
+// monitor's preemption requests to goroutines that ran too long without a
+// goro call (runtime/sched/monitor.cpp): zero nearly always. A hint, never
+// the truth (cancel_pending() and the P's flag are): it only lets the entry
+// of a goro call skip the look at its own goroutine when nobody anywhere
+// has a request. Relaxed everywhere: a request that lands an instant after
+// the load is seen at the call's park, or at the next call.
+extern std::atomic<int> g_requests_pending;
+
+// The slow paths of the two checks below: deliver a cancellation request
+// (throws Cancelled) and then a preemption request (yields); or only the
+// latter. Out of line: they run only while some request is pending.
+[[gnu::cold]] void entry_requests_slow();
+[[gnu::cold]] void preempt_if_requested() noexcept;
 
 // The entry of every blocking call (channel send/recv, a select without
 // default, WaitGroup::wait, Mutex::lock, Task::get, ...): a request is
 // delivered there even when the call would complete without parking, so a
 // cancelled goroutine stops at its next blocking call (goro::Cancelled), and a
-// leftover that loops over calls that never park still ends at shutdown.
+// leftover that loops over calls that never park still ends at shutdown. A
+// goroutine the monitor asked to yield (it ran for long without a goro
+// call) yields there too.
 inline void entry_cancellation_point() {
-    if (g_cancel_requests.load(std::memory_order_relaxed) != 0) [[unlikely]]
-        cancellation_point();
+    if (g_requests_pending.load(std::memory_order_relaxed) != 0) [[unlikely]]
+        entry_requests_slow();
+}
+
+// The entry of goro calls that never park (try_send, try_recv, go, spawn)
+// and goro::preempt_point(): only a preemption request is delivered there.
+inline void entry_preempt_point() noexcept {
+    if (g_requests_pending.load(std::memory_order_relaxed) != 0) [[unlikely]]
+        preempt_if_requested();
 }
 
 }  // namespace goro::detail

@@ -1,0 +1,353 @@
+// sched/monitor.cpp — workers that never stall: the monitor thread, the
+// hand-off of a worker stuck in a goroutine, and preemption requests (Go's
+// sysmon).
+//
+// Owns: Runtime::monitor_main and the hand-off state of every P
+// (P::handed_off, P::preempt_requested, and the opening of an owner_only
+// queue from outside), plus goro::blocking()'s and preempt_point()'s runtime
+// side.
+//
+// The problem. A goroutine that blocks its thread in plain code (a read(2),
+// nanosleep, a std::mutex, a library's blocking socket) or computes without
+// calling goro holds its worker: the goroutines queued on that worker, the
+// timers and the netpoller wait for it. goro cannot know when plain code
+// blocks (Go knows: its system calls are wrapped), and it cannot preempt a
+// C++ goroutine from a signal (it may hold malloc's or the user's lock).
+//
+// The model. P i and M i stay paired for life; nothing moves a P between
+// threads. A stuck worker keeps its P, and the monitor activates one more
+// P (and its thread) instead: the active Ps, nprocs_, are the user's
+// maxprocs plus the stuck Ps among them (active_wanted_locked), so maxprocs
+// threads keep running goroutines. The stuck P's queue is open to thieves
+// (a P's queue is safe to steal from while its owner runs, which is the
+// whole point of the stealing design), so the new worker takes its
+// goroutines; timers and the netpoller are shared and run by whoever is
+// free. When the stuck goroutine switches again, the monitor sees it at its
+// next look and takes the P back: nprocs_ drops, and the highest P retires
+// at its next scheduling point (worker.cpp check_retire), its queue going
+// to the global one. Go instead hands the stuck thread's P to another
+// thread (handoffp); here that would race with the goroutine, which may
+// come back at any instant and touch its P without a system-call wrapper to
+// tell us.
+//
+// Seeing a stuck worker. The owner counts its schedules in P::schedseq (odd
+// while a goroutine runs: one relaxed store per switch, which the switch
+// made anyway for its periodic visit). A P whose count is odd and unchanged
+// at two looks in a row has run one goroutine for at least a period:
+//  * asleep in the kernel (the thread's state in /proc/self/task/TID/stat
+//    is S or D; or it is inside goro::blocking()): blocked. Handed off
+//    when work waits (work_waits_for): its own queue holds goroutines (only
+//    a thief can run them now), or, with no other worker idle or spinning,
+//    the global queue holds some, a timer is due, or ready I/O was found.
+//  * running (state R) for kHogAfter: a hog. Asked to yield at its next goro
+//    call (P::preempt_requested, counted in g_requests_pending so that every
+//    entry check stays one load), and handed off when work waits: more
+//    threads than maxprocs then burn CPU until the hog yields (documented in
+//    DESIGN.md: goro cannot bound CPU use the way Go's preemption does).
+//
+// The monitor's sleep. It looks every kMonitorPeriod, and after 50 looks
+// that changed nothing it doubles the pause up to kMonitorMaxPeriod (Go's
+// sysmon backs off from 20 us to 10 ms the same way). When every active
+// worker is idle it parks without a timeout (monitor_parked_), and a worker
+// that leaves its idle sleep wakes it (notify_monitor_busy): an idle runtime
+// costs no wake-ups.
+//
+// Opening an owner_only queue (maxprocs 1). The lone P's owner reads and
+// writes its queue with plain loads and stores (P::owner_only, worker.cpp),
+// which a thief would race with. open_from_outside asks with
+// share_requested, then runs membarrier(2) (a full barrier in every thread
+// of the process), then reads owner_op: zero means the owner is in no queue
+// operation and will see share_requested at its next one (owner_op_begin,
+// scheduler.hpp), so the queue may be marked stealable. Without membarrier
+// (an old kernel, a sandbox) owner_only is never used.
+//
+// Locks: hand_off/take_back take procs_mu_ (set_active_locked starts and
+// wakes threads under it, as set_maxprocs always did). The monitor takes no
+// other lock; its reads of other workers' state are relaxed hints, re-checked
+// at the next look.
+#include "sched/futex.hpp"
+#include "sched/quiet_threads.hpp"
+#include "sched/scheduler.hpp"
+
+#include <goro/detail/park.hpp>
+#include <goro/runtime.hpp>
+
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+namespace goro::rt {
+
+namespace {
+
+// The heavy side of the asymmetric barrier (see the file comment).
+bool membarrier_registered() noexcept {
+    static const bool ok = ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    return ok;
+}
+bool heavy_barrier() noexcept {
+    return ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+// The state letter of a thread of this process (R running, S sleeping, D
+// in uninterruptible sleep, ...), or '?' when it cannot be read.
+char thread_state(int tid) noexcept {
+    if (tid <= 0) return '?';
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return '?';
+    char buf[512];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return '?';
+    buf[n] = '\0';
+    // "TID (comm) S ...": the comm may hold spaces and parentheses; the
+    // state follows the last ')'.
+    const char* close_paren = std::strrchr(buf, ')');
+    if (!close_paren || close_paren[1] != ' ' || close_paren[2] == '\0') return '?';
+    return close_paren[2];
+}
+
+constexpr std::chrono::milliseconds kMonitorMaxPeriod{10};
+constexpr int kQuietLooksBeforeBackoff = 50;
+
+}  // namespace
+
+bool asymmetric_barrier_available() noexcept { return membarrier_registered(); }
+
+// ---------------------------------------------------------------- the thread
+
+void Runtime::start_monitor() {
+    monitor_ = std::thread([this] { monitor_main(); });
+}
+
+void Runtime::stop_monitor() {
+    monitor_wake_.store(1, std::memory_order_release);  // stopping is set already
+    futex_wake(&monitor_wake_);
+    if (monitor_.joinable()) monitor_.join();
+    // A request nobody took must not stay counted in the process's hint.
+    int n = nallocated_.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i) retract_preempt(allp_[i].load(std::memory_order_acquire));
+}
+
+void Runtime::notify_monitor_busy() {
+    // seq_cst fence: our leaving the idle list (nidle) must be visible before
+    // we read monitor_parked_; the monitor stores monitor_parked_ and then
+    // reads nidle (both seq_cst). One of us sees the other.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!monitor_parked_.load(std::memory_order_relaxed)) return;
+    monitor_parked_.store(false, std::memory_order_relaxed);
+    monitor_wake_.store(1, std::memory_order_release);
+    futex_wake(&monitor_wake_);
+}
+
+void Runtime::monitor_main() {
+    QuietScope quiet;  // it wakes goroutines only on the runtime's behalf (sched/quiet_threads.hpp)
+    struct Watch {
+        std::uint32_t seq = 0;  // P::schedseq at the previous look
+        detail::TimePoint since{};  // when the monitor first saw that count
+    };
+    std::vector<Watch> watch;
+    auto period = std::chrono::duration_cast<detail::Clock::duration>(kMonitorPeriod);
+    int quiet_looks = 0;
+    auto all_idle = [this] {
+        return idle_.nidle.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_seq_cst);
+    };
+    while (!stopping.load(std::memory_order_acquire)) {
+        const detail::TimePoint until = detail::Clock::now() + period;
+        while (monitor_wake_.load(std::memory_order_acquire) == 0 && detail::Clock::now() < until)
+            futex_wait(&monitor_wake_, 0, &until);
+        monitor_wake_.store(0, std::memory_order_relaxed);
+        if (stopping.load(std::memory_order_acquire)) break;
+
+        const detail::TimePoint now = detail::Clock::now();
+        const int np = nallocated_.load(std::memory_order_acquire);
+        if (watch.size() < static_cast<std::size_t>(np)) watch.resize(static_cast<std::size_t>(np));
+        bool acted = false;
+        for (int i = 0; i < np; ++i) {
+            P* p = allp_[i].load(std::memory_order_acquire);
+            Watch& w = watch[static_cast<std::size_t>(i)];
+            const std::uint32_t seq = p->schedseq.load(std::memory_order_relaxed);
+            if (seq != w.seq || (seq & 1) == 0) {
+                // It switched since the last look, or waits in its scheduler.
+                w.seq = seq;
+                w.since = now;
+                if (p->handed_off.load(std::memory_order_relaxed)) {
+                    take_back(p);
+                    acted = true;
+                }
+                retract_preempt(p);
+                continue;
+            }
+            // One goroutine has run on p since w.since, a period at least.
+            const bool marked = p->blocking_seq.load(std::memory_order_relaxed) == seq;
+            if (p->handed_off.load(std::memory_order_relaxed)) {
+                if (!p->stealable.load(std::memory_order_acquire)) acted |= open_from_outside(p);
+                continue;
+            }
+            const char state = marked ? 'S' : thread_state(p->m->tid.load(std::memory_order_relaxed));
+            const bool hog = state == 'R';
+            const auto ran = now - w.since;
+            if (hog) {
+                if (ran < kHogAfter) continue;
+                if (!p->preempt_requested.load(std::memory_order_relaxed)) {
+                    request_preempt(p);
+                    acted = true;
+                }
+            }
+            if (work_waits_for(p, now) && hand_off(p)) {
+                acted = true;
+                if (!p->stealable.load(std::memory_order_acquire)) open_from_outside(p);
+            }
+        }
+        // Nobody may be free to collect ready I/O: look without blocking.
+        // What it readies goes to the global queue (this thread has no P),
+        // where the next look sees it as waiting work.
+        if (Netpoller* io = netpoll_.load(std::memory_order_acquire);
+            io && io->waiters.load(std::memory_order_relaxed) > 0 &&
+            idle_.poll_m.load(std::memory_order_relaxed) == nullptr) {
+            std::int64_t last = last_io_poll_ns_.load(std::memory_order_relaxed);
+            std::int64_t now_ns = steady_ns(now);
+            if (now_ns - last >= std::chrono::nanoseconds(kMonitorPeriod).count() &&
+                last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed) &&
+                io->poll(kPollNow) > 0)
+                acted = true;
+        }
+
+        if (acted) {
+            quiet_looks = 0;
+            period = std::chrono::duration_cast<detail::Clock::duration>(kMonitorPeriod);
+        } else if (++quiet_looks > kQuietLooksBeforeBackoff) {
+            period = std::min<detail::Clock::duration>(period * 2, kMonitorMaxPeriod);
+        }
+
+        // Every active worker idle: sleep until one leaves its idle sleep.
+        if (!acted && all_idle()) {
+            monitor_parked_.store(true, std::memory_order_seq_cst);
+            if (all_idle() && !stopping.load(std::memory_order_seq_cst))
+                while (monitor_wake_.load(std::memory_order_acquire) == 0) futex_wait(&monitor_wake_, 0);
+            monitor_parked_.store(false, std::memory_order_relaxed);
+            quiet_looks = 0;
+            period = std::chrono::duration_cast<detail::Clock::duration>(kMonitorPeriod);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- decisions
+
+// Work that only another thread can run now. The stuck P's own queue always
+// counts (nobody but a thief will take it); the shared sources (global
+// queue, due timers) only when no worker is idle or spinning, since a free
+// worker is woken for them anyway.
+bool Runtime::work_waits_for(P* p, detail::TimePoint now) {
+    if (!p->runq.empty() || p->runnext.load(std::memory_order_relaxed) != nullptr) return true;
+    if (idle_.nidle.load(std::memory_order_relaxed) > 0 || idle_.nspinning.load(std::memory_order_relaxed) > 0)
+        return false;
+    return global_.size(std::memory_order_relaxed) > 0 || timers.next_deadline() <= now;
+}
+
+bool Runtime::hand_off(P* p) {
+    std::lock_guard lk(procs_mu_);
+    if (stopping.load(std::memory_order_acquire) || p->handed_off.load(std::memory_order_relaxed)) return false;
+    p->handed_off.store(true, std::memory_order_relaxed);
+    const int n = active_wanted_locked();
+    if (n == nprocs_.load(std::memory_order_relaxed)) {
+        // p is beyond the active range (retired, not counted), or the
+        // thread cap is reached: nothing to add.
+        p->handed_off.store(false, std::memory_order_relaxed);
+        return false;
+    }
+    set_active_locked(n);
+    return true;
+}
+
+void Runtime::take_back(P* p) {
+    std::lock_guard lk(procs_mu_);
+    if (!p->handed_off.load(std::memory_order_relaxed)) return;
+    p->handed_off.store(false, std::memory_order_relaxed);
+    set_active_locked(active_wanted_locked());
+}
+
+bool Runtime::open_from_outside(P* p) {
+    if (p->stealable.load(std::memory_order_acquire)) return false;
+    if (!membarrier_registered()) return false;  // then no P is ever owner_only
+    p->share_requested.store(true, std::memory_order_seq_cst);
+    if (!heavy_barrier()) return false;
+    if (p->owner_op.load(std::memory_order_acquire) != 0) return false;  // mid-operation: the next look
+    // acquire above: the owner's last plain queue writes are ours; the
+    // seq_cst store publishes them to thieves (their acquire in steal_work).
+    p->stealable.store(true, std::memory_order_seq_cst);
+    wakep_from(nullptr);
+    return true;
+}
+
+void Runtime::request_preempt(P* p) {
+    if (!p->preempt_requested.exchange(true, std::memory_order_relaxed))
+        detail::g_requests_pending.fetch_add(1, std::memory_order_relaxed);  // a hint counter (park.hpp)
+}
+
+void Runtime::retract_preempt(P* p) { (void)take_preempt_request(p); }
+
+bool Runtime::take_preempt_request(P* p) {
+    if (!p->preempt_requested.load(std::memory_order_relaxed) ||
+        !p->preempt_requested.exchange(false, std::memory_order_relaxed))
+        return false;
+    detail::g_requests_pending.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+}
+
+// ---------------------------------------------------------------- goro::blocking()
+
+// On entry: mark the P (the monitor then needs no thread-state look and no
+// hog threshold), and hand off at once if goroutines wait in our queue or
+// nobody is free for the shared work. The owner may open its own queue
+// without the barrier: it is the owner.
+void Runtime::blocking_enter(M* m, P* p) {
+    (void)m;
+    p->blocking_seq.store(p->schedseq.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    if (!work_waits_for(p, detail::Clock::now())) return;
+    if (p->owner_only) open_queue(p);
+    hand_off(p);
+}
+
+void Runtime::blocking_exit(P* p) {
+    p->blocking_seq.store(0, std::memory_order_relaxed);
+    if (p->handed_off.load(std::memory_order_relaxed)) take_back(p);
+}
+
+}  // namespace goro::rt
+
+// ---------------------------------------------------------------- public calls
+
+namespace goro::detail {
+
+BlockingMark::BlockingMark() noexcept {
+    rt::M* m = rt::this_m();
+    if (!m || !m->curg) return;  // a plain thread: nothing to hand off
+    p_ = m->p;
+    seq_ = m->p->schedseq.load(std::memory_order_relaxed);
+    try {
+        rt::worker_runtime()->blocking_enter(m, m->p);
+    } catch (...) {
+        // A thread that could not be started: the monitor tries again.
+    }
+}
+
+BlockingMark::~BlockingMark() {
+    if (!p_) return;
+    rt::M* m = rt::this_m();
+    auto* p = static_cast<rt::P*>(p_);
+    // fn parked and resumed elsewhere, or ran other goroutines: the marker
+    // lapsed with the switch (schedseq moved), and the monitor takes the P
+    // back at its next look.
+    if (m->p != p || p->schedseq.load(std::memory_order_relaxed) != seq_) return;
+    rt::worker_runtime()->blocking_exit(p);
+}
+
+}  // namespace goro::detail
