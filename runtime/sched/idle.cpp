@@ -107,7 +107,11 @@ void Runtime::wake_for_timer() {
     // must re-time its sleep; if none sleeps on it, any idle one will do.
     M* m = idle_.timer_m.load(std::memory_order_acquire);
     if (!m) m = idle_.pop_any(this_m());
-    if (m) wake_m(m);
+    if (m) {
+        wake_m(m);
+    } else {
+        notify_monitor_timer();  // every worker busy: one may be stuck past the deadline (monitor.cpp)
+    }
 }
 
 void Runtime::wake_m(M* m) {

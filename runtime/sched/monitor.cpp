@@ -47,10 +47,17 @@
 //
 // The monitor's sleep. It looks every kMonitorPeriod, and after 50 looks
 // that changed nothing it doubles the pause up to kMonitorMaxPeriod (Go's
-// sysmon backs off from 20 us to 10 ms the same way). When every active
-// worker is idle it parks without a timeout (monitor_parked_), and a worker
-// that leaves its idle sleep wakes it (notify_monitor_busy): an idle runtime
-// costs no wake-ups.
+// sysmon backs off from 20 us to 10 ms the same way). Two shortcuts make a
+// stall short without looking often: a look that sees a goroutine start on
+// a P while work waits for that P looks again after kConfirmPeriod (50 us),
+// so a goroutine that blocks at once is handed off 50 us after it is first
+// seen; and when no worker is idle the monitor also looks just after the
+// next timer's deadline, the moment a stuck worker starts to make someone
+// late (Go's sysmon also sleeps until the next timer; Go is woken besides
+// by every system call that starts while sysmon sleeps, which goro cannot
+// see). When every active worker is idle it parks without a timeout
+// (monitor_parked_), and a worker that leaves its idle sleep wakes it
+// (notify_monitor_busy): an idle runtime costs no wake-ups.
 //
 // Opening an owner_only queue (maxprocs 1). The lone P's owner reads and
 // writes its queue with plain loads and stores (P::owner_only, worker.cpp),
@@ -74,10 +81,12 @@
 
 #include <fcntl.h>
 #include <linux/membarrier.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <mutex>
 
@@ -114,8 +123,23 @@ char thread_state(int tid) noexcept {
     return close_paren[2];
 }
 
+// A thread's CPU time in ns, or -1 when it cannot be read (tid 0: it has
+// ended).
+std::int64_t thread_cpu_ns(int tid, clockid_t clock) noexcept {
+    timespec ts{};
+    if (tid <= 0 || ::clock_gettime(clock, &ts) != 0) return -1;
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 constexpr std::chrono::milliseconds kMonitorMaxPeriod{10};
 constexpr int kQuietLooksBeforeBackoff = 50;
+// The quick second look at a goroutine that started while work waited, and
+// how long after a timer's deadline the monitor looks whether it was fired.
+constexpr std::chrono::microseconds kConfirmPeriod{50};
+constexpr std::chrono::microseconds kTimerSlack{20};
+// A timer armed while every worker is busy wakes the monitor when its next
+// look is more than this after the deadline (notify_monitor_timer).
+constexpr std::int64_t kLateTimerWake = 200'000;  // ns
 
 }  // namespace
 
@@ -147,29 +171,64 @@ void Runtime::notify_monitor_busy() {
     futex_wake(&monitor_wake_);
 }
 
+void Runtime::notify_monitor_timer() {
+    // Only when the monitor would look more than a confirm period after the
+    // new deadline: then it re-plans its sleep (monitor_main). Relaxed: a
+    // hint; a missed wake costs one period of lateness, not correctness.
+    const std::int64_t due = steady_ns(timers.next_deadline());
+    if (due == INT64_MAX || monitor_look_ns_.load(std::memory_order_relaxed) <= due + kLateTimerWake) return;
+    monitor_look_ns_.store(INT64_MIN, std::memory_order_relaxed);  // one wake per sleep
+    monitor_wake_.store(1, std::memory_order_release);
+    futex_wake(&monitor_wake_);
+}
+
 void Runtime::monitor_main() {
     QuietScope quiet;  // it wakes goroutines only on the runtime's behalf (sched/quiet_threads.hpp)
+    // Its own thread: 1 us of timer slack (the default 50 us would make
+    // every short look late, as for the workers' idle sleeps).
+    ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     struct Watch {
         std::uint32_t seq = 0;  // P::schedseq at the previous look
         detail::TimePoint since{};  // when the monitor first saw that count
+        std::int64_t cpu0 = -1;     // the thread's CPU time (ns) when first seen running that goroutine
     };
     std::vector<Watch> watch;
-    auto period = std::chrono::duration_cast<detail::Clock::duration>(kMonitorPeriod);
+    using Dur = detail::Clock::duration;
+    Dur period = std::chrono::duration_cast<Dur>(kMonitorPeriod);
     int quiet_looks = 0;
+    bool confirm_soon = false;  // the last look saw a goroutine start while work waited
+    detail::TimePoint timer_looked = detail::TimePoint::min();  // the deadline a look was made for
     auto all_idle = [this] {
         return idle_.nidle.load(std::memory_order_seq_cst) >= nprocs_.load(std::memory_order_seq_cst);
     };
     while (!stopping.load(std::memory_order_acquire)) {
-        const detail::TimePoint until = detail::Clock::now() + period;
+        // The next look: after `period`, or sooner to confirm a goroutine
+        // seen starting while work waited, or just after the next timer
+        // falls due when no worker is idle to fire it (each deadline once:
+        // an overdue timer that busy workers have not reached yet must not
+        // turn this into a spin).
+        detail::TimePoint start = detail::Clock::now();
+        detail::TimePoint until = start + period;
+        if (confirm_soon) until = std::min(until, start + kConfirmPeriod);
+        detail::TimePoint timer_due = detail::TimePoint::max();
+        if (idle_.nidle.load(std::memory_order_relaxed) == 0) {
+            timer_due = timers.next_deadline();
+            if (timer_due != detail::TimePoint::max() && timer_due != timer_looked)
+                until = std::min(until, std::max(timer_due + kTimerSlack, start + kConfirmPeriod));
+        }
+        monitor_look_ns_.store(steady_ns(until), std::memory_order_relaxed);
         while (monitor_wake_.load(std::memory_order_acquire) == 0 && detail::Clock::now() < until)
             futex_wait(&monitor_wake_, 0, &until);
         monitor_wake_.store(0, std::memory_order_relaxed);
+        monitor_look_ns_.store(INT64_MIN, std::memory_order_relaxed);
         if (stopping.load(std::memory_order_acquire)) break;
 
         const detail::TimePoint now = detail::Clock::now();
+        if (now >= timer_due) timer_looked = timer_due;  // a look after that deadline: it counts once
         const int np = nallocated_.load(std::memory_order_acquire);
         if (watch.size() < static_cast<std::size_t>(np)) watch.resize(static_cast<std::size_t>(np));
         bool acted = false;
+        confirm_soon = false;
         for (int i = 0; i < np; ++i) {
             P* p = allp_[i].load(std::memory_order_acquire);
             Watch& w = watch[static_cast<std::size_t>(i)];
@@ -178,11 +237,16 @@ void Runtime::monitor_main() {
                 // It switched since the last look, or waits in its scheduler.
                 w.seq = seq;
                 w.since = now;
+                w.cpu0 = -1;
                 if (p->handed_off.load(std::memory_order_relaxed)) {
                     take_back(p);
                     acted = true;
                 }
                 retract_preempt(p);
+                // A goroutine runs there now while others wait for it: look
+                // again soon rather than a whole period later.
+                if ((seq & 1) != 0 && p->id < nprocs_.load(std::memory_order_relaxed) && work_waits_for(p, now))
+                    confirm_soon = true;
                 continue;
             }
             // One goroutine has run on p since w.since, a period at least.
@@ -191,11 +255,18 @@ void Runtime::monitor_main() {
                 if (!p->stealable.load(std::memory_order_acquire)) acted |= open_from_outside(p);
                 continue;
             }
-            const char state = marked ? 'S' : thread_state(p->m->tid.load(std::memory_order_relaxed));
+            M* pm = p->m;
+            const int tid = pm->tid.load(std::memory_order_acquire);
+            const char state = marked ? 'S' : thread_state(tid);
             const bool hog = state == 'R';
-            const auto ran = now - w.since;
             if (hog) {
-                if (ran < kHogAfter) continue;
+                // A hog is a goroutine that has used kHogAfter of CPU, not
+                // one whose thread the kernel left waiting for a CPU (more
+                // workers than CPUs, a loaded machine): handing that one off
+                // would only add threads to the queue for the same CPUs.
+                const std::int64_t cpu = thread_cpu_ns(tid, pm->cpu_clock.load(std::memory_order_relaxed));
+                if (w.cpu0 < 0) w.cpu0 = cpu;
+                if (cpu < 0 || cpu - w.cpu0 < std::chrono::nanoseconds(kHogAfter).count()) continue;
                 if (!p->preempt_requested.load(std::memory_order_relaxed)) {
                     request_preempt(p);
                     acted = true;
@@ -216,15 +287,17 @@ void Runtime::monitor_main() {
             std::int64_t now_ns = steady_ns(now);
             if (now_ns - last >= std::chrono::nanoseconds(kMonitorPeriod).count() &&
                 last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed) &&
-                io->poll(kPollNow) > 0)
+                io->poll(kPollNow) > 0) {
                 acted = true;
+                confirm_soon = true;  // what it readied waits in the global queue
+            }
         }
 
         if (acted) {
             quiet_looks = 0;
-            period = std::chrono::duration_cast<detail::Clock::duration>(kMonitorPeriod);
+            period = std::chrono::duration_cast<Dur>(kMonitorPeriod);
         } else if (++quiet_looks > kQuietLooksBeforeBackoff) {
-            period = std::min<detail::Clock::duration>(period * 2, kMonitorMaxPeriod);
+            period = std::min<Dur>(period * 2, kMonitorMaxPeriod);
         }
 
         // Every active worker idle: sleep until one leaves its idle sleep.
@@ -234,7 +307,8 @@ void Runtime::monitor_main() {
                 while (monitor_wake_.load(std::memory_order_acquire) == 0) futex_wait(&monitor_wake_, 0);
             monitor_parked_.store(false, std::memory_order_relaxed);
             quiet_looks = 0;
-            period = std::chrono::duration_cast<detail::Clock::duration>(kMonitorPeriod);
+            confirm_soon = false;
+            period = std::chrono::duration_cast<Dur>(kMonitorPeriod);
         }
     }
 }

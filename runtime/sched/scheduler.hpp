@@ -161,7 +161,10 @@ struct M {
     bool spinning = false;
     bool retired = false;                // guarded by Runtime::procs_mu_
     bool exited = false;                 // guarded by Runtime::procs_mu_: its thread ended (an idle spare)
-    std::atomic<int> tid{0};             // the thread's kernel id, for the monitor's look at its state
+    // For the monitor's looks (monitor.cpp): the thread's kernel id (0 while
+    // it has none; release-stored after cpu_clock) and its CPU-time clock.
+    std::atomic<int> tid{0};
+    std::atomic<clockid_t> cpu_clock{0};
     std::atomic<std::uint32_t> wake{0};  // futex word for idle parking
     ThreadSlots slots;                   // this thread's exception globals and errno (set in m_main)
     std::thread thread;                  // empty for M0 (the thread inside run())
@@ -251,6 +254,7 @@ public:
     void stop_monitor();
     void monitor_main();
     void notify_monitor_busy();  // a worker left its idle sleep: a parked monitor must look again
+    void notify_monitor_timer();  // a new earliest timer with no idle worker to fire it
     // Counts p as stuck and activates a P in its place (false when p was
     // handed off already, or when the thread cap is reached).
     bool hand_off(P* p);
@@ -342,9 +346,12 @@ private:
     // The monitor thread (monitor.cpp). monitor_parked_: it sleeps until a
     // worker leaves its idle sleep (seq_cst, against Idle::nidle: see
     // notify_monitor_busy). monitor_wake_: its futex word.
+    // monitor_look_ns_: when its current sleep ends (steady ns; INT64_MAX
+    // while parked), a relaxed hint for wake_for_timer.
     std::thread monitor_;
     std::atomic<bool> monitor_parked_{false};
     std::atomic<std::uint32_t> monitor_wake_{0};
+    std::atomic<std::int64_t> monitor_look_ns_{INT64_MAX};
 };
 
 inline std::int64_t steady_ns(detail::TimePoint t) noexcept {

@@ -88,7 +88,10 @@ void Runtime::m_main(M* m) {
     QuietScope quiet;  // a worker wakes goroutines only by running them (see quiet_threads.hpp)
     set_this_m(m);
     m->slots = thread_slots();
-    m->tid.store(static_cast<int>(::gettid()), std::memory_order_relaxed);  // read by the monitor only as a hint
+    // Read by the monitor (monitor.cpp), as hints.
+    clockid_t cpu_clock{};
+    if (::pthread_getcpuclockid(::pthread_self(), &cpu_clock) == 0) m->cpu_clock.store(cpu_clock, std::memory_order_relaxed);
+    m->tid.store(static_cast<int>(::gettid()), std::memory_order_release);
     context_init_thread(m->g0);
     // Timed idle sleeps end at the earliest timer: ask the kernel for 1 us of
     // slack instead of its default 50 us, or every sleep_for overshoots.
@@ -99,6 +102,7 @@ void Runtime::m_main(M* m) {
         if (!g) break;
         execute(m, g);
     }
+    m->tid.store(0, std::memory_order_relaxed);  // the monitor no longer looks at this thread
     if (m->exited) release_p_caches(m->p);
     if (old_slack > 0) ::prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
     set_this_m(nullptr);

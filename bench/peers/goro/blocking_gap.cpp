@@ -14,10 +14,10 @@
 // whole BLOCK_MS; this program only measures, it checks nothing but that the
 // ticker ticked.
 //
-// The pipe's timer is a plain thread, not a goroutine: were it a goroutine,
-// it could not run while the blockers hold every worker, and the program
-// would hang instead of reporting. Go's peer uses time.AfterFunc, which its
-// runtime fires because it hands the blocked threads' processors on.
+// The pipe's writer is a goroutine, as Go's is (time.AfterFunc): it can run
+// only because the runtime hands the blocked workers' places to other
+// threads (runtime/sched/monitor.cpp); a runtime that cannot would hang
+// here, and the compare script's timeout would report it.
 #include "common.hpp"
 
 #include <unistd.h>
@@ -26,7 +26,6 @@
 #include <atomic>
 #include <cerrno>
 #include <ctime>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -39,17 +38,19 @@ void block_once(const std::string& way, std::chrono::milliseconds d) {
     } else if (way == "pipe") {
         int p[2];
         if (::pipe(p) != 0) bench::fail("blocking_gap: pipe: " + std::to_string(errno));
-        std::thread timer([&p, d] {
-            std::this_thread::sleep_for(d);
+        goro::Event written;
+        goro::go([&p, &written, d] {
+            goro::sleep_for(d);
             const char one = 1;
             if (::write(p[1], &one, 1) != 1) bench::fail("blocking_gap: write to the pipe failed");
+            written.set();
         });
         char buf[1];
         for (;;) {
             ssize_t n = ::read(p[0], buf, 1);
             if (n == 1 || (n < 0 && errno != EINTR)) break;
         }
-        timer.join();
+        written.wait();
         ::close(p[0]);
         ::close(p[1]);
     } else {  // spin
