@@ -120,23 +120,26 @@ int set_maxprocs(int n);
 // A goroutine may call code that blocks its thread — ::read on a pipe,
 // ::nanosleep, std::this_thread::sleep_for, a std::mutex held elsewhere, a
 // database client's blocking socket — or compute for long without a goro
-// call. The runtime's monitor thread looks at the workers every 2 to 10 ms:
-//  * a worker that has run one goroutine since its last look while its
-//    thread sleeps in the kernel is blocked: if goroutines wait (in its
-//    queue, or with no other worker free: in the global queue, on a due
-//    timer, on ready I/O), another worker starts running them in its place
-//    within about two looks, so maxprocs workers keep running goroutines;
-//  * a goroutine that has run 10 ms without a goro call, its thread busy, is
-//    a hog: its next goro call yields (every blocking call, try_send,
-//    try_recv, go, spawn, preempt_point), and its worker is replaced as
+// call. No change to that code is needed; the runtime's monitor thread
+// watches the workers:
+//  * a worker whose thread sleeps in the kernel inside one goroutine is
+//    blocked: once goroutines wait for it (in its queue, or with no other
+//    worker free: in the global queue, on a due timer, on ready I/O),
+//    another thread starts running them in its place, typically within a
+//    fraction of a millisecond of the work falling due (a few ms at worst),
+//    so that maxprocs workers keep running goroutines;
+//  * a goroutine that has computed for 10 ms without a goro call is a hog:
+//    its next goro call yields (every blocking call, try_send, try_recv,
+//    go, spawn, preempt_point), and its worker is replaced as
 //    above if goroutines wait. goro cannot interrupt C++ code, so until the
-//    hog yields maxprocs + 1 threads use CPU (Go's preemption bounds CPU use
-//    by GOMAXPROCS; goro bounds waiting, not CPU).
+//    hog reaches a goro call maxprocs + 1 threads use CPU (Go's preemption
+//    bounds CPU use by GOMAXPROCS; goro bounds how long others wait).
 // When the goroutine switches again, the extra worker stops at its next
-// scheduling point (at most a monitor period later). Extra workers are
-// reused, end after 10 idle seconds, and are capped with the rest at 10000
-// threads (beyond, the waiting goroutines wait for a worker to come back).
-// A goroutine inside such a call is never taken for a deadlock.
+// scheduling point (at most a few ms later). Extra threads are reused, end
+// after 10 idle seconds, and count against the cap of 10000 workers
+// (beyond it the waiting goroutines wait for a worker to come back). A
+// goroutine inside such a call is never taken for a deadlock, and run()'s
+// shutdown and cancellation wait for it to return to goro.
 
 namespace detail {
 // goro::blocking()'s marker: the P it entered on (null on a plain thread).
@@ -157,9 +160,10 @@ private:
 // its result (or lets its exception through): thread_locals, locks held and
 // references stay valid, unlike run_blocking(), which hops to a pool
 // thread. It tells the runtime that fn may block the thread: if goroutines
-// wait now, another worker takes over at once (no 2 ms look), and later
-// waiters are handed over at the monitor's next look. A quick call while
-// nothing waits costs a few loads and stores. fn should not itself park in
+// wait now, another worker takes over at once (no wait for the monitor's
+// look), and later waiters are handed over at its next look; at fn's
+// return the extra worker is given back at once. A quick call while
+// nothing waits costs a few loads and stores (bench/RESULTS.md). fn should not itself park in
 // goro calls (it may, but the marker then lapses). From a plain thread it
 // is a plain call.
 //

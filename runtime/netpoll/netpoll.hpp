@@ -42,6 +42,9 @@ public:
     // --- the scheduler's side
     virtual int poll(detail::TimePoint deadline) = 0;
     virtual void interrupt() noexcept = 0;
+    // Whether events wait to be collected, without collecting them (the
+    // monitor's look: it must not take events it cannot deliver to a P).
+    virtual bool events_pending() const noexcept = 0;
 
     std::atomic<int> waiters{0};  // goroutines parked in I/O waits
 

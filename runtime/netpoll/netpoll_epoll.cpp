@@ -49,6 +49,7 @@
 
 #include "debug/assert.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -91,6 +92,14 @@ public:
     }
 
     int poll(detail::TimePoint deadline) override;
+
+    // An epoll fd is itself readable while events wait in its ready list;
+    // poll(2) on it takes none of them. (A pending interrupt counts too: the
+    // eventfd is level-triggered; then a worker is being woken anyway.)
+    bool events_pending() const noexcept override {
+        pollfd p{epfd_, POLLIN, 0};
+        return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
+    }
 
     void interrupt() noexcept override {
         bool expected = false;

@@ -38,7 +38,8 @@
 //    is S or D; or it is inside goro::blocking()): blocked. Handed off
 //    when work waits (work_waits_for): its own queue holds goroutines (only
 //    a thief can run them now), or, with no other worker idle or spinning,
-//    the global queue holds some, a timer is due, or ready I/O was found.
+//    the global queue holds some, a timer is due, or or the epoll fd holds
+//    events that no worker collects.
 //  * running (state R) for kHogAfter: a hog. Asked to yield at its next goro
 //    call (P::preempt_requested, counted in g_requests_pending so that every
 //    entry check stays one load), and handed off when work waits: more
@@ -229,6 +230,16 @@ void Runtime::monitor_main() {
         if (watch.size() < static_cast<std::size_t>(np)) watch.resize(static_cast<std::size_t>(np));
         bool acted = false;
         confirm_soon = false;
+        // Ready I/O that nobody collects: no worker sleeps in the netpoller
+        // and none has polled for a period. The monitor only looks (it has
+        // no P to run what a poll would ready); a worker it activates polls.
+        bool io_ready = false;
+        if (Netpoller* io = netpoll_.load(std::memory_order_acquire);
+            io && io->waiters.load(std::memory_order_relaxed) > 0 &&
+            idle_.poll_m.load(std::memory_order_relaxed) == nullptr &&
+            steady_ns(now) - last_io_poll_ns_.load(std::memory_order_relaxed) >=
+                std::chrono::nanoseconds(kMonitorPeriod).count())
+            io_ready = io->events_pending();
         for (int i = 0; i < np; ++i) {
             P* p = allp_[i].load(std::memory_order_acquire);
             Watch& w = watch[static_cast<std::size_t>(i)];
@@ -245,7 +256,7 @@ void Runtime::monitor_main() {
                 retract_preempt(p);
                 // A goroutine runs there now while others wait for it: look
                 // again soon rather than a whole period later.
-                if ((seq & 1) != 0 && p->id < nprocs_.load(std::memory_order_relaxed) && work_waits_for(p, now))
+                if ((seq & 1) != 0 && p->id < nprocs_.load(std::memory_order_relaxed) && work_waits_for(p, &now, io_ready))
                     confirm_soon = true;
                 continue;
             }
@@ -260,39 +271,27 @@ void Runtime::monitor_main() {
             const char state = marked ? 'S' : thread_state(tid);
             const bool hog = state == 'R';
             if (hog) {
-                // A hog is a goroutine that has used kHogAfter of CPU, not
-                // one whose thread the kernel left waiting for a CPU (more
-                // workers than CPUs, a loaded machine): handing that one off
-                // would only add threads to the queue for the same CPUs.
+                // A hog has run kHogAfter and computed at least half of it
+                // (its thread's CPU clock since the monitor first saw it
+                // run), not merely waited for a CPU (more workers than
+                // CPUs, a loaded machine): handing that one off would only
+                // add threads to the queue for the same CPUs. Half, not
+                // all: on a loaded machine a real hog gets a share of a CPU.
                 const std::int64_t cpu = thread_cpu_ns(tid, pm->cpu_clock.load(std::memory_order_relaxed));
                 if (w.cpu0 < 0) w.cpu0 = cpu;
-                if (cpu < 0 || cpu - w.cpu0 < std::chrono::nanoseconds(kHogAfter).count()) continue;
+                if (now - w.since < kHogAfter || cpu < 0 ||
+                    cpu - w.cpu0 < std::chrono::nanoseconds(kHogAfter).count() / 2)
+                    continue;
                 if (!p->preempt_requested.load(std::memory_order_relaxed)) {
                     request_preempt(p);
                     acted = true;
                 }
             }
-            if (work_waits_for(p, now) && hand_off(p)) {
+            if (work_waits_for(p, &now, io_ready) && hand_off(p)) {
                 acted = true;
                 if (!p->stealable.load(std::memory_order_acquire)) open_from_outside(p);
             }
         }
-        // Nobody may be free to collect ready I/O: look without blocking.
-        // What it readies goes to the global queue (this thread has no P),
-        // where the next look sees it as waiting work.
-        if (Netpoller* io = netpoll_.load(std::memory_order_acquire);
-            io && io->waiters.load(std::memory_order_relaxed) > 0 &&
-            idle_.poll_m.load(std::memory_order_relaxed) == nullptr) {
-            std::int64_t last = last_io_poll_ns_.load(std::memory_order_relaxed);
-            std::int64_t now_ns = steady_ns(now);
-            if (now_ns - last >= std::chrono::nanoseconds(kMonitorPeriod).count() &&
-                last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed) &&
-                io->poll(kPollNow) > 0) {
-                acted = true;
-                confirm_soon = true;  // what it readied waits in the global queue
-            }
-        }
-
         if (acted) {
             quiet_looks = 0;
             period = std::chrono::duration_cast<Dur>(kMonitorPeriod);
@@ -318,12 +317,15 @@ void Runtime::monitor_main() {
 // Work that only another thread can run now. The stuck P's own queue always
 // counts (nobody but a thief will take it); the shared sources (global
 // queue, due timers) only when no worker is idle or spinning, since a free
-// worker is woken for them anyway.
-bool Runtime::work_waits_for(P* p, detail::TimePoint now) {
+// worker is woken for them anyway; io_ready: the monitor saw events that no
+// worker is collecting. Timers are looked at only when `now` is
+// given (goro::blocking's entry leaves them to the monitor, which looks at
+// every deadline anyway, and saves the clock read).
+bool Runtime::work_waits_for(P* p, const detail::TimePoint* now, bool io_ready) {
     if (!p->runq.empty() || p->runnext.load(std::memory_order_relaxed) != nullptr) return true;
     if (idle_.nidle.load(std::memory_order_relaxed) > 0 || idle_.nspinning.load(std::memory_order_relaxed) > 0)
         return false;
-    return global_.size(std::memory_order_relaxed) > 0 || timers.next_deadline() <= now;
+    return global_.size(std::memory_order_relaxed) > 0 || (now && timers.next_deadline() <= *now) || io_ready;
 }
 
 bool Runtime::hand_off(P* p) {
@@ -385,7 +387,7 @@ bool Runtime::take_preempt_request(P* p) {
 void Runtime::blocking_enter(M* m, P* p) {
     (void)m;
     p->blocking_seq.store(p->schedseq.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    if (!work_waits_for(p, detail::Clock::now())) return;
+    if (!work_waits_for(p, nullptr, false)) return;
     if (p->owner_only) open_queue(p);
     hand_off(p);
 }

@@ -304,7 +304,7 @@ private:
     void set_active_locked(int n);  // REQUIRES(procs_mu_): activate Ps [0, n), retire the rest
     int active_wanted_locked() const;  // REQUIRES(procs_mu_): user_procs_ plus the handed-off Ps among them
     bool open_from_outside(P* p);  // a stuck owner_only P's queue opened to thieves (monitor.cpp)
-    bool work_waits_for(P* p, detail::TimePoint now);
+    bool work_waits_for(P* p, const detail::TimePoint* now, bool io_ready);  // now null: timers not looked at
     void release_p_caches(P* p);  // an exiting spare's free descriptors and stacks back to the pools
     void stop_spinning(M* m);
     void start_m(int id);

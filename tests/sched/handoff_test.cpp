@@ -459,3 +459,56 @@ TEST_CASE("goroutines queued behind hogs start soon; preempt_point yields only w
         CHECK(waited_spawned < kMaxGap);
     }
 }
+
+TEST_CASE("run()'s shutdown and a cancellation wait for a goroutine blocked in plain code",
+          "[sched][handoff][cancel]") {
+    for (int procs : {1, 2}) {
+        INFO("maxprocs " << procs);
+        // Main returns while a leftover sleeps 300 ms in the kernel: run() returns only after it is back
+        // (and then cancelled at its next goro call).
+        std::atomic<bool> came_back{false}, cancelled{false};
+        const auto start = Clock::now();
+        goro_test::run_at(procs, [&] {
+            goro::go([&] {
+                timespec ts{0, 300'000'000};
+                while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+                }
+                came_back.store(true);
+                try {
+                    goro::sleep_for(10s);
+                } catch (const goro::Cancelled&) {
+                    cancelled.store(true);
+                    throw;
+                }
+            });
+            goro::sleep_for(10ms);  // it is inside nanosleep
+        });
+        CHECK(came_back.load());
+        CHECK(cancelled.load());
+        CHECK(Clock::now() - start >= 290ms);
+        // A task cancelled while inside goro::blocking: cancel() cannot interrupt it; the task ends
+        // Cancelled at its next goro call, and whoever waits for it meanwhile keeps running.
+        goro_test::run_at(procs, [&] {
+            std::atomic<bool> inside{false};
+            auto t = goro::spawn([&] {
+                goro::blocking([&] {
+                    inside.store(true);
+                    std::this_thread::sleep_for(200ms);
+                });
+                goro::sleep_for(10s);  // the cancellation lands here
+                return 1;
+            });
+            while (!inside.load()) goro::sleep_for(1ms);
+            const auto t0 = Clock::now();
+            t.cancel();
+            long ticks = 0;
+            while (!t.done()) {  // this goroutine is not held up meanwhile
+                goro::sleep_for(1ms);
+                ++ticks;
+            }
+            CHECK(Clock::now() - t0 >= 150ms);
+            CHECK(ticks > 20);
+            CHECK(t.cancelled());
+        });
+    }
+}
