@@ -10,7 +10,18 @@
 // are unmapped only by ~StackPool, when no goroutine of the runtime is left;
 // an unguarded stack that is not handed out has zero canary bytes (fresh and
 // trimmed pages are zero, and the scheduler stops the process at the exit of
-// a goroutine whose canary is not).
+// a goroutine whose canary is not); warm.size() + cold.size() >= reserved
+// (checked at every change of either side), so a first run always finds a
+// stack.
+//
+// Reservations (stack.hpp): reserve() runs in the spawner and is the only
+// caller of add_slab() (so the only place a mapping can fail); it maps while
+// the free stacks do not cover the outstanding reservations plus the batch,
+// and when mapping fails it grants what is spare, or throws if nothing is.
+// allocate_batch() (a first run) ends its caller's reservation and hands out
+// only stacks beyond the other reservations; trim() gives back only such
+// stacks too. The count runs ahead of the truth by what workers have not
+// settled yet (sched/: P::stack_binds), which only makes the check stricter.
 //
 // Giving memory back: released stacks go to `warm` (LIFO: the next spawn
 // gets the most recently used, cache-hot stack). When warm holds more than
@@ -50,6 +61,7 @@
 #include <cstdio>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -109,12 +121,25 @@ struct StackPool::Impl {
     std::vector<std::pair<void*, std::size_t>> slabs;  // guarded by mu
     std::size_t guarded = 0;                           // guarded by mu
     std::size_t total = 0;                             // guarded by mu
+    std::size_t reserved = 0;                          // guarded by mu: <= warm.size() + cold.size()
     bool trimming = false;                             // guarded by mu: one trim at a time
     // When the pool last had to hand out more than its warm stacks (a cold
     // stack or a new slab): the surplus goes kTrimSettle after that. Relaxed:
     // a hint read by idle workers for their sleep's deadline.
     std::atomic<std::int64_t> last_demand_ns{0};
     std::atomic<bool> surplus{false};  // warm holds more than 2 * kWarmStacks
+    // Test hook (fail_slabs_after): slabs that may still be mapped.
+    std::atomic<std::size_t> slabs_left{SIZE_MAX};
+
+    std::size_t free_count() const noexcept { return warm.size() + cold.size(); }  // REQUIRES(mu)
+    void check_invariant() const noexcept {                                         // REQUIRES(mu)
+        GORO_ASSERT(free_count() >= reserved, "stack pool: %zu free stacks for %zu reservations", free_count(),
+                    reserved);
+    }
+    void settle_locked(std::size_t n) noexcept {  // REQUIRES(mu)
+        GORO_ASSERT(reserved >= n, "stack pool: %zu reservations settled of %zu", n, reserved);
+        reserved -= n;
+    }
 };
 
 namespace {
@@ -128,12 +153,17 @@ StackPool::StackPool(std::size_t stack_size) : stack_size_((stack_size + kPage -
 }
 
 StackPool::~StackPool() {
+    impl_->check_invariant();
     for (auto [addr, len] : impl_->slabs) ::munmap(addr, len);
     g_guarded_stacks.fetch_sub(impl_->guarded, std::memory_order_relaxed);  // a plain counter
     delete impl_;
 }
 
 void StackPool::add_slab() {
+    for (std::size_t left = impl_->slabs_left.load(std::memory_order_relaxed); left != SIZE_MAX;) {
+        if (left == 0) throw std::system_error(ENOMEM, std::generic_category(), "goro: mmap of goroutine stacks");
+        if (impl_->slabs_left.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) break;  // a counter
+    }
     const std::size_t stride = kGuardSize + stack_size_;
     std::size_t have = g_guarded_stacks.fetch_add(kStacksPerSlab, std::memory_order_relaxed);  // a budget counter
     const bool guard_all = have + kStacksPerSlab <= guarded_stacks_budget();
@@ -186,28 +216,63 @@ void StackPool::add_slab() {
     }
 }
 
-std::size_t StackPool::allocate_batch(Stack* out, std::size_t n) {
+std::size_t StackPool::reserve(std::size_t want, std::size_t settle) {
+    GORO_ASSERT(want > 0, "stack pool: a reservation of 0");
+    std::optional<std::system_error> failure;  // mapping a slab failed: grant what is spare, if anything
     for (;;) {
         {
             std::lock_guard lk(impl_->mu);
-            std::size_t take = 0;
-            while (take < n && !impl_->warm.empty()) {
-                out[take++] = impl_->warm.back();
-                impl_->warm.pop_back();
+            if (settle) {
+                impl_->settle_locked(settle);
+                settle = 0;
             }
-            // Eating into what a trim would keep means the surplus is in use:
-            // the pool has not settled (a program spawning in waves).
-            if (impl_->warm.size() <= 2 * kWarmStacks)
-                impl_->last_demand_ns.store(ns_of(goro::detail::Clock::now()), std::memory_order_relaxed);
-            if (take == n) return take;
-            while (take < n && !impl_->cold.empty()) {
-                out[take++] = impl_->cold.back();
-                impl_->cold.pop_back();
+            impl_->check_invariant();
+            const std::size_t spare = impl_->free_count() - impl_->reserved;
+            if (spare >= want || (failure && spare > 0)) {
+                const std::size_t take = std::min(want, spare);
+                impl_->reserved += take;
+                return take;
             }
-            if (take > 0) return take;
+            if (failure) break;  // nothing spare and no slab: the pool is as it was
         }
-        add_slab();
+        try {
+            add_slab();  // outside the lock, like every mapping
+        } catch (const std::system_error& e) {
+            failure.emplace(e);
+        }
     }
+    throw *failure;
+}
+
+void StackPool::settle(std::size_t n) noexcept {
+    if (n == 0) return;
+    std::lock_guard lk(impl_->mu);
+    impl_->settle_locked(n);
+}
+
+std::size_t StackPool::allocate_batch(Stack* out, std::size_t n, std::size_t consumed) noexcept {
+    GORO_ASSERT(n > 0 && consumed > 0, "stack pool: a batch of %zu for %zu reservations", n, consumed);
+    std::lock_guard lk(impl_->mu);
+    impl_->check_invariant();
+    impl_->settle_locked(consumed);
+    // What the other reservations leave: at least `consumed` (the invariant
+    // held before), so at least the caller's own stack.
+    n = std::min(n, impl_->free_count() - impl_->reserved);
+    std::size_t take = 0;
+    while (take < n && !impl_->warm.empty()) {
+        out[take++] = impl_->warm.back();
+        impl_->warm.pop_back();
+    }
+    // Eating into what a trim would keep means the surplus is in use:
+    // the pool has not settled (a program spawning in waves).
+    if (impl_->warm.size() <= 2 * kWarmStacks)
+        impl_->last_demand_ns.store(ns_of(goro::detail::Clock::now()), std::memory_order_relaxed);
+    while (take < n && !impl_->cold.empty()) {
+        out[take++] = impl_->cold.back();
+        impl_->cold.pop_back();
+    }
+    impl_->check_invariant();
+    return take;
 }
 
 void StackPool::release_batch(const Stack* s, std::size_t n) noexcept {
@@ -244,13 +309,17 @@ void StackPool::trim() noexcept {
     for (;;) {
         {
             std::lock_guard lk(impl_->mu);
-            if (impl_->warm.size() <= 2 * kWarmStacks) {
+            // Never a stack an outstanding reservation needs: while it is
+            // being trimmed it is in neither list.
+            const std::size_t spare = impl_->free_count() - impl_->reserved;
+            if (impl_->warm.size() <= 2 * kWarmStacks || spare == 0) {
                 impl_->trimming = false;
                 impl_->surplus.store(false, std::memory_order_relaxed);
                 return;
             }
             // The oldest (front) ones: the newest are the cache-hot ones.
-            auto end = impl_->warm.begin() + static_cast<std::ptrdiff_t>(impl_->warm.size() - kWarmStacks);
+            const std::size_t count = std::min(impl_->warm.size() - kWarmStacks, spare);
+            auto end = impl_->warm.begin() + static_cast<std::ptrdiff_t>(count);
             try {
                 out.assign(impl_->warm.begin(), end);
             } catch (const std::bad_alloc&) {
@@ -258,6 +327,7 @@ void StackPool::trim() noexcept {
                 return;
             }
             impl_->warm.erase(impl_->warm.begin(), end);
+            impl_->check_invariant();
         }
         std::sort(out.begin(), out.end(), [](const Stack& a, const Stack& b) { return a.base < b.base; });
         for (std::size_t i = 0; i < out.size();) {
@@ -278,7 +348,11 @@ void StackPool::trim() noexcept {
 
 StackPool::Counts StackPool::counts() const noexcept {
     std::lock_guard lk(impl_->mu);
-    return Counts{impl_->warm.size(), impl_->cold.size(), impl_->total, impl_->guarded};
+    return Counts{impl_->warm.size(), impl_->cold.size(), impl_->total, impl_->guarded, impl_->reserved};
+}
+
+void StackPool::fail_slabs_after(std::size_t slabs) noexcept {
+    impl_->slabs_left.store(slabs, std::memory_order_relaxed);
 }
 
 }  // namespace goro::rt
