@@ -2,8 +2,11 @@
 //
 // Owns: the find-work loop (find_runnable: timers, queues, stealing,
 // spinning, the busy workers' netpoll), the context switches between
-// goroutines and a worker's scheduler context (g0), and retiring workers
-// when set_maxprocs shrinks.
+// goroutines and a worker's scheduler context (g0), retiring workers
+// when set_maxprocs shrinks, and a P's side of the stack reservations
+// (fiber/stack.hpp): binding a stack at a goroutine's first run from the
+// capacity reserved at its spawn, refilling P::stack_credits, and giving
+// credits back when a P retires or its thread ends.
 //
 // Switches. A goroutine that parks, yields or exits picks its successor
 // itself when its P has local work (one switch, G to G); otherwise it
