@@ -28,8 +28,10 @@
 // consumed in batches, so the pool's count may run ahead of the truth by a
 // few batches per worker, never behind it.
 // Invariant (asserted under the pool's lock): free stacks in the pool (warm
-// plus cold; every slab is carved when it is mapped) >= outstanding
-// reservations. A trim never takes a stack a reservation needs.
+// plus cold) plus the uncarved stacks of mapped slabs >= outstanding
+// reservations. Slabs are carved lazily, at a stack's first allocate_batch,
+// so a reservation costs an mmap per slab and nothing per stack. A trim
+// never takes a stack a reservation needs.
 #pragma once
 
 #include <goro/detail/clock.hpp>
@@ -138,8 +140,10 @@ public:
     // reserved: outstanding reservations as the pool counts them (settled
     // in batches: it may exceed the true number by what workers have not
     // settled yet).
+    // uncarved: stacks of mapped slabs never handed out yet (carved, with
+    // their guards, at their first allocate_batch); total counts them too.
     struct Counts {
-        std::size_t warm = 0, cold = 0, total = 0, guarded = 0, reserved = 0;
+        std::size_t warm = 0, cold = 0, total = 0, guarded = 0, reserved = 0, uncarved = 0;
     };
     Counts counts() const noexcept;
 
@@ -152,6 +156,9 @@ private:
     // mprotect take the kernel's memory-map lock, which is slow enough to
     // serialise every worker behind ours). Throws std::system_error.
     void add_slab();
+    struct Slab;
+    std::size_t carve_locked(Stack* out, std::size_t n) noexcept;  // REQUIRES(impl_->mu)
+    void make_guards(Stack* fresh, std::size_t n) noexcept;        // outside the lock
     // Gives the pages of the oldest warm stacks back to the kernel, outside
     // the lock, then files them as cold.
     void trim() noexcept;
