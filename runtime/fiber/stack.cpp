@@ -18,7 +18,8 @@
 //
 // Reservations (stack.hpp): reserve() runs in the spawner and is the only
 // caller of add_slab() (so the only place a mapping can fail); it maps while
-// the free stacks do not cover the outstanding reservations plus the batch,
+// the free stacks do not cover the outstanding reservations plus the batch
+// plus kReserveHeadroom (room for first runs to take whole batches),
 // and when mapping fails it grants what is spare, or throws if nothing is.
 // allocate_batch() (a first run) ends its caller's reservation and hands out
 // only stacks beyond the other reservations; trim() gives back only such
@@ -77,6 +78,12 @@ constexpr std::size_t kPage = 4096;
 constexpr std::size_t kStacksPerSlab = 32;
 constexpr std::size_t kUnguardedSlabBytes = std::size_t{128} << 20;
 constexpr std::size_t kMaxUnguardedSlab = 1024;
+// reserve() maps until this many free stacks lie beyond the reservations
+// (when it can): a first run on a worker whose cache is empty may then take
+// a whole batch (allocate_batch hands out only spare stacks). Without it,
+// goroutines that all park (sleepers_100k at two workers) were bound one
+// pool round trip each: the spare was eaten as soon as it was mapped.
+constexpr std::size_t kReserveHeadroom = 64;
 
 // Guarded stacks handed out by all pools of the process (mappings are a
 // process-wide resource).
@@ -257,7 +264,7 @@ std::size_t StackPool::reserve(std::size_t want, std::size_t settle) {
             }
             impl_->check_invariant();
             const std::size_t spare = impl_->free_count() - impl_->reserved;
-            if (spare >= want || (failure && spare > 0)) {
+            if (spare >= want + kReserveHeadroom || (failure && spare > 0)) {
                 const std::size_t take = std::min(want, spare);
                 impl_->reserved += take;
                 return take;
