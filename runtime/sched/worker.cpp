@@ -492,7 +492,7 @@ bool Runtime::check_retire(M* m) {
     // This P is beyond maxprocs: hand its goroutines to the global queue and
     // wait until set_maxprocs brings it back or the runtime stops.
     if (m->spinning) stop_spinning(m);
-    G* batch[kRunqCapacity];
+    G* batch[kRunqCapacity + 1];  // a full queue and runnext
     std::uint32_t n = p->runq.pop_batch(batch, kRunqCapacity);
     if (G* g = p->runnext.exchange(nullptr, std::memory_order_acquire)) batch[n++] = g;
     if (n) {
