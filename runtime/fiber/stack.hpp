@@ -17,6 +17,21 @@
 // Free stacks are recycled through a pool; beyond kWarmStacks free stacks
 // (plus the workers' own caches) their pages go back to the kernel
 // (MADV_DONTNEED), so a spike of goroutines leaves no lasting RSS behind.
+//
+// Reservations. A goroutine gets its stack at its first run (binding it at
+// spawn faulted in a stack per queued goroutine: spawn_join 50x slower), but
+// the capacity for it is reserved at spawn, in the spawner: reserve() maps
+// what is missing there, so an mmap that fails is a std::system_error from
+// go()/spawn() in the goroutine that spawned, and a first run can no longer
+// fail (allocate_batch is noexcept). Workers reserve in batches
+// (P::stack_credits, sched/scheduler.hpp) and settle what their first runs
+// consumed in batches, so the pool's count may run ahead of the truth by a
+// few batches per worker, never behind it.
+// Invariant (asserted under the pool's lock): free stacks in the pool (warm
+// plus cold) plus the uncarved stacks of mapped slabs >= outstanding
+// reservations. Slabs are carved lazily, at a stack's first allocate_batch,
+// so a reservation costs an mmap per slab and nothing per stack. A trim
+// never takes a stack a reservation needs.
 #pragma once
 
 #include <goro/detail/clock.hpp>
@@ -94,9 +109,20 @@ public:
     StackPool& operator=(const StackPool&) = delete;
 
     std::size_t stack_size() const noexcept { return stack_size_; }
-    // Fills out[0..n) and returns n (> 0); throws std::system_error when
-    // the system has no memory for a new slab.
-    std::size_t allocate_batch(Stack* out, std::size_t n);
+    // Reserves up to `want` stacks (> 0) and returns how many (>= 1): all of
+    // them when the pool has them or can map a slab for them, else what it
+    // has. Throws std::system_error when it has none and cannot map a slab
+    // (the pool is then as it was). `settle` consumed reservations are
+    // settled first (see settle()).
+    std::size_t reserve(std::size_t want, std::size_t settle = 0);
+    // Ends n reservations: unused ones given back (a retiring worker's
+    // credits, an abandoned spawn's), or ones consumed by first runs served
+    // from a worker's own cache.
+    void settle(std::size_t n) noexcept;
+    // A first run's stacks: ends `consumed` (>= 1) reservations, one of them
+    // the caller's own, and fills out[0..k), k in [1, n], with stacks no
+    // other reservation needs. Cannot fail: the reservation guarantees one.
+    std::size_t allocate_batch(Stack* out, std::size_t n, std::size_t consumed) noexcept;
     void release_batch(const Stack* s, std::size_t n) noexcept;
 
     // Giving memory back waits until the pool has settled (kTrimSettle
@@ -111,16 +137,28 @@ public:
 
     // For tests and bench/: free stacks held with their pages (warm) and
     // given back to the kernel (cold), and stacks ever carved.
+    // reserved: outstanding reservations as the pool counts them (settled
+    // in batches: it may exceed the true number by what workers have not
+    // settled yet).
+    // uncarved: stacks of mapped slabs never handed out yet (carved, with
+    // their guards, at their first allocate_batch); total counts them too.
     struct Counts {
-        std::size_t warm = 0, cold = 0, total = 0, guarded = 0;
+        std::size_t warm = 0, cold = 0, total = 0, guarded = 0, reserved = 0, uncarved = 0;
     };
     Counts counts() const noexcept;
+
+    // For tests: after `slabs` more slabs, mapping one fails as an mmap out
+    // of memory would (ENOMEM). SIZE_MAX (the default): never.
+    void fail_slabs_after(std::size_t slabs) noexcept;
 
 private:
     // Maps and prepares a slab without holding the pool's lock (mmap and
     // mprotect take the kernel's memory-map lock, which is slow enough to
-    // serialise every worker behind ours).
+    // serialise every worker behind ours). Throws std::system_error.
     void add_slab();
+    struct Slab;
+    std::size_t carve_locked(Stack* out, std::size_t n) noexcept;  // REQUIRES(impl_->mu)
+    void make_guards(Stack* fresh, std::size_t n) noexcept;        // outside the lock
     // Gives the pages of the oldest warm stacks back to the kernel, outside
     // the lock, then files them as cold.
     void trim() noexcept;

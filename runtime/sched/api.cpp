@@ -106,6 +106,7 @@ void g_abandon(G* g) noexcept {
     Runtime* r = m ? rt::worker_runtime() : rt::g_runtime.load(std::memory_order_relaxed);
     r->release_stack(m ? m->p : nullptr, g);  // none bound unless it ran: a no-op today
     r->free_g(m ? m->p : nullptr, g);
+    r->return_stack_credit(m ? m->p : nullptr);  // its reservation, taken in g_alloc
     if (!m) rt::unpin_runtime();  // pinned in g_alloc
 }
 

@@ -109,19 +109,22 @@ G* alloc_g_local(GPool& pool, P* p) {
 }
 }  // namespace
 
-// The descriptor and a heap block for a big callable are taken here, in the
-// spawner: running out of either is a std::system_error from go()/spawn(),
-// never another goroutine's failure. (The stack is bound at the goroutine's
-// first run, worker.cpp bind_stack: binding it here made spawn_join 50x
-// slower, a spawner that outruns the workers faulting in a stack per queued
-// goroutine.)
+// The descriptor, a heap block for a big callable and the reservation of a
+// stack are taken here, in the spawner: running out of any is a
+// std::system_error from go()/spawn(), never another goroutine's failure.
+// (The stack itself is bound at the goroutine's first run, worker.cpp
+// bind_stack, from the capacity reserved here: binding it here made
+// spawn_join 50x slower, a spawner that outruns the workers faulting in a
+// stack per queued goroutine.)
 G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
     M* m = this_m();
     P* p = m ? m->p : nullptr;
+    take_stack_credit(p);  // throws std::system_error: nothing taken yet
     G* g;
     try {
         g = p ? alloc_g_local(gpool_, p) : gpool_.take_one();
     } catch (const std::bad_alloc&) {
+        return_stack_credit(p);
         throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory for a goroutine descriptor");
     }
     g->next = nullptr;
@@ -136,6 +139,7 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
         if (!fn) {
             g->fn = nullptr;
             free_g(p, g);
+            return_stack_credit(p);
             throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory for a goroutine's function");
         }
         g->fn = fn;

@@ -99,10 +99,12 @@ Runtime::Runtime(int maxprocs, std::size_t stack_size)
 
 // A new P and the M that will hold it (started by the caller).
 void Runtime::add_proc_locked(int id) {
-    auto* p = new P;
+    auto owned = std::make_unique<P>();
+    P* p = owned.get();
     p->id = id;
     p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(id + 1);  // any distinct non-zero seeds
-    allp_[id].store(p, std::memory_order_release);                        // pairs with acquire in steal_work
+    p->free_stacks.reserve(kLocalCacheMax + 1);  // release_stack's most: bind_stack then never allocates
+    allp_[id].store(owned.release(), std::memory_order_release);          // pairs with acquire in steal_work
     auto m = std::make_unique<M>();
     m->id = id;
     m->p = p;

@@ -70,6 +70,12 @@ inline constexpr std::chrono::milliseconds kForcedPollInterval{1};
 // Goroutine ids are reserved this many at a time per P (one shared counter
 // touched once per batch instead of once per spawn).
 inline constexpr std::uint64_t kGoidBatch = 16;
+// Stack reservations (fiber/stack.hpp) are taken from the pool this many at
+// a time per P (P::stack_credits), and first runs served from a P's own
+// cache are settled with the pool at the latest this many at a time
+// (P::stack_binds; a spawner's refill settles them sooner).
+inline constexpr std::size_t kStackCreditBatch = 32;
+inline constexpr std::size_t kStackSettleBatch = 64;
 // Every kGlobalCheckInterval schedules, look at the global queue and the
 // timers first, so neither starves behind a busy local queue (Go: 61).
 inline constexpr std::uint32_t kGlobalCheckInterval = 61;
@@ -146,7 +152,13 @@ struct P {
     std::uint64_t goid_end = 0;            //   [goid_next, goid_end), kGoidBatch at a time
     G* free_gs = nullptr;                  // owner only
     int n_free_gs = 0;                     // owner only
-    std::vector<Stack> free_stacks;        // owner only
+    std::vector<Stack> free_stacks;        // owner only; capacity for kLocalCacheMax + 1 from the start
+    // Owner only. Stack reservations this P holds for its next spawns (one
+    // each, taken in go()/spawn()), and first runs on this P served from
+    // free_stacks whose reservations the pool still counts. Both go back to
+    // the pool when the P retires or its thread ends.
+    std::size_t stack_credits = 0;
+    std::size_t stack_binds = 0;
     std::atomic<std::int64_t> started{0};  // goroutines started on this P (owner increments)
     std::atomic<std::int64_t> ended{0};    // goroutines ended on this P (owner increments)
 };
@@ -205,6 +217,25 @@ public:
     void start_g(G* g);
     // Back to p's free list, or to the pool when p is null (a plain thread).
     void free_g(P* p, G* g);
+    // A spawn's stack reservation (fiber/stack.hpp): one of p's credits, or
+    // one from the pool when p is null (a plain thread). Throws
+    // std::system_error when no stack can be mapped. Given back, unused,
+    // by return_stack_credit (a spawn abandoned before its start).
+    void take_stack_credit(P* p) {
+        if (!p) {
+            stacks.reserve(1);
+            return;
+        }
+        if (p->stack_credits == 0) [[unlikely]]
+            refill_stack_credits(p);
+        --p->stack_credits;
+    }
+    void return_stack_credit(P* p) noexcept {
+        if (p) ++p->stack_credits;
+        else stacks.settle(1);
+    }
+    void refill_stack_credits(P* p);          // out of line: once per kStackCreditBatch spawns
+    void return_p_reservations(P* p) noexcept;  // p's credits and unsettled first runs back to the pool
     // ready() makes a Parked G runnable (or gives a Running one a permit).
     void ready(G* g, bool next = true) { ready_from(this_m(), g, next); }
     // ready() when the caller knows its worker (null on a plain thread).
@@ -299,13 +330,13 @@ private:
     G* take_global(P* p, std::int64_t max = kRunqCapacity / 2);
     G* steal_work(M* m);
     void execute(M* m, G* g);
-    void bind_stack(P* p, G* g);  // at a G's first run
+    void bind_stack(P* p, G* g) noexcept;  // at a G's first run: consumes its reservation
     bool check_retire(M* m);  // true: look for work again; m->exited: leave the loop
     void set_active_locked(int n);  // REQUIRES(procs_mu_): activate Ps [0, n), retire the rest
     int active_wanted_locked() const;  // REQUIRES(procs_mu_): user_procs_ plus the handed-off Ps among them
     bool open_from_outside(P* p);  // a stuck owner_only P's queue opened to thieves (monitor.cpp)
     bool work_waits_for(P* p, const detail::TimePoint* now, bool io_ready);  // now null: timers not looked at
-    void release_p_caches(P* p);  // an exiting spare's free descriptors and stacks back to the pools
+    void release_p_caches(P* p);  // an exiting spare's free descriptors, stacks and reservations back to the pools
     void stop_spinning(M* m);
     void start_m(int id);
     void add_proc_locked(int id);  // REQUIRES(procs_mu_)

@@ -2,8 +2,11 @@
 //
 // Owns: the find-work loop (find_runnable: timers, queues, stealing,
 // spinning, the busy workers' netpoll), the context switches between
-// goroutines and a worker's scheduler context (g0), and retiring workers
-// when set_maxprocs shrinks.
+// goroutines and a worker's scheduler context (g0), retiring workers
+// when set_maxprocs shrinks, and a P's side of the stack reservations
+// (fiber/stack.hpp): binding a stack at a goroutine's first run from the
+// capacity reserved at its spawn, refilling P::stack_credits, and giving
+// credits back when a P retires or its thread ends.
 //
 // Switches. A goroutine that parks, yields or exits picks its successor
 // itself when its P has local work (one switch, G to G); otherwise it
@@ -30,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <utility>
 
 namespace goro::rt {
 
@@ -121,11 +125,16 @@ void Runtime::execute(M* m, G* g) {
     after_switch(m, static_cast<Handoff*>(in));
 }
 
-void Runtime::bind_stack(P* p, G* g) {
+// g's reservation, taken at its spawn (take_stack_credit), guarantees a
+// stack: from p's cache (the pool learns of it in a batch, stack_binds), or
+// with the pool's next batch for the cache (allocate_batch, which cannot fail).
+void Runtime::bind_stack(P* p, G* g) noexcept {
     if (p->free_stacks.empty()) {
         Stack batch[kLocalCacheMax / 2];
-        std::size_t n = stacks.allocate_batch(batch, kLocalCacheMax / 2);
-        p->free_stacks.assign(batch, batch + n);
+        std::size_t n = stacks.allocate_batch(batch, kLocalCacheMax / 2, std::exchange(p->stack_binds, 0) + 1);
+        p->free_stacks.assign(batch, batch + n);  // within the capacity reserved in add_proc_locked: no allocation
+    } else if (++p->stack_binds >= kStackSettleBatch) {
+        stacks.settle(std::exchange(p->stack_binds, 0));
     }
     g->stack = p->free_stacks.back();
     p->free_stacks.pop_back();
@@ -487,7 +496,7 @@ bool Runtime::check_retire(M* m) {
     // This P is beyond maxprocs: hand its goroutines to the global queue and
     // wait until set_maxprocs brings it back or the runtime stops.
     if (m->spinning) stop_spinning(m);
-    G* batch[kRunqCapacity];
+    G* batch[kRunqCapacity + 1];  // a full queue and runnext
     std::uint32_t n = p->runq.pop_batch(batch, kRunqCapacity);
     if (G* g = p->runnext.exchange(nullptr, std::memory_order_acquire)) batch[n++] = g;
     if (n) {
@@ -496,6 +505,9 @@ bool Runtime::check_retire(M* m) {
     }
     // Someone else must watch the timers while we are retired.
     if (!timers.empty()) wake_for_timer();
+    // Its stack reservations may serve other Ps' spawns meanwhile (its
+    // cached stacks stay: they do not count against the pool).
+    return_p_reservations(p);
     std::unique_lock lk(procs_mu_);
     if (p->id < nprocs_.load(std::memory_order_acquire)) return true;
     m->retired = true;
@@ -519,7 +531,20 @@ bool Runtime::check_retire(M* m) {
     return true;
 }
 
+// In the spawner (take_stack_credit): its mappings may fail here, and only
+// here. The unsettled first runs are settled even when it throws.
+void Runtime::refill_stack_credits(P* p) {
+    p->stack_credits = stacks.reserve(kStackCreditBatch, std::exchange(p->stack_binds, 0));
+}
+
+void Runtime::return_p_reservations(P* p) noexcept {
+    stacks.settle(p->stack_credits + p->stack_binds);
+    p->stack_credits = 0;
+    p->stack_binds = 0;
+}
+
 void Runtime::release_p_caches(P* p) {
+    return_p_reservations(p);
     if (p->free_gs) {
         gpool_.give_batch(p->free_gs, p->n_free_gs);
         p->free_gs = nullptr;

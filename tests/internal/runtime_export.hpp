@@ -20,6 +20,9 @@
 //  * SpinLock (goro/detail/spinlock.hpp): the primitives' lock.
 //  * guarded_stacks_budget (runtime/fiber/stack.hpp) and a G's Stack: the stack-overflow tests
 //    (tests/fiber) spawn past the guard budget and ask whether the running goroutine's stack is guarded.
+//  * StackPool / Stack / kWarmStacks (runtime/fiber/stack.hpp): the pool used without a runtime, for
+//    its reservation accounting (tests/internal/stack_reservation_test.cpp); fail_slabs_after() makes
+//    its next mapping fail as one out of memory would.
 //  * env/config.hpp: the environment parsing tested by tests/env/config_test.cpp (namespace goro::rt).
 // goro_internal_dep compiles these tests with goro's own defines (GORO_ASSERTIONS, and
 // GORO_RUNQ_CAPACITY when the meson option runtime_runq_capacity is set), so that an internal
@@ -49,6 +52,10 @@ using Timers = goro::rt::Timers;
 using TimePoint = goro::detail::TimePoint;
 
 using SpinLock = goro::detail::SpinLock;
+
+using Stack = goro::rt::Stack;
+using StackPool = goro::rt::StackPool;
+using goro::rt::kWarmStacks;
 
 using TaskCore = goro::detail::TaskCore;
 template <class R>
