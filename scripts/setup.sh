@@ -12,11 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
-# When the tests are built (not with -Dtests=false): clang and its libFuzzer runtime, for the fuzz test
+# When the tests are built (not with -Dtests=disabled): clang and its libFuzzer runtime, for the fuzz test
 # (tests/fuzz/run_fuzz.sh).
 test_packages=(clang libclang-rt-dev)
 case " $* " in
-    *" -Dtests=false "*) ;;
+    *" -Dtests=false "* | *" -Dtests=disabled "*) ;;
     *) packages+=("${test_packages[@]}") ;;
 esac
 missing=()

@@ -52,10 +52,10 @@ flavour() { # flavour NAME BUILD_DIR [meson options...]
     failed=$((failed + ${counts#* }))
 }
 
-flavour release build -Dwerror=true
-flavour asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dlock_rank=true
+flavour release build -Dwerror=true -Dtests=enabled
+flavour asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dtests=enabled -Dbench=disabled -Dlock_rank=true
 if [ "${GORO_TSAN:-0}" = 1 ]; then
-    flavour tsan build-tsan -Dwerror=true -Db_sanitize=thread -Dbuildtype=debugoptimized -Dbench=false -Dlock_rank=true
+    flavour tsan build-tsan -Dwerror=true -Db_sanitize=thread -Dbuildtype=debugoptimized -Dtests=enabled -Dbench=disabled -Dlock_rank=true
 fi
 
 echo "$passed passed, $failed failed"
