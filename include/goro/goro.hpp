@@ -10,3 +10,4 @@
 #include <goro/sync.hpp>
 #include <goro/task.hpp>
 #include <goro/time.hpp>
+#include <goro/version.hpp>
