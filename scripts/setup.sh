@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
 # When the tests are built (not with -Dtests=disabled): clang and its libFuzzer runtime, for the fuzz test
-# (tests/fuzz/run_fuzz.sh).
-test_packages=(clang libclang-rt-dev)
+# (tests/fuzz/run_fuzz.sh); cmake, for the CMake consumer (tests/consumers/run.sh).
+test_packages=(clang libclang-rt-dev cmake)
 case " $* " in
     *" -Dtests=false "* | *" -Dtests=disabled "*) ;;
     *) packages+=("${test_packages[@]}") ;;
