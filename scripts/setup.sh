@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh [BUILD_DIR] [extra meson options...]
 #   GORO_TARGETS="examples/tour" scripts/setup.sh    # build only those targets
+#   GORO_JOBS=2 scripts/setup.sh                      # ninja -j2 (default: ninja's own)
 #
 # Needs: g++ (C++20), meson, ninja, Boost.Context, moodycamel concurrentqueue,
 # Catch2 v2, Google Benchmark; for the tests also clang with libFuzzer. Runs
@@ -18,6 +19,10 @@ test_packages=(clang libclang-rt-dev cmake)
 case " $* " in
     *" -Dtests=false "* | *" -Dtests=disabled "*) ;;
     *) packages+=("${test_packages[@]}") ;;
+esac
+# A libc++ build (scripts/test.sh's clang+libc++ flavour): clang and LLVM's C++ library.
+case " $* " in
+    *"-stdlib=libc++"*) packages+=(clang libc++-dev libc++abi-dev) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do
@@ -43,4 +48,4 @@ elif [ $# -gt 0 ]; then
     meson configure "$build" "$@" >/dev/null  # an existing build takes the options too
 fi
 # shellcheck disable=SC2086 # GORO_TARGETS is a list of ninja targets
-ninja -C "$build" ${GORO_TARGETS:-}
+ninja -C "$build" ${GORO_JOBS:+-j"$GORO_JOBS"} ${GORO_TARGETS:-}

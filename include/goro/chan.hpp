@@ -14,6 +14,13 @@
 // goro/goro.hpp).
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
+
 #include <goro/detail/chan_core.hpp>
 #include <goro/detail/waitlist.hpp>
 #include <goro/errors.hpp>
@@ -22,6 +29,8 @@
 #include <cstddef>
 #include <iterator>
 #include <memory>
+#include <stdexcept>
+#include <mutex>
 #include <optional>
 #include <utility>
 

@@ -1,13 +1,31 @@
 // goro/errors.hpp — the exceptions of the public API.
 //
+//   try {
+//       goro::run([] {
+//           goro::Chan<int> ch(1);
+//           ch.close();
+//           ch.send(1);                       // throws goro::ChannelClosed
+//       });
+//   } catch (const goro::ChannelClosed& e) {  // or any goro::Error
+//       std::fprintf(stderr, "%s\n", e.what());
+//   }
+//
 // Every goro error derives from goro::Error, itself a std::runtime_error, so a
 // single `catch (const goro::Error&)` sees them all. Operating-system failures
 // are std::system_error carrying the errno; misuse of an API is
 // std::logic_error (a WaitGroup driven below zero) or goro::InvalidState.
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
+
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace goro {
 

@@ -56,15 +56,24 @@
 // Handles are move-only; destroying one closes its socket.
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
+
 #include <goro/detail/clock.hpp>
 #include <goro/errors.hpp>
 
 #include <chrono>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <system_error>
 
 namespace goro::detail {
 struct PollDesc;  // runtime/netpoll/poll_desc.hpp

@@ -21,6 +21,13 @@
 // after it. Keep per-goroutine state in the goroutine's own frame.
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
+
 #include <goro/detail/park.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/errors.hpp>

@@ -14,6 +14,13 @@
 // send does. select is a cancellation point when it parks.
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
+
 #include <goro/detail/chan_core.hpp>
 #include <goro/detail/waitlist.hpp>
 #include <goro/errors.hpp>

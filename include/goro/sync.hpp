@@ -17,9 +17,17 @@
 //   wg.wait();
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 
 namespace goro {
 

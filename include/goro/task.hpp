@@ -47,6 +47,13 @@
 // already pending throws Cancelled without running fn.
 #pragma once
 
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
+
 #include <goro/detail/park.hpp>
 #include <goro/detail/task_impl.hpp>
 #include <goro/errors.hpp>

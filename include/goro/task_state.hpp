@@ -1,6 +1,20 @@
 // goro/task_state.hpp — the two enums of the asyncio layer: a task's state
 // (Task<R>::state()) and when wait() returns. Included by goro/task.hpp.
+//
+//   goro::run([] {
+//       std::vector<goro::Task<int>> tasks{goro::spawn([] { return 1; }), goro::spawn([] { return 2; })};
+//       auto [done, pending] = goro::wait(tasks, goro::ReturnWhen::FirstCompleted);
+//       bool finished = done.front().state() == goro::TaskState::Finished;   // true
+//       (void)finished;
+//   });
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
 
 #include <cstdint>
 

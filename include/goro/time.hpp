@@ -1,10 +1,28 @@
 // goro/time.hpp — sleeping, and after(), the channel that receives once
 // (time.After; implemented beside the timers, in runtime/time/).
 //
+//   using namespace std::chrono_literals;
+//   goro::run([] {
+//       goro::sleep_for(10ms);                                  // time.Sleep
+//       goro::sleep_until(std::chrono::steady_clock::now() + 5ms);
+//       goro::Chan<int> results;
+//       goro::go([results]() mutable { goro::sleep_for(1s); results.send(1); });
+//       goro::select(
+//           goro::case_recv(results, [](std::optional<int>) { /* in time */ }),
+//           goro::case_recv(goro::after(100ms), [](auto) { /* timed out: this case */ }));
+//   });
+//
 // A sleeping goroutine costs no thread: it waits in the runtime's timer heap
 // and the workers' idle parking folds the nearest deadline into its timeout.
 // Sleeps never end early. Both are cancellation points.
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
 
 #include <goro/chan.hpp>
 #include <goro/detail/clock.hpp>

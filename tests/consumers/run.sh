@@ -9,7 +9,8 @@
 #                  tree), dependency('goro') with no fallback.
 # It also checks what must not happen: absolute build-machine paths in the
 # installed files, a shared Boost.Context in a consumer, the subproject
-# looking for Catch2 or Google Benchmark or installing anything.
+# looking for Catch2 or Google Benchmark or installing anything, a consumer
+# compiled as C++17 getting further than goro's #error.
 #
 #   tests/consumers/run.sh SOURCE_DIR WORK_DIR     (meson test --suite consumers)
 # Needs g++, pkg-config, cmake, meson, ninja (scripts/setup.sh installs them).
@@ -64,6 +65,14 @@ bounded "${CXX:-g++}" -std=c++20 -O1 "$here/pkgconfig/main.cpp" $(pkg-config --c
 if grep -q ' -l:libboost_context.a' "$pcdir/goro.pc" && ldd "$work/pkgconfig-app" | grep -q boost_context; then
     fail "the pkg-config consumer links the shared Boost.Context"
 fi
+
+# Under C++17 the headers stop at once with goro's own message.
+# shellcheck disable=SC2046
+if "${CXX:-g++}" -std=c++17 -fsyntax-only "$here/pkgconfig/main.cpp" $(pkg-config --cflags goro) >"$work/cxx17.log" 2>&1; then
+    fail "a C++17 compile of <goro/goro.hpp> succeeded"
+fi
+grep -q 'goro needs C++20 (-std=c++20)' "$work/cxx17.log" || { head -20 "$work/cxx17.log"; fail "no '#error goro needs C++20' under -std=c++17"; }
+[ "$(grep -c 'error:' "$work/cxx17.log")" -le 2 ] || { head -20 "$work/cxx17.log"; fail "C++17: errors beyond goro's #error"; }
 
 step "CMake find_package(goro 0.2 REQUIRED)"
 unset PKG_CONFIG_PATH
