@@ -9,7 +9,8 @@
 # into a false -Wrestrict warning (tests/sched/migration_test.cpp), a
 # compiler bug, not the tree's. The sanitizer builds also check the runtime's
 # lock order at every acquire (-Dlock_rank=true, runtime/DESIGN.md). GORO_SOAK=1 makes the soak test run a minute
-# in each build instead of 3 s. Ends with one line: "N passed, N failed".
+# in each build instead of 3 s. Last, the API reference must build without a
+# Doxygen warning (scripts/apidocs.sh). Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,16 @@ CXX=clang++ only="headers api chan sync task" flavour clang+libc++ build-libcxx 
 flavour asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dtests=enabled -Dbench=disabled -Dlock_rank=true
 if [ "${GORO_TSAN:-0}" = 1 ]; then
     flavour tsan build-tsan -Dwerror=true -Db_sanitize=thread -Dbuildtype=debugoptimized -Dtests=enabled -Dbench=disabled -Dlock_rank=true
+fi
+
+# The API reference (Doxygen, a few seconds): builds warning-free, counted as one test.
+echo "=== apidocs: scripts/apidocs.sh build" >&2
+if scripts/apidocs.sh build >build-apidocs.log 2>&1; then
+    passed=$((passed + 1))
+else
+    tail -40 build-apidocs.log >&2
+    echo "=== apidocs: FAILED" >&2
+    failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"

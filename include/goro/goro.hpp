@@ -1,15 +1,18 @@
-// goro/goro.hpp — everything: goroutines, channels and select, sync, time,
-// the asyncio-style tasks, and the network. See README.md for a tour.
-//
-//   #include <goro/goro.hpp>
-//   int main() {
-//       return goro::run([] {
-//           goro::Chan<int> ch;
-//           goro::go([ch]() mutable { ch.send(6 * 7); });        // Go side
-//           auto task = goro::spawn([] { return 1; });           // asyncio side
-//           return *ch.recv() == 42 && task.get() == 1 ? 0 : 1;
-//       });
-//   }
+/// @file goro/goro.hpp
+/// @brief everything: goroutines, channels and select, sync, time,
+/// the asyncio-style tasks, and the network. See README.md for a tour.
+///
+/// @code
+/// #include <goro/goro.hpp>
+/// int main() {
+///     return goro::run([] {
+///         goro::Chan<int> ch;
+///         goro::go([ch]() mutable { ch.send(6 * 7); });        // Go side
+///         auto task = goro::spawn([] { return 1; });           // asyncio side
+///         return *ch.recv() == 42 && task.get() == 1 ? 0 : 1;
+///     });
+/// }
+/// @endcode
 #pragma once
 
 #if !defined(__cplusplus) || __cplusplus < 202002L

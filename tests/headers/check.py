@@ -8,8 +8,8 @@ For each header include/goro/*.hpp (and the generated goro/version.hpp):
     build of scripts/test.sh checks it against libc++ too);
   * under -std=c++17 it stops with goro's `#error "goro needs C++20
     (-std=c++20)"` and nothing else (no error from deeper in the headers);
-  * the usage example its opening comment shows (the first run of lines
-    indented `//   ` before `#pragma once`) compiles: inside a function, or
+  * the usage example its opening comment shows (its first `/// @code`
+    block, before `#pragma once`) compiles: inside a function, or
     as it is when it defines main(), after <goro/goro.hpp> and a prelude
     declaring the placeholders the examples use (work(), ch, out, value...).
 
@@ -56,15 +56,18 @@ struct Db { std::string query_blocking(const std::string&) { return {}; } };
 
 
 def example_of(path):
-    """The first run of `//   `-indented lines of the header's opening comment."""
+    """The first `/// @code` ... `/// @endcode` block of the header's opening comment."""
     lines = []
+    inside = False
     for line in pathlib.Path(path).read_text().splitlines():
         if line.startswith('#pragma once'):
             break
-        if line.startswith('//   '):
-            lines.append(line[5:])
-        elif lines:
+        if line.strip() == '/// @code':
+            inside = True
+        elif line.strip() == '/// @endcode':
             break
+        elif inside:
+            lines.append(line[4:] if line.startswith('/// ') else line[3:])
     return '\n'.join(lines)
 
 
