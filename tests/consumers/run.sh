@@ -40,9 +40,11 @@ bounded meson install -C "$work/lib" --no-rebuild >"$work/lib-install.log" 2>&1 
 # Relocate: nothing installed may name where it was built or installed.
 mv "$work/prefix" "$work/moved"
 prefix=$work/moved
-pcdir=$(dirname "$(find "$prefix" -name goro.pc)")
-cmakedir=$(dirname "$(find "$prefix" -name goroConfig.cmake)")
-[ -n "$pcdir" ] && [ -n "$cmakedir" ] || fail "goro.pc or goroConfig.cmake not installed"
+pcfile=$(find "$prefix" -name goro.pc)
+cmakefile=$(find "$prefix" -name goroConfig.cmake)
+[ -n "$pcfile" ] && [ -n "$cmakefile" ] || fail "goro.pc or goroConfig.cmake not installed"
+pcdir=$(dirname "$pcfile")
+cmakedir=$(dirname "$cmakefile")
 for f in "$pcdir/goro.pc" "$cmakedir"/*.cmake; do
     if grep -nE "$work|$src|/usr/lib/[^ ]*\.a" "$f"; then fail "$f names an absolute build-machine path"; fi
 done
