@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh [BUILD_DIR] [extra meson options...]
 #   GORO_TARGETS="examples/tour" scripts/setup.sh    # build only those targets
+#   GORO_JOBS=2 scripts/setup.sh                      # ninja -j2 (default: ninja's own)
 #
 # Needs: g++ (C++20), meson, ninja, Boost.Context, moodycamel concurrentqueue,
 # Catch2 v2, Google Benchmark; for the tests also clang with libFuzzer. Runs
@@ -12,12 +13,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
-# When the tests are built (not with -Dtests=false): clang and its libFuzzer runtime, for the fuzz test
-# (tests/fuzz/run_fuzz.sh).
-test_packages=(clang libclang-rt-dev)
+# When the tests are built (not with -Dtests=disabled): clang and its libFuzzer runtime, for the fuzz test
+# (tests/fuzz/run_fuzz.sh); cmake, for the CMake consumer (tests/consumers/run.sh).
+test_packages=(clang libclang-rt-dev cmake)
 case " $* " in
-    *" -Dtests=false "*) ;;
+    *" -Dtests=false "* | *" -Dtests=disabled "*) ;;
     *) packages+=("${test_packages[@]}") ;;
+esac
+# A libc++ build (scripts/test.sh's clang+libc++ flavour): clang and LLVM's C++ library.
+case " $* " in
+    *"-stdlib=libc++"*) packages+=(clang libc++-dev libc++abi-dev) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do
@@ -43,4 +48,4 @@ elif [ $# -gt 0 ]; then
     meson configure "$build" "$@" >/dev/null  # an existing build takes the options too
 fi
 # shellcheck disable=SC2086 # GORO_TARGETS is a list of ninja targets
-ninja -C "$build" ${GORO_TARGETS:-}
+ninja -C "$build" ${GORO_JOBS:+-j"$GORO_JOBS"} ${GORO_TARGETS:-}

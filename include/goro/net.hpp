@@ -1,70 +1,92 @@
-// goro/net.hpp — TCP over the runtime's netpoller (epoll on Linux).
-//
-//   goro::run([] {
-//       auto ln = goro::net::TcpListener::listen("127.0.0.1", 0);   // port 0: any free port
-//       goro::go([port = ln.port()] {
-//           auto c = goro::net::TcpStream::connect("127.0.0.1", port, 1s);
-//           c.write_all(std::as_bytes(std::span("ping", 4)));
-//       });
-//       goro::net::TcpStream s = ln.accept();
-//       std::array<std::byte, 16> buf;
-//       std::size_t n = s.read(buf);                                 // 0 at end of stream
-//   });
-//
-// Sockets are non-blocking underneath. On a goroutine every blocking call
-// parks only the goroutine: a worker with nothing else to run sleeps in
-// epoll_wait. On a plain thread (no runtime needed) the same calls block the
-// thread in poll(2). Every blocking call is a cancellation point: it throws
-// goro::Cancelled when the goroutine is cancelled (on entry, or while parked),
-// and leaves the socket usable (nothing was read or written by the cancelled
-// wait).
-//
-// Errors:
-//  * operating-system failures: std::system_error carrying the errno
-//    (ECONNREFUSED, ECONNRESET, EPIPE, EMFILE...). SIGPIPE is never raised:
-//    writes use MSG_NOSIGNAL, so a write to a reset peer throws EPIPE.
-//  * a call on a closed socket, and a call parked when another goroutine or
-//    thread calls close() (e.g. accept() woken by TcpListener::close()):
-//    std::system_error with errc::bad_file_descriptor (EBADF), like a
-//    blocking syscall on a closed fd.
-//  * a timeout (connect's, set_read_timeout's, set_write_timeout's):
-//    goro::Timeout. The socket stays usable after a read or write timeout.
-//  * name resolution: std::system_error in the "getaddrinfo" category.
-//
-// Timeouts: every `duration` parameter accepts any std::chrono::duration,
-// also as a std::optional (std::nullopt: no timeout, wait as long as it
-// takes). set_read_timeout(d) bounds each later read() call by d (Python's
-// settimeout, per call, not Go's absolute deadline); a write_all() call is
-// bounded by the write timeout as a whole. A duration of a century or more
-// is no timeout (as for every goro wait).
-//
-// A zero or negative timeout means one thing everywhere, on goroutines and
-// plain threads alike: do not wait, only look (a poll, as select with
-// case_default):
-//  * wait_readable(fd, 0s) / wait_writable(fd, 0s): whether fd is ready now.
-//  * read() with a zero read timeout: the bytes already there, else Timeout;
-//    write() / write_all(): what fits in the socket's buffer now, else
-//    Timeout (write_all() may have written part of the data then).
-//  * connect(host, port, 0s): tries each address once; a connection that
-//    the kernel completes within connect(2) itself (loopback does) is
-//    returned, one still in progress is abandoned with Timeout. A host name
-//    that would need a lookup throws Timeout: use a numeric address.
-//
-// Concurrency: one goroutine may read while another writes, several may
-// accept() on one listener, and any of them may close() the socket to wake
-// the others. The fd is closed once the last call in flight has returned.
-// Handles are move-only; destroying one closes its socket.
+/// @file goro/net.hpp
+/// @brief TCP over the runtime's netpoller (epoll on Linux).
+///
+/// @code
+/// goro::run([] {
+///     auto ln = goro::net::TcpListener::listen("127.0.0.1", 0);   // port 0: any free port
+///     goro::go([port = ln.port()] {
+///         auto c = goro::net::TcpStream::connect("127.0.0.1", port, 1s);
+///         c.write_all(std::as_bytes(std::span("ping", 4)));
+///     });
+///     goro::net::TcpStream s = ln.accept();
+///     std::array<std::byte, 16> buf;
+///     std::size_t n = s.read(buf);                                 // 0 at end of stream
+/// });
+/// @endcode
+///
+/// Sockets are non-blocking underneath. On a goroutine every blocking call
+/// parks only the goroutine: a worker with nothing else to run sleeps in
+/// epoll_wait. On a plain thread (no runtime needed) the same calls block the
+/// thread in poll(2). Every blocking call is a cancellation point: it throws
+/// goro::Cancelled when the goroutine is cancelled (on entry, or while parked),
+/// and leaves the socket usable (nothing was read or written by the cancelled
+/// wait).
+///
+/// Errors:
+///  * operating-system failures: std::system_error carrying the errno
+/// @code
+///  (ECONNREFUSED, ECONNRESET, EPIPE, EMFILE...). SIGPIPE is never raised:
+///  writes use MSG_NOSIGNAL, so a write to a reset peer throws EPIPE.
+/// @endcode
+///  * a call on a closed socket, and a call parked when another goroutine or
+/// @code
+///  thread calls close() (e.g. accept() woken by TcpListener::close()):
+///  std::system_error with errc::bad_file_descriptor (EBADF), like a
+///  blocking syscall on a closed fd.
+/// @endcode
+///  * a timeout (connect's, set_read_timeout's, set_write_timeout's):
+/// @code
+///  goro::Timeout. The socket stays usable after a read or write timeout.
+/// @endcode
+///  * name resolution: std::system_error in the "getaddrinfo" category.
+///
+/// Timeouts: every `duration` parameter accepts any std::chrono::duration,
+/// also as a std::optional (std::nullopt: no timeout, wait as long as it
+/// takes). set_read_timeout(d) bounds each later read() call by d (Python's
+/// settimeout, per call, not Go's absolute deadline); a write_all() call is
+/// bounded by the write timeout as a whole. A duration of a century or more
+/// is no timeout (as for every goro wait).
+///
+/// A zero or negative timeout means one thing everywhere, on goroutines and
+/// plain threads alike: do not wait, only look (a poll, as select with
+/// case_default):
+///  * wait_readable(fd, 0s) / wait_writable(fd, 0s): whether fd is ready now.
+///  * read() with a zero read timeout: the bytes already there, else Timeout;
+/// @code
+///  write() / write_all(): what fits in the socket's buffer now, else
+///  Timeout (write_all() may have written part of the data then).
+/// @endcode
+///  * connect(host, port, 0s): tries each address once; a connection that
+/// @code
+///  the kernel completes within connect(2) itself (loopback does) is
+///  returned, one still in progress is abandoned with Timeout. A host name
+///  that would need a lookup throws Timeout: use a numeric address.
+/// @endcode
+///
+/// Concurrency: one goroutine may read while another writes, several may
+/// accept() on one listener, and any of them may close() the socket to wake
+/// the others. The fd is closed once the last call in flight has returned.
+/// Handles are move-only; destroying one closes its socket.
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
 
 #include <goro/detail/clock.hpp>
 #include <goro/errors.hpp>
 
 #include <chrono>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <system_error>
 
 namespace goro::detail {
 struct PollDesc;  // runtime/netpoll/poll_desc.hpp
@@ -90,20 +112,25 @@ bool wait_fd(int fd, bool write, std::optional<std::chrono::nanoseconds> timeout
 
 class TcpListener;
 
-// TcpStream is a connected TCP socket (TCP_NODELAY set, as in Go).
+/// TcpStream is a connected TCP socket (TCP_NODELAY set, as in Go).
 class TcpStream {
 public:
-    TcpStream() noexcept = default;  // not connected: every call throws EBADF
+    /// Not connected: every call throws EBADF.
+    TcpStream() noexcept = default;
+    /// Move-only: the moved-from stream is not connected.
+    ///@{
     TcpStream(TcpStream&& o) noexcept;
     TcpStream& operator=(TcpStream&& o) noexcept;
+    ///@}
     TcpStream(const TcpStream&) = delete;
     TcpStream& operator=(const TcpStream&) = delete;
     ~TcpStream();
 
-    // connect() resolves host (literals at once, names without blocking a
-    // worker), then tries each address in turn within `timeout` overall
-    // (zero: no waiting, see the file comment). Throws Timeout, or
-    // std::system_error (ECONNREFUSED...).
+    /// connect() resolves host (literals at once, names without blocking a
+    /// worker), then tries each address in turn within `timeout` overall
+    /// (zero: no waiting, see the file comment). Throws Timeout, or
+    /// std::system_error (ECONNREFUSED...).
+    ///@{
     static TcpStream connect(std::string_view host, std::uint16_t port,
                              std::optional<std::chrono::nanoseconds> timeout = {});
     template <class Rep, class Period>
@@ -115,21 +142,23 @@ public:
                              std::optional<std::chrono::duration<Rep, Period>> timeout) {
         return connect(host, port, detail::to_nanos(timeout));
     }
+    ///@}
 
-    // from_fd() adopts a connected stream socket (made non-blocking here).
+    /// from_fd() adopts a connected stream socket (made non-blocking here).
     static TcpStream from_fd(int fd);
 
-    // read() parks until at least one byte is there; returns how many were
-    // read, 0 at end of stream (or for an empty buffer).
+    /// read() parks until at least one byte is there; returns how many were
+    /// read, 0 at end of stream (or for an empty buffer).
     std::size_t read(std::span<std::byte> buf);
-    // write() parks until some bytes fit; returns how many were written.
+    /// write() parks until some bytes fit; returns how many were written.
     std::size_t write(std::span<const std::byte> buf);
-    // write_all() writes everything, completing partial writes.
+    /// write_all() writes everything, completing partial writes.
     void write_all(std::span<const std::byte> buf);
 
-    // set_read_timeout(d) bounds every later read() by d; zero or negative
-    // makes each read a poll; std::nullopt removes the timeout (see the file
-    // comment). set_write_timeout() the same for write() and write_all().
+    /// set_read_timeout(d) bounds every later read() by d; zero or negative
+    /// makes each read a poll; std::nullopt removes the timeout (see the file
+    /// comment). set_write_timeout() the same for write() and write_all().
+    ///@{
     template <class Rep, class Period>
     void set_read_timeout(std::chrono::duration<Rep, Period> d) {
         read_timeout_ = detail::to_nanos(d);
@@ -148,19 +177,26 @@ public:
     }
     void set_read_timeout(std::nullopt_t) { read_timeout_.reset(); }
     void set_write_timeout(std::nullopt_t) { write_timeout_.reset(); }
+    ///@}
 
-    // shutdown_write() sends FIN: the peer's read() returns 0; we may still read.
+    /// shutdown_write() sends FIN: the peer's read() returns 0; we may still read.
     void shutdown_write();
-    // close() closes the socket and wakes every call parked on it (EBADF).
-    // Idempotent; also done by the destructor.
+    /// close() closes the socket and wakes every call parked on it (EBADF).
+    /// Idempotent; also done by the destructor.
     void close() noexcept;
 
+    /// Whether the stream holds an open socket (not closed, not moved from).
+    ///@{
     bool is_open() const noexcept;
     explicit operator bool() const noexcept { return is_open(); }
-    // native_handle() is the fd (-1 when closed); it stays owned by the stream.
+    ///@}
+    /// native_handle() is the fd (-1 when closed); it stays owned by the stream.
     int native_handle() const noexcept;
+    /// The local and the peer's port (std::system_error on a closed stream).
+    ///@{
     std::uint16_t local_port() const;
     std::uint16_t peer_port() const;
+    ///@}
 
 private:
     friend class TcpListener;
@@ -170,32 +206,44 @@ private:
     std::optional<std::chrono::nanoseconds> write_timeout_;  // nullopt: none
 };
 
-// TcpListener is a listening TCP socket (SO_REUSEADDR set).
+/// TcpListener is a listening TCP socket (SO_REUSEADDR set).
 class TcpListener {
 public:
+    /// Not listening: every call throws EBADF.
     TcpListener() noexcept = default;
+    /// Move-only: the moved-from listener is not listening.
+    ///@{
     TcpListener(TcpListener&& o) noexcept;
     TcpListener& operator=(TcpListener&& o) noexcept;
+    ///@}
     TcpListener(const TcpListener&) = delete;
     TcpListener& operator=(const TcpListener&) = delete;
     ~TcpListener();
 
-    // listen() binds host:port (port 0: any free port; host "" or "0.0.0.0":
-    // every IPv4 address, "::" every IPv6 address) with backlog SOMAXCONN.
+    /// listen() binds host:port (port 0: any free port; host "" or "0.0.0.0":
+    /// every IPv4 address, "::" every IPv6 address) with backlog SOMAXCONN.
+    /// The second form takes the backlog.
+    ///@{
     static TcpListener listen(std::string_view host, std::uint16_t port);
     static TcpListener listen(std::string_view host, std::uint16_t port, int backlog);
+    ///@}
 
+    /// The port it listens on (the one chosen when listen() was given 0).
     std::uint16_t port() const noexcept { return port_; }
-    // accept() parks until a connection arrives. Out of fds (EMFILE, ENFILE,
-    // ENOBUFS, ENOMEM) it backs off (5 ms doubling to 1 s, as net/http does)
-    // and retries instead of failing or spinning. A close() meanwhile throws
-    // EBADF.
+    /// accept() parks until a connection arrives. Out of fds (EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM) it backs off (5 ms doubling to 1 s, as net/http does)
+    /// and retries instead of failing or spinning. A close() meanwhile throws
+    /// EBADF.
     TcpStream accept();
-    // close() stops listening and wakes every parked accept(). Idempotent.
+    /// close() stops listening and wakes every parked accept(). Idempotent.
     void close() noexcept;
 
+    /// Whether the listener holds an open socket.
+    ///@{
     bool is_open() const noexcept;
     explicit operator bool() const noexcept { return is_open(); }
+    ///@}
+    /// The listening fd (-1 when closed); it stays owned by the listener.
     int native_handle() const noexcept;
 
 private:
@@ -203,14 +251,15 @@ private:
     std::uint16_t port_ = 0;
 };
 
-// wait_readable() parks until `fd`, which the caller owns and keeps owning,
-// is readable (or hung up / in error); false when `timeout` passed first. A
-// zero or negative timeout only looks: true if fd is ready now.
-// wait_writable() the same for writing. Any fd epoll accepts works (sockets,
-// pipes, eventfds, terminals); regular files are always ready. The fd is
-// registered with the netpoller only for the duration of the call (a
-// one-shot registration, on a dup of fd when fd is registered already), so
-// it may be closed as soon as the call returns. On a plain thread: poll(2).
+/// wait_readable() parks until `fd`, which the caller owns and keeps owning,
+/// is readable (or hung up / in error); false when `timeout` passed first. A
+/// zero or negative timeout only looks: true if fd is ready now.
+/// wait_writable() the same for writing. Any fd epoll accepts works (sockets,
+/// pipes, eventfds, terminals); regular files are always ready. The fd is
+/// registered with the netpoller only for the duration of the call (a
+/// one-shot registration, on a dup of fd when fd is registered already), so
+/// it may be closed as soon as the call returns. On a plain thread: poll(2).
+///@{
 inline bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout = {}) {
     return detail::wait_fd(fd, false, timeout);
 }
@@ -233,5 +282,6 @@ template <class Rep, class Period>
 bool wait_writable(int fd, std::optional<std::chrono::duration<Rep, Period>> timeout) {
     return detail::wait_fd(fd, true, detail::to_nanos(timeout));
 }
+///@}
 
 }  // namespace goro::net

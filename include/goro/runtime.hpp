@@ -1,25 +1,35 @@
-// goro/runtime.hpp — starting a runtime, goroutines, and the worker count.
-//
-//   int main() {
-//       return goro::run([] {
-//           goro::WaitGroup wg;
-//           for (int i = 0; i < 3; ++i) {
-//               wg.add();
-//               goro::go([&wg, i] { std::printf("Hello %d\n", i); wg.done(); });
-//           }
-//           wg.wait();
-//           return 0;
-//       });
-//   }
-//
-// Environment, read by run(): GORO_MAXPROCS (then GOMAXPROCS, then num_cpu())
-// workers, GORO_STACK_SIZE bytes per goroutine stack (K/M suffixes; default
-// 64K). A bad value makes run() throw std::invalid_argument naming it.
-//
-// Goroutines migrate between worker threads when they park and resume, so a
-// thread_local read before a blocking call may name another thread's variable
-// after it. Keep per-goroutine state in the goroutine's own frame.
+/// @file goro/runtime.hpp
+/// @brief starting a runtime, goroutines, and the worker count.
+///
+/// @code
+/// int main() {
+///     return goro::run([] {
+///         goro::WaitGroup wg;
+///         for (int i = 0; i < 3; ++i) {
+///             wg.add();
+///             goro::go([&wg, i] { std::printf("Hello %d\n", i); wg.done(); });
+///         }
+///         wg.wait();
+///         return 0;
+///     });
+/// }
+/// @endcode
+///
+/// Environment, read by run(): GORO_MAXPROCS (then GOMAXPROCS, then num_cpu())
+/// workers, GORO_STACK_SIZE bytes per goroutine stack (K/M suffixes; default
+/// 64K). A bad value makes run() throw std::invalid_argument naming it.
+///
+/// Goroutines migrate between worker threads when they park and resume, so a
+/// thread_local read before a blocking call may name another thread's variable
+/// after it. Keep per-goroutine state in the goroutine's own frame.
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
 
 #include <goro/detail/park.hpp>
 #include <goro/detail/spawn.hpp>
@@ -35,13 +45,13 @@
 
 namespace goro {
 
-// Config overrides the environment, within the same limits: maxprocs 1 to
-// 10000, stack_size 16 KiB to 1 GiB (rounded up to 4 KiB pages). A value
-// outside them makes run() throw std::invalid_argument naming it
-// ("goro: Config::stack_size=... is out of range ...").
+/// Config overrides the environment, within the same limits: maxprocs 1 to
+/// 10000, stack_size 16 KiB to 1 GiB (rounded up to 4 KiB pages). A value
+/// outside them makes run() throw std::invalid_argument naming it
+/// ("goro: Config::stack_size=... is out of range ...").
 struct Config {
-    int maxprocs = 0;            // worker threads; 0 = GORO_MAXPROCS / GOMAXPROCS / num_cpu()
-    std::size_t stack_size = 0;  // bytes per goroutine stack; 0 = GORO_STACK_SIZE or 64 KiB
+    int maxprocs = 0;            ///< worker threads; 0 = GORO_MAXPROCS / GOMAXPROCS / num_cpu()
+    std::size_t stack_size = 0;  ///< bytes per goroutine stack; 0 = GORO_STACK_SIZE or 64 KiB
 };
 
 namespace detail {
@@ -52,8 +62,8 @@ namespace detail {
 void run_runtime(const Config& cfg, std::function<void()> main);
 }  // namespace detail
 
-// run() starts a runtime, runs fn as its main goroutine, and returns fn's
-// result (or rethrows its exception) after every other goroutine has ended.
+/// run() starts a runtime, runs fn as its main goroutine, and returns fn's
+/// result (or rethrows its exception) after every other goroutine has ended.
 template <class F>
 auto run(Config cfg, F&& fn) -> std::invoke_result_t<F&> {
     using R = std::invoke_result_t<F&>;
@@ -81,39 +91,41 @@ auto run(Config cfg, F&& fn) -> std::invoke_result_t<F&> {
     }
 }
 
+/// run(fn) is run(Config{}, fn): the worker count and stack size from the
+/// environment.
 template <class F>
 auto run(F&& fn) -> std::invoke_result_t<F&> {
     return run(Config{}, std::forward<F>(fn));
 }
 
-// go() starts a detached goroutine. An exception escaping fn (other than
-// Cancelled) ends the process with a message naming the goroutine, as a Go
-// panic does. Callable from goroutines and from plain threads while a runtime
-// runs; throws InvalidState when none does.
+/// go() starts a detached goroutine. An exception escaping fn (other than
+/// Cancelled) ends the process with a message naming the goroutine, as a Go
+/// panic does. Callable from goroutines and from plain threads while a runtime
+/// runs; throws InvalidState when none does.
 template <class F>
 void go(F&& fn) {
     detail::spawn_goroutine(std::forward<F>(fn));
     detail::entry_preempt_point();  // a hog asked to yield does it here (see below)
 }
 
-// yield() lets other goroutines run (runtime.Gosched). On a plain thread it
-// yields the thread.
+/// yield() lets other goroutines run (runtime.Gosched). On a plain thread it
+/// yields the thread.
 void yield();
 
-// maxprocs() is the number of worker threads meant to run goroutines (Go's
-// GOMAXPROCS). A worker that a goroutine blocks in plain code does not count
-// while it is blocked (see "Blocking in plain code" below): the process
-// may then have more threads running goroutines than this, never fewer.
+/// maxprocs() is the number of worker threads meant to run goroutines (Go's
+/// GOMAXPROCS). A worker that a goroutine blocks in plain code does not count
+/// while it is blocked (see "Blocking in plain code" below): the process
+/// may then have more threads running goroutines than this, never fewer.
 int maxprocs();
-// set_maxprocs(n) changes it while running and returns the previous value;
-// n <= 0 only asks; n above 10000 (the environment's limit) throws
-// std::invalid_argument and changes nothing. Without a running runtime it
-// returns 0 and does nothing.
-// New workers start at once; workers beyond n stop at their next switch. A
-// runtime started with one worker keeps that worker's queue to itself (it
-// needs no atomic read-modify-write there): after growing it from a plain
-// thread, the new workers take goroutines queued on the first one once that
-// one next switches goroutines.
+/// set_maxprocs(n) changes it while running and returns the previous value;
+/// n <= 0 only asks; n above 10000 (the environment's limit) throws
+/// std::invalid_argument and changes nothing. Without a running runtime it
+/// returns 0 and does nothing.
+/// New workers start at once; workers beyond n stop at their next switch. A
+/// runtime started with one worker keeps that worker's queue to itself (it
+/// needs no atomic read-modify-write there): after growing it from a plain
+/// thread, the new workers take goroutines queued on the first one once that
+/// one next switches goroutines.
 int set_maxprocs(int n);
 // ---- Blocking in plain code (Go's guarantee for unmodified code)
 //
@@ -156,44 +168,48 @@ private:
 };
 }  // namespace detail
 
-// blocking(fn) calls fn() right here, on this thread and stack, and returns
-// its result (or lets its exception through): thread_locals, locks held and
-// references stay valid, unlike run_blocking(), which hops to a pool
-// thread. It tells the runtime that fn may block the thread: if goroutines
-// wait now, another worker takes over at once (no wait for the monitor's
-// look), and later waiters are handed over at its next look; at fn's
-// return the extra worker is given back at once. A quick call while
-// nothing waits costs a few loads and stores (bench/RESULTS.md). fn should not itself park in
-// goro calls (it may, but the marker then lapses). From a plain thread it
-// is a plain call.
-//
-//   goro::go([&] {
-//       std::string row = goro::blocking([&] { return db.query_blocking(sql); });
-//       results.send(std::move(row));
-//   });
+/// blocking(fn) calls fn() right here, on this thread and stack, and returns
+/// its result (or lets its exception through): thread_locals, locks held and
+/// references stay valid, unlike run_blocking(), which hops to a pool
+/// thread. It tells the runtime that fn may block the thread: if goroutines
+/// wait now, another worker takes over at once (no wait for the monitor's
+/// look), and later waiters are handed over at its next look; at fn's
+/// return the extra worker is given back at once. A quick call while
+/// nothing waits costs a few loads and stores (bench/RESULTS.md). fn should
+/// not itself park in goro calls (it may, but the marker then lapses). From
+/// a plain thread it is a plain call.
+///
+/// @code
+/// goro::go([&] {
+///     std::string row = goro::blocking([&] { return db.query_blocking(sql); });
+///     results.send(std::move(row));
+/// });
+/// @endcode
 template <class F>
 decltype(auto) blocking(F&& fn) {
     detail::BlockingMark mark;
     return std::invoke(std::forward<F>(fn));
 }
 
-// preempt_point() yields if the monitor asked the running goroutine to (it
-// has run 10 ms without a goro call), else costs one relaxed load. For loops
-// that compute for long and call nothing of goro:
-//
-//   for (std::size_t i = 0; i < n; ++i) {
-//       crunch(i);
-//       if (i % 1024 == 0) goro::preempt_point();
-//   }
-//
-// It never throws (cancellation is delivered at blocking calls, not here).
-// On a plain thread it does nothing.
+/// preempt_point() yields if the monitor asked the running goroutine to (it
+/// has run 10 ms without a goro call), else costs one relaxed load. For loops
+/// that compute for long and call nothing of goro:
+///
+/// @code
+/// for (std::size_t i = 0; i < n; ++i) {
+///     crunch(i);
+///     if (i % 1024 == 0) goro::preempt_point();
+/// }
+/// @endcode
+///
+/// It never throws (cancellation is delivered at blocking calls, not here).
+/// On a plain thread it does nothing.
 inline void preempt_point() noexcept { detail::entry_preempt_point(); }
 
-// num_cpu() is the number of CPUs this process may use (affinity mask and
-// cgroup quota respected).
+/// num_cpu() is the number of CPUs this process may use (affinity mask and
+/// cgroup quota respected).
 int num_cpu();
-// num_goroutines() counts the user goroutines alive now, the main one included.
+/// num_goroutines() counts the user goroutines alive now, the main one included.
 std::size_t num_goroutines();
 
 }  // namespace goro

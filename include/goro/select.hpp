@@ -1,18 +1,28 @@
-// goro/select.hpp — Go's select statement. (after(), the timeout case below,
-// is in goro/time.hpp; all are in goro/goro.hpp.)
-//
-//   std::size_t i = goro::select(
-//       goro::case_recv(ch, [&](std::optional<int> v) { /* nullopt: closed */ }),
-//       goro::case_send(out, value, [&] { /* sent */ }),
-//       goro::case_recv(goro::after(100ms), [&](auto) { /* timed out */ }),
-//       goro::case_default([&] { /* nothing ready */ }));
-//
-// When several cases are ready, one is chosen uniformly at random; with none
-// ready and no case_default, select parks until one is. It returns the index
-// of the case that ran (case_default included). A case on Chan<T>::nil() is
-// never chosen. A send case on a closed channel throws ChannelClosed, as a
-// send does. select is a cancellation point when it parks.
+/// @file goro/select.hpp
+/// @brief Go's select statement. (after(), the timeout case below,
+/// is in goro/time.hpp; all are in goro/goro.hpp.)
+///
+/// @code
+/// std::size_t i = goro::select(
+///     goro::case_recv(ch, [&](std::optional<int> v) { /* nullopt: closed */ }),
+///     goro::case_send(out, value, [&] { /* sent */ }),
+///     goro::case_recv(goro::after(100ms), [&](auto) { /* timed out */ }),
+///     goro::case_default([&] { /* nothing ready */ }));
+/// @endcode
+///
+/// When several cases are ready, one is chosen uniformly at random; with none
+/// ready and no case_default, select parks until one is. It returns the index
+/// of the case that ran (case_default included). A case on Chan<T>::nil() is
+/// never chosen. A send case on a closed channel throws ChannelClosed, as a
+/// send does. select is a cancellation point when it parks.
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
 
 #include <goro/detail/chan_core.hpp>
 #include <goro/detail/waitlist.hpp>
@@ -102,25 +112,29 @@ struct Nothing {
 
 }  // namespace detail
 
-// case_recv(ch, fn): fn(std::optional<T>) — or fn() — runs when a value (or
-// the close) was received.
+/// case_recv(ch, fn): fn(std::optional<T>) — or fn() — runs when a value (or
+/// the close) was received.
 template <class T, class F = detail::Nothing>
 detail::RecvCase<T, std::decay_t<F>> case_recv(const Chan<T>& ch, F&& fn = {}) {
     return detail::RecvCase<T, std::decay_t<F>>(ch, std::forward<F>(fn));
 }
 
-// case_send(ch, v, fn): fn() runs once v was sent.
+/// case_send(ch, v, fn): fn() runs once v was sent.
 template <class T, class V, class F = detail::Nothing>
 detail::SendCase<T, std::decay_t<F>> case_send(const Chan<T>& ch, V&& v, F&& fn = {}) {
     return detail::SendCase<T, std::decay_t<F>>(ch, T(std::forward<V>(v)), std::forward<F>(fn));
 }
 
-// case_default(fn): makes select non-blocking; fn() runs when no case is ready.
+/// case_default(fn): makes select non-blocking; fn() runs when no case is ready.
 template <class F = detail::Nothing>
 detail::DefaultCase<std::decay_t<F>> case_default(F&& fn = {}) {
     return detail::DefaultCase<std::decay_t<F>>(std::forward<F>(fn));
 }
 
+/// select(cases...) runs exactly one case (Go's select statement): one chosen
+/// at random among those ready, else case_default's if given, else it parks
+/// until one is ready. Returns the index of the case that ran. See the file
+/// comment for nil channels, closed channels and cancellation.
 template <class... Cases>
 std::size_t select(Cases&&... cases) {
     static_assert(sizeof...(Cases) > 0, "select needs at least one case");

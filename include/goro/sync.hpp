@@ -1,43 +1,64 @@
-// goro/sync.hpp — WaitGroup, Mutex, CondVar, Semaphore, Event.
-//
-// Each parks only the goroutine when used on a goroutine, and blocks the
-// thread when used from a plain thread; the two mix freely. Every blocking
-// call is a cancellation point.
-//
-// Each is a cheap handle, like Chan: copies share one state, so a lambda
-// may capture a WaitGroup (or a Mutex, ...) by copy or by reference alike.
-// Any of them may be destroyed as soon as the wait that it released returns
-// (Go's on-the-stack pattern), even when that drops the last copy.
-//
-//   goro::WaitGroup wg;
-//   for (int i = 0; i < 3; ++i) {
-//       wg.add();
-//       goro::go([wg] { work(); wg.done(); });   // [&wg] works the same
-//   }
-//   wg.wait();
+/// @file goro/sync.hpp
+/// @brief WaitGroup, Mutex, CondVar, Semaphore, Event.
+///
+/// Each parks only the goroutine when used on a goroutine, and blocks the
+/// thread when used from a plain thread; the two mix freely. Every blocking
+/// call is a cancellation point.
+///
+/// Each is a cheap handle, like Chan: copies share one state, so a lambda
+/// may capture a WaitGroup (or a Mutex, ...) by copy or by reference alike.
+/// Any of them may be destroyed as soon as the wait that it released returns
+/// (Go's on-the-stack pattern), even when that drops the last copy.
+///
+/// @code
+/// goro::WaitGroup wg;
+/// for (int i = 0; i < 3; ++i) {
+///     wg.add();
+///     goro::go([wg] { work(); wg.done(); });   // [&wg] works the same
+/// }
+/// wg.wait();
+/// @endcode
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, instead of failing deep inside a header
+// (the missing #include is fatal, so the compiler goes no further).
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 
 namespace goro {
 
-// WaitGroup waits for a collection of goroutines to finish (sync.WaitGroup).
-// add() with a delta that drives the counter below zero throws
-// std::logic_error (as Go panics); one that would take it past 2^31 - 1
-// throws std::overflow_error. Either way the counter is left unchanged, and
-// any std::int64_t delta is checked before it is added. add() and done() are
-// one atomic update unless they release waiters.
+/// WaitGroup waits for a collection of goroutines to finish (sync.WaitGroup).
+/// add() with a delta that drives the counter below zero throws
+/// std::logic_error (as Go panics); one that would take it past 2^31 - 1
+/// throws std::overflow_error. Either way the counter is left unchanged, and
+/// any std::int64_t delta is checked before it is added. add() and done() are
+/// one atomic update unless they release waiters.
 class WaitGroup {
 public:
+    /// A new wait group, its counter at zero.
     WaitGroup();
-    WaitGroup(const WaitGroup&) = default;  // shares the state
+    /// Copies share the state: a copy waits for the same counter.
+    ///@{
+    WaitGroup(const WaitGroup&) = default;
     WaitGroup& operator=(const WaitGroup&) = default;
+    ///@}
 
+    /// Adds delta (may be negative) to the counter (wg.Add); at zero it
+    /// releases every waiter. Throws as described above, changing nothing.
     void add(std::int64_t delta = 1) const;
+    /// add(-1) (wg.Done).
     void done() const { add(-1); }
+    /// Parks until the counter is zero (wg.Wait); returns at once if it is.
+    /// A cancellation point.
     void wait() const;
+    /// The counter now (a snapshot, for diagnostics).
     std::int64_t count() const noexcept;
 
 private:
@@ -45,18 +66,27 @@ private:
     std::shared_ptr<State> s_;
 };
 
-// Mutex parks the goroutine that cannot take it (sync.Mutex; asyncio.Lock).
-// unlock() hands the mutex directly to the longest waiter (FIFO), so no
-// waiter starves. lock() is a cancellation point. Unlocking a mutex that is
-// not locked is a fatal error, as in Go.
+/// Mutex parks the goroutine that cannot take it (sync.Mutex; asyncio.Lock).
+/// unlock() hands the mutex directly to the longest waiter (FIFO), so no
+/// waiter starves. lock() is a cancellation point. Unlocking a mutex that is
+/// not locked is a fatal error, as in Go.
 class Mutex {
 public:
+    /// A new, unlocked mutex.
     Mutex();
-    Mutex(const Mutex&) = default;  // shares the state
+    /// Copies share the state: a copy is the same lock.
+    ///@{
+    Mutex(const Mutex&) = default;
     Mutex& operator=(const Mutex&) = default;
+    ///@}
 
+    /// Takes the mutex, parking (or blocking a plain thread) while another
+    /// holds it. A cancellation point: throws Cancelled without the lock.
     void lock() const;
+    /// Takes the mutex if it is free now; never parks.
     bool try_lock() const noexcept;
+    /// Releases it, handing it to the longest waiter if any. Unlocking an
+    /// unlocked mutex ends the process.
     void unlock() const;
 
 private:
@@ -67,21 +97,30 @@ private:
     std::shared_ptr<State> s_;
 };
 
-// CondVar works with std::unique_lock<goro::Mutex> (sync.Cond; asyncio's
-// Condition). No spurious wake-ups: wait() returns only after a notify
-// (or throws Cancelled, with the lock held again).
+/// CondVar works with std::unique_lock<goro::Mutex> (sync.Cond; asyncio's
+/// Condition). No spurious wake-ups: wait() returns only after a notify
+/// (or throws Cancelled, with the lock held again).
 class CondVar {
 public:
+    /// A new condition variable with no waiters.
     CondVar();
-    CondVar(const CondVar&) = default;  // shares the state
+    /// Copies share the state: a copy is the same condition variable.
+    ///@{
+    CondVar(const CondVar&) = default;
     CondVar& operator=(const CondVar&) = default;
+    ///@}
 
+    /// Releases lock, parks until notified, and takes lock again before it
+    /// returns (also when it throws Cancelled).
     void wait(std::unique_lock<Mutex>& lock) const;
+    /// Waits until pred() holds: `while (!pred()) wait(lock);`.
     template <class Pred>
     void wait(std::unique_lock<Mutex>& lock, Pred pred) const {
         while (!pred()) wait(lock);
     }
+    /// Wakes the longest waiter, if any.
     void notify_one() const noexcept;
+    /// Wakes every waiter.
     void notify_all() const noexcept;
 
 private:
@@ -89,20 +128,28 @@ private:
     std::shared_ptr<State> s_;
 };
 
-// Semaphore holds a count of units (asyncio.Semaphore). acquire() takes one,
-// parking while none is free; waiters are served first come, first served.
-// A negative initial count or release(n) throws std::invalid_argument; a
-// release() that would take the count past 2^63 - 1 throws
-// std::overflow_error and changes nothing.
+/// Semaphore holds a count of units (asyncio.Semaphore). acquire() takes one,
+/// parking while none is free; waiters are served first come, first served.
+/// A negative initial count or release(n) throws std::invalid_argument; a
+/// release() that would take the count past 2^63 - 1 throws
+/// std::overflow_error and changes nothing.
 class Semaphore {
 public:
+    /// A semaphore holding n units (n >= 0, else std::invalid_argument).
     explicit Semaphore(std::int64_t n);
-    Semaphore(const Semaphore&) = default;  // shares the state
+    /// Copies share the state: a copy is the same semaphore.
+    ///@{
+    Semaphore(const Semaphore&) = default;
     Semaphore& operator=(const Semaphore&) = default;
+    ///@}
 
+    /// Takes one unit, parking while none is free. A cancellation point.
     void acquire() const;
+    /// Takes one unit if one is free now; never parks.
     bool try_acquire() const noexcept;
+    /// Gives back n units (n >= 1), waking waiters first come, first served.
     void release(std::int64_t n = 1) const;
+    /// The free units now (a snapshot).
     std::int64_t available() const noexcept;
 
 private:
@@ -110,16 +157,25 @@ private:
     std::shared_ptr<State> s_;
 };
 
-// Event is a flag that goroutines can wait for (asyncio.Event).
+/// Event is a flag that goroutines can wait for (asyncio.Event).
 class Event {
 public:
+    /// A new event, not set.
     Event();
-    Event(const Event&) = default;  // shares the state
+    /// Copies share the state: a copy is the same event.
+    ///@{
+    Event(const Event&) = default;
     Event& operator=(const Event&) = default;
+    ///@}
 
+    /// Sets the flag and wakes every waiter; later wait()s return at once.
     void set() const;
+    /// Clears the flag: later wait()s park until the next set().
     void clear() const noexcept;
+    /// Whether the flag is set now.
     bool is_set() const noexcept;
+    /// Parks until the flag is set (returns at once if it is). A
+    /// cancellation point.
     void wait() const;
 
 private:

@@ -136,6 +136,16 @@ inline bctx::transfer_t jump_to(bctx::fcontext_t to, void* data) noexcept { retu
 
 }  // namespace
 
+// LLVM's libc++abi exports __cxa_get_globals() (extern "C", the same
+// {caughtExceptions, uncaughtExceptions} layout as libsupc++'s on x86-64 and
+// AArch64) but its <cxxabi.h> does not declare it.
+#if defined(_LIBCPPABI_VERSION)
+extern "C" void* __cxa_get_globals() noexcept;
+#define GORO_CXA_GET_GLOBALS() __cxa_get_globals()
+#else
+#define GORO_CXA_GET_GLOBALS() abi::__cxa_get_globals()
+#endif
+
 // __cxa_get_globals() and errno's __errno_location() are declared const: the
 // compiler may reuse their result across a call, which is wrong across a
 // switch. This wrapper is not inlined, and the volatile asm with a memory
@@ -144,7 +154,7 @@ inline bctx::transfer_t jump_to(bctx::fcontext_t to, void* data) noexcept { retu
     asm volatile("" ::: "memory");
     ThreadSlots s = t_slots;
     if (__builtin_expect(s.eh == nullptr, 0)) {
-        s.eh = reinterpret_cast<EhState*>(abi::__cxa_get_globals());
+        s.eh = reinterpret_cast<EhState*>(GORO_CXA_GET_GLOBALS());
         s.err = &errno;
         t_slots = s;
     }

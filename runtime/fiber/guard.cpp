@@ -39,6 +39,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 namespace goro::rt {
 namespace {

@@ -241,7 +241,9 @@ void sleep_until_steady(TimePoint deadline) {
     rt::M* m = rt::this_m();
     G* g = m ? m->curg : nullptr;
     if (!g) {
-        std::this_thread::sleep_until(deadline);
+        // Not std::this_thread::sleep_until(deadline): libc++'s computes deadline - now, which overflows for a
+        // deadline far in the past (TimePoint::min()) into centuries of sleep.
+        for (TimePoint now = Clock::now(); now < deadline; now = Clock::now()) std::this_thread::sleep_for(deadline - now);
         return;
     }
     cancellation_point();

@@ -19,6 +19,7 @@
 // at most half the busy workers) and steals for up to kSpinBeforeIdle
 // before it goes idle; the protocol that makes this safe against lost
 // wake-ups, and idling itself, are in idle.cpp.
+#include "debug/thread_name.hpp"
 #include "fiber/guard.hpp"
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
@@ -90,6 +91,7 @@ void g_entry(HandoffHeader* first) {
 
 void Runtime::m_main(M* m) {
     QuietScope quiet;  // a worker wakes goroutines only by running them (see quiet_threads.hpp)
+    ThreadName name(m->id);  // "goro-wN" while this thread is a worker (debug/thread_name.hpp)
     set_this_m(m);
     m->slots = thread_slots();
     // Read by the monitor (monitor.cpp), as hints.

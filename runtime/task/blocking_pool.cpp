@@ -36,6 +36,7 @@
 // scheduler hook that does not exist yet and gives no bound on threads.
 #include "task/blocking_pool.hpp"
 
+#include "debug/thread_name.hpp"
 #include "sched/api.hpp"
 #include "sched/quiet_threads.hpp"
 
@@ -80,6 +81,7 @@ BlockingJob* pop_locked(Pool& p) {
 }
 
 void thread_main() {
+    rt::ThreadName name("goro-blocking");  // as top -H and gdb show it (debug/thread_name.hpp)
     Pool& p = pool();
     std::unique_lock lk(p.mu);
     for (;;) {

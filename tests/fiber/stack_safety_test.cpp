@@ -91,8 +91,13 @@ void expect_overflow_named(const ChildResult& r, const std::string& who) {
 // Frames that write all their bytes, so an overflow leaves its traces. noipa: no inlining, cloning or
 // tail calls: each level is a real frame.
 inline void escape(void* p) { asm volatile("" : : "r"(p) : "memory"); }
+#if defined(__clang__)  // clang has no noipa: no inlining and no tail calls give the same real frames
+#define GORO_TEST_NOIPA [[gnu::noinline, clang::disable_tail_calls]]
+#else
+#define GORO_TEST_NOIPA [[gnu::noipa]]
+#endif
 
-[[gnu::noipa]] long recurse(long depth, long limit) {
+GORO_TEST_NOIPA long recurse(long depth, long limit) {
     char frame[512];
     std::memset(frame, static_cast<int>(depth) | 1, sizeof frame);
     escape(frame);
@@ -101,7 +106,7 @@ inline void escape(void* p) { asm volatile("" : : "r"(p) : "memory"); }
 }
 
 // A 64 KiB local array whose low end is written (as a read() into it would).
-[[gnu::noipa]] long big_frame() {
+GORO_TEST_NOIPA long big_frame() {
     char buf[65536];
     std::memset(buf, 1, 4096);
     escape(buf);

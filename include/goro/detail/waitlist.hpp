@@ -20,6 +20,8 @@
 
 #include <goro/detail/park.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 
 namespace goro::detail {
