@@ -38,7 +38,7 @@
 //    is S or D; or it is inside goro::blocking()): blocked. Handed off
 //    when work waits (work_waits_for): its own queue holds goroutines (only
 //    a thief can run them now), or, with no other worker idle or spinning,
-//    the global queue holds some, a timer is due, or or the epoll fd holds
+//    the global queue holds some, a timer is due, or the epoll fd holds
 //    events that no worker collects.
 //  * running (state R) for kHogAfter: a hog. Asked to yield at its next goro
 //    call (P::preempt_requested, counted in g_requests_pending so that every

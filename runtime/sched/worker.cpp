@@ -501,10 +501,13 @@ bool Runtime::check_retire(M* m) {
     G* batch[kRunqCapacity + 1];  // a full queue and runnext
     std::uint32_t n = p->runq.pop_batch(batch, kRunqCapacity);
     if (G* g = p->runnext.exchange(nullptr, std::memory_order_acquire)) batch[n++] = g;
-    if (n) {
-        global_.push_batch(batch, n);
-        wakep();
-    }
+    if (n) global_.push_batch(batch, n);
+    // Wake a worker for the global queue: for our queue, and for a goroutine
+    // that yielded on this P once it was beyond nprocs_ (after_switch pushes
+    // it to the global queue and wakes nobody; without this, a lone worker
+    // asleep in the netpoller never learnt of it: a hang after a hand-off's
+    // take-back, monitor.cpp).
+    if (n || global_.size(std::memory_order_seq_cst) > 0) wakep();
     // Someone else must watch the timers while we are retired.
     if (!timers.empty()) wake_for_timer();
     // Its stack reservations may serve other Ps' spawns meanwhile (its
