@@ -508,8 +508,14 @@ bool Runtime::check_retire(M* m) {
     // asleep in the netpoller never learnt of it: a hang after a hand-off's
     // take-back, monitor.cpp).
     if (n || global_.size(std::memory_order_seq_cst) > 0) wakep();
-    // Someone else must watch the timers while we are retired.
+    // Someone else must watch the timers and the netpoller while we are
+    // retired: an idle worker asleep on its futex does not take the poller
+    // role until woken (idle.cpp). Without this, a spare retiring after a
+    // hand-off's take-back while it was the poller left every worker asleep
+    // and the sockets' waiters unpolled.
     if (!timers.empty()) wake_for_timer();
+    if (Netpoller* np = netpoll_.load(std::memory_order_acquire); np && np->waiters.load(std::memory_order_acquire) > 0)
+        wake_poller_if_needed();
     // Its stack reservations may serve other Ps' spawns meanwhile (its
     // cached stacks stay: they do not count against the pool).
     return_p_reservations(p);
