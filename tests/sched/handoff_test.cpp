@@ -527,6 +527,8 @@ TEST_CASE("a hog that yields on a worker being retired still runs (transfer afte
             goro::Chan<int> never(1);
             std::atomic<bool> stop{false};
             goro::Event hog_done;
+            goro::WaitGroup sleeper_done;  // `stop` lives in this frame: the sleeper must end before it does
+            sleeper_done.add(1);
             goro::go([&] {
                 const auto end = Clock::now() + 300ms;
                 std::uint64_t x = 1;
@@ -540,9 +542,11 @@ TEST_CASE("a hog that yields on a worker being retired still runs (transfer afte
             });
             goro::go([&] {
                 while (!stop.load()) goro::sleep_for(1ms);
+                sleeper_done.done();
             });
             hog_done.wait();
             stop.store(true);
+            sleeper_done.wait();
             finished = true;
         });
         CHECK(finished);
