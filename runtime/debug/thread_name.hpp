@@ -1,5 +1,5 @@
 // debug/thread_name.hpp — names goro's threads as top -H, ps -L and gdb show them: workers "goro-w0",
-// "goro-w1", ... (by M id), run_blocking's pool threads "goro-blocking".
+// "goro-w1", ... (by M id), run_blocking's pool threads "goro-blocking", the monitor "goro-monitor".
 //
 // ThreadName sets the calling thread's name (pthread_setname_np; Linux keeps 15 bytes) for its lifetime and
 // puts back the name the thread had before: run() makes the caller's own thread worker 0 for the

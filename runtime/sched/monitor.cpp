@@ -73,6 +73,7 @@
 // wakes threads under it, as set_maxprocs always did). The monitor takes no
 // other lock; its reads of other workers' state are relaxed hints, re-checked
 // at the next look.
+#include "debug/thread_name.hpp"
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
@@ -185,6 +186,7 @@ void Runtime::notify_monitor_timer() {
 
 void Runtime::monitor_main() {
     QuietScope quiet;  // it wakes goroutines only on the runtime's behalf (sched/quiet_threads.hpp)
+    ThreadName name("goro-monitor");  // as top -H and gdb show it (debug/thread_name.hpp)
     // Its own thread: 1 us of timer slack (the default 50 us would make
     // every short look late, as for the workers' idle sleeps).
     ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);

@@ -1,6 +1,6 @@
 // tests/sched/thread_names_test.cpp: goro's threads carry names that top -H, ps -L and gdb show (Linux's
 // /proc/self/task/<tid>/comm): workers "goro-w0", "goro-w1", ..., run_blocking's pool threads
-// "goro-blocking"; the thread that called run() (worker 0 meanwhile) gets its own name back afterwards.
+// "goro-blocking", the monitor (sched/monitor.cpp) "goro-monitor"; the thread that called run() (worker 0 meanwhile) gets its own name back afterwards.
 #include "test_util.hpp"
 
 #include <pthread.h>
@@ -57,7 +57,9 @@ TEST_CASE("workers_are_named_goro_wN_and_the_callers_name_comes_back", "[sched][
         // starts (another worker may have taken it first): look again until all three are there (2 s at most).
         for (int i = 0; i < 400; ++i) {
             inside = thread_names();
-            if (inside.count("goro-w0") && inside.count("goro-w1") && inside.count("goro-w2")) break;
+            if (inside.count("goro-w0") && inside.count("goro-w1") && inside.count("goro-w2") &&
+                inside.count("goro-monitor"))
+                break;
             goro::sleep_for(std::chrono::milliseconds(5));
         }
         main_goroutine_thread = my_name();
@@ -66,6 +68,7 @@ TEST_CASE("workers_are_named_goro_wN_and_the_callers_name_comes_back", "[sched][
     CHECK(inside.count("goro-w0") == 1);
     CHECK(inside.count("goro-w1") == 1);
     CHECK(inside.count("goro-w2") == 1);
+    CHECK(inside.count("goro-monitor") == 1);
     CHECK(main_goroutine_thread.rfind("goro-w", 0) == 0);
     CHECK(my_name() == "names-test");
 }
