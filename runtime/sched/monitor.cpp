@@ -177,6 +177,7 @@ void Runtime::notify_monitor_timer() {
     // Only when the monitor would look more than a confirm period after the
     // new deadline: then it re-plans its sleep (monitor_main). Relaxed: a
     // hint; a missed wake costs one period of lateness, not correctness.
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // our deadline is in the heap: against monitor_main's re-read
     const std::int64_t due = steady_ns(timers.next_deadline());
     if (due == INT64_MAX || monitor_look_ns_.load(std::memory_order_relaxed) <= due + kLateTimerWake) return;
     monitor_look_ns_.store(INT64_MIN, std::memory_order_relaxed);  // one wake per sleep
@@ -214,12 +215,24 @@ void Runtime::monitor_main() {
         detail::TimePoint until = start + period;
         if (confirm_soon) until = std::min(until, start + kConfirmPeriod);
         detail::TimePoint timer_due = detail::TimePoint::max();
-        if (idle_.nidle.load(std::memory_order_relaxed) == 0) {
-            timer_due = timers.next_deadline();
-            if (timer_due != detail::TimePoint::max() && timer_due != timer_looked)
-                until = std::min(until, std::max(timer_due + kTimerSlack, start + kConfirmPeriod));
+        // Publish the plan, then read the earliest deadline again: a timer
+        // armed or fired meanwhile by a busy worker found the look unplanned
+        // (INT64_MIN) and did not wake us (notify_monitor_timer), so the
+        // plan must include the deadline that is earliest now. The seq_cst fences here and in
+        // notify_monitor_timer: either that worker sees the plan, or this
+        // second read sees its deadline.
+        for (detail::TimePoint planned_for = detail::TimePoint::min();;) {
+            if (idle_.nidle.load(std::memory_order_relaxed) == 0) {
+                timer_due = timers.next_deadline();
+                if (timer_due != detail::TimePoint::max() && timer_due != timer_looked)
+                    until = std::min(until, std::max(timer_due + kTimerSlack, start + kConfirmPeriod));
+            }
+            monitor_look_ns_.store(steady_ns(until), std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            const detail::TimePoint latest = timers.next_deadline();
+            if (latest == timer_due || latest == planned_for) break;
+            planned_for = latest;  // the earliest deadline moved: plan again (once per new deadline)
         }
-        monitor_look_ns_.store(steady_ns(until), std::memory_order_relaxed);
         while (monitor_wake_.load(std::memory_order_acquire) == 0 && detail::Clock::now() < until)
             futex_wait(&monitor_wake_, 0, &until);
         monitor_wake_.store(0, std::memory_order_relaxed);

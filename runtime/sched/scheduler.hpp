@@ -285,7 +285,7 @@ public:
     void stop_monitor();
     void monitor_main();
     void notify_monitor_busy();  // a worker left its idle sleep: a parked monitor must look again
-    void notify_monitor_timer();  // a new earliest timer with no idle worker to fire it
+    void notify_monitor_timer();  // the earliest deadline moved (armed or fired) with no idle worker to fire it
     // Counts p as stuck and activates a P in its place (false when p was
     // handed off already, or when the thread cap is reached).
     bool hand_off(P* p);

@@ -440,7 +440,13 @@ G* Runtime::find_runnable(M* m) {
         // Timers that are due make their goroutines runnable first, and I/O
         // that nobody has collected for a while comes next.
         auto now = detail::Clock::now();
-        if (timers.next_deadline() <= now) timers.run_expired(now);
+        if (timers.next_deadline() <= now) {
+            // The next deadline is now a later one that no sleeping worker
+            // may be timed for: with every worker busy, the monitor must know
+            // it in case this one blocks (notify_monitor_timer).
+            if (timers.run_expired(now) > 0 && idle_.nidle.load(std::memory_order_relaxed) == 0)
+                notify_monitor_timer();
+        }
         poll_io_if_overdue(now);
         stacks.trim_if_settled(now);  // one relaxed load unless a spike left free stacks behind
         if (check_retire(m)) {
