@@ -50,9 +50,9 @@
 // that changed nothing it doubles the pause up to kMonitorMaxPeriod (Go's
 // sysmon backs off from 20 us to 10 ms the same way). Two shortcuts make a
 // stall short without looking often: a look that sees a goroutine start on
-// a P while work waits for that P looks again after kConfirmPeriod (50 us),
-// so a goroutine that blocks at once is handed off 50 us after it is first
-// seen; and when no worker is idle the monitor also looks just after the
+// a P while work waits for that P, its thread already asleep in the kernel,
+// looks again after kConfirmPeriod (50 us), so a goroutine that blocks at
+// once is handed off 50 us after it is first seen; and when no worker is idle the monitor also looks just after the
 // next timer's deadline, the moment a stuck worker starts to make someone
 // late (Go's sysmon also sleeps until the next timer; Go is woken besides
 // by every system call that starts while sysmon sleeps, which goro cannot
@@ -269,9 +269,17 @@ void Runtime::monitor_main() {
                     acted = true;
                 }
                 retract_preempt(p);
-                // A goroutine runs there now while others wait for it: look
-                // again soon rather than a whole period later.
-                if ((seq & 1) != 0 && p->id < nprocs_.load(std::memory_order_relaxed) && work_waits_for(p, &now, io_ready))
+                // A goroutine runs there now while others wait for it, and
+                // its thread already sleeps in the kernel: look again soon
+                // rather than a whole period later. One that computes is not
+                // (it is judged as a hog after kHogAfter): in a busy runtime
+                // some goroutine always starts while work waits, and a quick
+                // look after each of those would keep the monitor waking
+                // every kConfirmPeriod (skynet at 2 workers lost 10% to it).
+                if ((seq & 1) != 0 && p->id < nprocs_.load(std::memory_order_relaxed) &&
+                    work_waits_for(p, &now, io_ready) &&
+                    (p->blocking_seq.load(std::memory_order_relaxed) == seq ||
+                     thread_state(p->m->tid.load(std::memory_order_acquire)) != 'R'))
                     confirm_soon = true;
                 continue;
             }
