@@ -306,8 +306,13 @@ void Runtime::monitor_main() {
                     cpu - w.cpu0 < std::chrono::nanoseconds(kHogAfter).count() / 2)
                     continue;
                 if (!p->preempt_requested.load(std::memory_order_relaxed)) {
+                    // First ask it to yield, and give it until the next look:
+                    // a hog that reaches a goro call (preempt_point) yields
+                    // on its own thread, and no thread beyond maxprocs burns
+                    // CPU for it. Only one that does not is handed off.
                     request_preempt(p);
                     acted = true;
+                    continue;
                 }
             }
             if (work_waits_for(p, &now, io_ready) && hand_off(p)) {
@@ -371,6 +376,16 @@ void Runtime::take_back(P* p) {
     if (!p->handed_off.load(std::memory_order_relaxed)) return;
     p->handed_off.store(false, std::memory_order_relaxed);
     set_active_locked(active_wanted_locked());
+    // A retired P that still runs a goroutine (a hog it took over) leaves
+    // at that goroutine's next switch: ask for one, so that the spare's
+    // thread stops burning CPU at the hog's next goro call rather than
+    // kHogAfter later.
+    const int active = nprocs_.load(std::memory_order_relaxed);
+    const int allocated = nallocated_.load(std::memory_order_relaxed);
+    for (int i = active; i < allocated; ++i) {
+        P* retired = allp_[i].load(std::memory_order_relaxed);
+        if ((retired->schedseq.load(std::memory_order_relaxed) & 1) != 0) request_preempt(retired);
+    }
 }
 
 bool Runtime::open_from_outside(P* p) {

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -551,4 +552,45 @@ TEST_CASE("a hog that yields on a worker being retired still runs (transfer afte
         });
         CHECK(finished);
     }
+}
+
+namespace {
+double process_cpu_seconds() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+}  // namespace
+
+TEST_CASE("hogs that call preempt_point stay on maxprocs threads' worth of CPU", "[sched][handoff]") {
+    // At maxprocs 1, two goroutines compute for 400 ms each, calling only preempt_point() every ~100 us.
+    // The monitor asks the running one to yield and gives it a look to do so before any hand-off, so
+    // they take turns on the one worker: the process uses about one CPU. Before that rule a hog was
+    // handed off in the same look as the request, and a spare thread ran the other hog for a further
+    // 10 ms each time (1.49 CPUs in bench/hog_cpu). Without preempt_point they would run side by side
+    // (that case is bench/hog_cpu's cpus_plain).
+    double cpus = 0;
+    goro_test::run_at(1, [&] {
+        const double cpu0 = process_cpu_seconds();
+        const auto t0 = Clock::now();
+        goro::WaitGroup wg;
+        wg.add(2);
+        for (int i = 0; i < 2; ++i)
+            goro::go([&] {
+                const auto end = Clock::now() + 400ms;
+                std::uint64_t x = 1;
+                while (Clock::now() < end) {
+                    const auto slice = Clock::now() + 100us;
+                    while (Clock::now() < slice) x = x * 6364136223846793005ull + 1;
+                    goro::preempt_point();
+                }
+                GCHECK(x != 0);
+                wg.done();
+            });
+        wg.wait();
+        cpus = (process_cpu_seconds() - cpu0) / std::chrono::duration<double>(Clock::now() - t0).count();
+    });
+    INFO("CPU time over wall time: " << cpus);
+    CHECK(cpus < 1.3);
 }
