@@ -42,9 +42,11 @@
 //    events that no worker collects.
 //  * running (state R) for kHogAfter: a hog. Asked to yield at its next goro
 //    call (P::preempt_requested, counted in g_requests_pending so that every
-//    entry check stays one load), and handed off when work waits: more
-//    threads than maxprocs then burn CPU until the hog yields (documented in
-//    DESIGN.md: goro cannot bound CPU use the way Go's preemption does).
+//    entry check stays one load); if it has not yielded by the next look,
+//    handed off when work waits: more threads than maxprocs then burn CPU
+//    until the hog yields (documented in DESIGN.md: goro cannot bound CPU
+//    use the way Go's preemption does). take_back asks a goroutine still
+//    running on a retired spare to yield, so the spare leaves promptly.
 //
 // The monitor's sleep. It looks every kMonitorPeriod, and after 50 looks
 // that changed nothing it doubles the pause up to kMonitorMaxPeriod (Go's
