@@ -54,8 +54,8 @@
 // stall short without looking often: a look that sees a goroutine start on
 // a P while work waits for that P, its thread already asleep in the kernel,
 // looks again after kConfirmPeriod (50 us), so a goroutine that blocks at
-// once is handed off 50 us after it is first seen; and when no worker is idle the monitor also looks just after the
-// next timer's deadline, the moment a stuck worker starts to make someone
+// once is handed off 50 us after it is first seen; and when no worker is
+// idle the monitor also looks just after the next timer's deadline, the moment a stuck worker starts to make someone
 // late (Go's sysmon also sleeps until the next timer; Go is woken besides
 // by every system call that starts while sysmon sleeps, which goro cannot
 // see). When every active worker is idle it parks without a timeout
@@ -220,9 +220,9 @@ void Runtime::monitor_main() {
         // Publish the plan, then read the earliest deadline again: a timer
         // armed or fired meanwhile by a busy worker found the look unplanned
         // (INT64_MIN) and did not wake us (notify_monitor_timer), so the
-        // plan must include the deadline that is earliest now. The seq_cst fences here and in
-        // notify_monitor_timer: either that worker sees the plan, or this
-        // second read sees its deadline.
+        // plan must include the deadline that is earliest now. The seq_cst
+        // fences here and in notify_monitor_timer: either that worker sees
+        // the plan, or this second read sees its deadline.
         for (detail::TimePoint planned_for = detail::TimePoint::min();;) {
             if (idle_.nidle.load(std::memory_order_relaxed) == 0) {
                 timer_due = timers.next_deadline();
