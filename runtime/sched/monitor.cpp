@@ -55,10 +55,10 @@
 // a P while work waits for that P, its thread already asleep in the kernel,
 // looks again after kConfirmPeriod (50 us), so a goroutine that blocks at
 // once is handed off 50 us after it is first seen; and when no worker is
-// idle the monitor also looks just after the next timer's deadline, the moment a stuck worker starts to make someone
-// late (Go's sysmon also sleeps until the next timer; Go is woken besides
-// by every system call that starts while sysmon sleeps, which goro cannot
-// see). When every active worker is idle it parks without a timeout
+// idle the monitor also looks just after the next timer's deadline, the
+// moment a stuck worker starts to make someone late (Go's sysmon also
+// sleeps until the next timer; Go is woken besides by every system call
+// that starts while sysmon sleeps, which goro cannot see). When every active worker is idle it parks without a timeout
 // (monitor_parked_), and a worker that leaves its idle sleep wakes it
 // (notify_monitor_busy): an idle runtime costs no wake-ups.
 //
