@@ -514,6 +514,22 @@ TEST_CASE("run()'s shutdown and a cancellation wait for a goroutine blocked in p
     }
 }
 
+namespace {
+// Computes for `total`, calling between() after every `slice` of it: a hog whose only goro calls are
+// the ones between() makes.
+template <class Between>
+void compute_in_slices(Clock::duration total, Clock::duration slice, Between&& between) {
+    const auto end = Clock::now() + total;
+    std::uint64_t x = 1;
+    while (Clock::now() < end) {
+        const auto slice_end = Clock::now() + slice;
+        while (Clock::now() < slice_end) x = x * 6364136223846793005ull + 1;
+        between();
+    }
+    GCHECK(x != 0);
+}
+}  // namespace
+
 TEST_CASE("a hog that yields on a worker being retired still runs (transfer after a take-back)",
           "[sched][handoff][regress]") {
     // A hog flagged by the monitor yields at its next goro call; when that happens on a spare worker the
@@ -531,14 +547,7 @@ TEST_CASE("a hog that yields on a worker being retired still runs (transfer afte
             goro::WaitGroup sleeper_done;  // `stop` lives in this frame: the sleeper must end before it does
             sleeper_done.add(1);
             goro::go([&] {
-                const auto end = Clock::now() + 300ms;
-                std::uint64_t x = 1;
-                while (Clock::now() < end) {
-                    const auto slice = Clock::now() + 3ms;
-                    while (Clock::now() < slice) x = x * 6364136223846793005ull + 1;
-                    (void)never.try_recv();  // a goro call that never parks
-                }
-                GCHECK(x != 0);
+                compute_in_slices(300ms, 3ms, [&] { (void)never.try_recv(); });  // a goro call that never parks
                 hog_done.set();
             });
             goro::go([&] {
@@ -578,14 +587,7 @@ TEST_CASE("hogs that call preempt_point stay on maxprocs threads' worth of CPU",
         wg.add(2);
         for (int i = 0; i < 2; ++i)
             goro::go([&] {
-                const auto end = Clock::now() + 400ms;
-                std::uint64_t x = 1;
-                while (Clock::now() < end) {
-                    const auto slice = Clock::now() + 100us;
-                    while (Clock::now() < slice) x = x * 6364136223846793005ull + 1;
-                    goro::preempt_point();
-                }
-                GCHECK(x != 0);
+                compute_in_slices(400ms, 100us, [] { goro::preempt_point(); });
                 wg.done();
             });
         wg.wait();
