@@ -244,6 +244,16 @@ bool Runtime::may_be_deadlocked() const {
     if (Netpoller* np = netpoll_.load(std::memory_order_acquire))
         if (np->waiters.load(std::memory_order_acquire) > 0) return false;
     if (live_goroutines() <= 0 || any_work_visible()) return false;
+    // A goroutine still running is not asleep, even on a P beyond nprocs_
+    // (retired by set_maxprocs or by a hand-off's take-back, monitor.cpp):
+    // it leaves that P only at its next switch, and the workers counted by
+    // last_idle_worker() do not include its thread. schedseq is odd while a
+    // goroutine runs (worker.cpp); relaxed, like the watch's other looks:
+    // the grace period and the second look before declaring make it stable.
+    const int np = nallocated_.load(std::memory_order_acquire);
+    for (int i = 0; i < np; ++i)
+        if ((allp_[i].load(std::memory_order_acquire)->schedseq.load(std::memory_order_relaxed) & 1) != 0)
+            return false;
     return true;
 }
 

@@ -244,3 +244,30 @@ TEST_CASE("deadlock_reported_after_an_abandoned_after_channel", "[sched][deadloc
               }) == 0);
     }
 }
+
+// A goroutine still running on a P that set_maxprocs (or the monitor's take-back of a spare, monitor.cpp)
+// has just retired is not asleep: it leaves its P only at its next scheduling point. Before the watch
+// looked at the running goroutines, the one remaining worker went idle with nothing queued, and 300 ms
+// later run() threw Deadlock while the goroutine was still computing (a false deadlock seen once in CI
+// at maxprocs 2, in chan_cancel_select_races_with_delivery, after a hand-off under load).
+TEST_CASE("no_deadlock_while_a_goroutine_computes_on_a_retired_p", "[sched][deadlock]") {
+    std::atomic<bool> started{false};
+    bool got = false;
+    CHECK_NOTHROW(goro::run(goro::Config{2, 0}, [&] {
+        goro::Chan<bool> done(1);
+        goro::go([&started, done] {
+            started.store(true);
+            // Plain computation, no goro call: it keeps this P past set_maxprocs(1).
+            auto until = std::chrono::steady_clock::now() + kRelease;
+            while (std::chrono::steady_clock::now() < until) {
+            }
+            done.send(true);
+        });
+        // Keep this worker busy until the other one has taken the goroutine: it then runs on P 1.
+        while (!started.load()) {
+        }
+        goro::set_maxprocs(1);
+        got = *done.recv();
+    }));
+    CHECK(got);
+}
