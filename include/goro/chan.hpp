@@ -67,48 +67,39 @@ public:
 
     /// send() blocks until a receiver takes v (unbuffered) or v is buffered.
     /// Throws ChannelClosed if the channel is or becomes closed (v not sent).
-    void send(T v) const {
-        if (!state_) detail::block_forever();
-        detail::entry_cancellation_point();
-        auto& s = *state_;
-        detail::WaitNode* partner = nullptr;
-        s.lock_.lock();
-        switch (s.try_send_locked(v, partner)) {
-            case detail::ChanResult::Done:
-                s.lock_.unlock();
-                if (partner) detail::signal(partner);
+    //
+    // Inlined into the caller whatever its -O level: the fast path (room in
+    // the buffer, nobody waiting) is a few instructions beside the lock,
+    // while a call, and at -O2 the std::optional returned through memory,
+    // cost as much again (bench/RESULTS.md, "-O2 and -O3"). The rest is
+    // out of line (send_slow).
+    [[gnu::always_inline]] inline void send(T v) const {
+        detail::ChanState<T>* s = state_.get();
+        if (s) [[likely]] {
+            detail::entry_cancellation_point();
+            s->lock_.lock();
+            if (s->try_buffer_fast_locked(v)) [[likely]] {
+                s->lock_.unlock();
                 return;
-            case detail::ChanResult::Closed: s.lock_.unlock(); throw ChannelClosed("goro: send on closed channel");
-            case detail::ChanResult::WouldBlock: break;
+            }
         }
-        detail::WaitNode node;
-        node.data = &v;
-        s.sendq_.push_back(&node);
-        detail::block(s.lock_, node);
-        if (!node.ok) throw ChannelClosed("goro: send on closed channel");
+        send_slow(s, v);
     }
 
     /// recv() blocks for a value; nullopt once the channel is closed and drained.
-    std::optional<T> recv() const {
-        if (!state_) detail::block_forever();
-        detail::entry_cancellation_point();
-        auto& s = *state_;
+    [[gnu::always_inline]] inline std::optional<T> recv() const {  // inlined: see send()
         std::optional<T> out;
-        detail::WaitNode* partner = nullptr;
-        s.lock_.lock();
-        switch (s.try_recv_locked(out, partner)) {
-            case detail::ChanResult::Done:
-                s.lock_.unlock();
-                if (partner) detail::signal(partner);
+        detail::ChanState<T>* s = state_.get();
+        if (s) [[likely]] {
+            detail::entry_cancellation_point();
+            s->lock_.lock();
+            if (s->try_unbuffer_fast_locked(out)) [[likely]] {
+                s->lock_.unlock();
                 return out;
-            case detail::ChanResult::Closed: s.lock_.unlock(); return std::nullopt;
-            case detail::ChanResult::WouldBlock: break;
+            }
         }
-        detail::WaitNode node;
-        node.data = &out;
-        s.recvq_.push_back(&node);
-        detail::block(s.lock_, node);
-        return out;  // nullopt when woken by close()
+        recv_slow(s, out);
+        return out;
     }
 
     /// try_send() never blocks: false (v left unmoved) when it would.
@@ -207,6 +198,44 @@ private:
     struct NilTag {};
     explicit Chan(NilTag) noexcept {}
     explicit Chan(std::shared_ptr<detail::ChanState<T>> s) noexcept : state_(std::move(s)) {}  // ChanAccess::adopt
+
+    // The rest of send(): s is null (the nil channel) or locked by send(),
+    // and its fast path did not apply.
+    [[gnu::noinline]] void send_slow(detail::ChanState<T>* s, T& v) const {
+        if (!s) detail::block_forever();
+        detail::WaitNode* partner = nullptr;
+        switch (s->try_send_locked(v, partner)) {
+            case detail::ChanResult::Done:
+                s->lock_.unlock();
+                if (partner) detail::signal(partner);
+                return;
+            case detail::ChanResult::Closed: s->lock_.unlock(); throw ChannelClosed("goro: send on closed channel");
+            case detail::ChanResult::WouldBlock: break;
+        }
+        detail::WaitNode node;
+        node.data = &v;
+        s->sendq_.push_back(&node);
+        detail::block(s->lock_, node);
+        if (!node.ok) throw ChannelClosed("goro: send on closed channel");
+    }
+
+    // The rest of recv(), as send_slow. `out` is empty on entry.
+    [[gnu::noinline]] void recv_slow(detail::ChanState<T>* s, std::optional<T>& out) const {
+        if (!s) detail::block_forever();
+        detail::WaitNode* partner = nullptr;
+        switch (s->try_recv_locked(out, partner)) {
+            case detail::ChanResult::Done:
+                s->lock_.unlock();
+                if (partner) detail::signal(partner);
+                return;
+            case detail::ChanResult::Closed: s->lock_.unlock(); return;
+            case detail::ChanResult::WouldBlock: break;
+        }
+        detail::WaitNode node;
+        node.data = &out;
+        s->recvq_.push_back(&node);
+        detail::block(s->lock_, node);  // out stays nullopt when woken by close()
+    }
 
     bool try_send_impl(T& v) const {
         detail::entry_preempt_point();  // a hog asked to yield does it here (runtime.hpp)

@@ -112,6 +112,26 @@ struct ChanState : ChanCore {
     // instead of a division on every operation.
     T* slot(std::size_t i) noexcept { return buf_ + (i < capacity_ ? i : i - capacity_); }
 
+    // The fast paths, which chan.hpp forces inline into every send and recv
+    // (a few loads and stores beside the lock): a buffered value moves in
+    // or out when nobody waits on the other side. Lock held. False leaves
+    // everything as it was; the full operation below then decides.
+    bool try_buffer_fast_locked(T& v) {
+        if (count_ >= capacity_ || closed_ || !recvq_.empty()) return false;
+        ::new (slot(head_ + count_)) T(std::move(v));
+        ++count_;
+        return true;
+    }
+    bool try_unbuffer_fast_locked(std::optional<T>& out) {
+        if (count_ == 0 || !sendq_.empty()) return false;
+        T* s = slot(head_);
+        out.emplace(std::move(*s));
+        s->~T();
+        head_ = head_ + 1 == capacity_ ? 0 : head_ + 1;
+        --count_;
+        return true;
+    }
+
     // Lock held. On Done, `v` was moved from and *to_signal (if set) must be
     // signalled after unlocking.
     ChanResult try_send_locked(T& v, WaitNode*& to_signal) {
