@@ -1,5 +1,5 @@
 /// @file goro/sync.hpp
-/// @brief WaitGroup, Mutex, CondVar, Semaphore, Event.
+/// @brief WaitGroup, Mutex, RWMutex, CondVar, Semaphore, Event, Once.
 ///
 /// Each parks only the goroutine when used on a goroutine, and blocks the
 /// thread when used from a plain thread; the two mix freely. Every blocking
@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 
 namespace goro {
 
@@ -153,6 +154,96 @@ public:
     std::int64_t available() const noexcept;
 
 private:
+    struct State;
+    std::shared_ptr<State> s_;
+};
+
+/// RWMutex is a reader/writer lock (sync.RWMutex): many readers or one
+/// writer. A writer that waits blocks readers that come after it, as Go's
+/// does, so a stream of readers cannot starve writers; when a writer
+/// unlocks, every reader that queued meanwhile is let in before the next
+/// writer, so writers cannot starve readers either. lock() and rlock() are
+/// cancellation points (Cancelled, without the lock). Unlocking what is not
+/// held is a fatal error, as in Go. The std names (lock_shared, ...) make it
+/// usable with std::shared_lock and std::unique_lock.
+///
+/// @code
+/// goro::RWMutex mu;
+/// std::map<std::string, int> table;
+/// goro::go([&] { std::shared_lock rd(mu); use(table.at("k")); });   // readers in parallel
+/// goro::go([&] { std::unique_lock wr(mu); table["k"] = 2; });         // one writer
+/// @endcode
+class RWMutex {
+public:
+    /// A new, unlocked reader/writer mutex.
+    RWMutex();
+    /// Copies share the state: a copy is the same lock.
+    ///@{
+    RWMutex(const RWMutex&) = default;
+    RWMutex& operator=(const RWMutex&) = default;
+    ///@}
+
+    /// Takes it for writing (rw.Lock), parking while readers or a writer
+    /// hold it. A cancellation point.
+    void lock() const;
+    /// Takes it for writing if nobody holds it and no writer waits; never parks.
+    bool try_lock() const noexcept;
+    /// Releases the write lock (rw.Unlock): readers that queued meanwhile go first.
+    void unlock() const;
+    /// Takes it for reading (rw.RLock), parking while a writer holds it or
+    /// waits for it. A cancellation point.
+    void rlock() const;
+    /// Takes it for reading if no writer holds it or waits; never parks.
+    bool try_rlock() const noexcept;
+    /// Releases one read lock (rw.RUnlock); the last one lets a waiting writer in.
+    void runlock() const;
+    /// The std::shared_lock spellings of rlock, try_rlock and runlock.
+    ///@{
+    void lock_shared() const { rlock(); }
+    bool try_lock_shared() const noexcept { return try_rlock(); }
+    void unlock_shared() const { runlock(); }
+    ///@}
+
+private:
+    struct State;
+    std::shared_ptr<State> s_;
+};
+
+/// Once runs a function once (sync.Once; std::call_once). call(fn) runs fn
+/// if no call has completed yet; callers that come while it runs park until
+/// it ends. If fn throws, the exception reaches its caller and the Once is
+/// not done: the next caller (a parked one, or a later one) runs its own fn,
+/// as std::call_once does (Go's Once stays done after a panic). Parking for
+/// a running call is a cancellation point; once done, call() is one
+/// acquire load.
+///
+/// @code
+/// goro::Once once;
+/// Config* config = nullptr;
+/// auto get = [&] { once.call([&] { config = load_config(); }); return config; };
+/// @endcode
+class Once {
+public:
+    /// A new Once, not done.
+    Once();
+    /// Copies share the state: a copy is the same Once.
+    ///@{
+    Once(const Once&) = default;
+    Once& operator=(const Once&) = default;
+    ///@}
+
+    /// Runs fn() unless a call has completed; see the class comment.
+    template <class Fn>
+    void call(Fn&& fn) const {
+        if (done()) return;
+        call_slow(&fn, [](void* f) { (*static_cast<std::remove_reference_t<Fn>*>(f))(); });
+    }
+    /// Whether a call has completed (acquire: what it wrote is visible).
+    bool done() const noexcept;
+
+private:
+    void call_slow(void* fn, void (*invoke)(void*)) const;
+
     struct State;
     std::shared_ptr<State> s_;
 };
