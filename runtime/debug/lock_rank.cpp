@@ -33,6 +33,7 @@ struct RankInfo {
 
 // Indexed by LockRank; the order of runtime/DESIGN.md "Lock order".
 constexpr RankInfo kRanks[] = {
+    {"a Timer's or Ticker's lock", 0},
     {"Primitive (a channel's or primitive's SpinLock)", 1},
     {"Timers::mu_", 2},
     {"Runtime::procs_mu_", 3},
@@ -42,6 +43,7 @@ constexpr RankInfo kRanks[] = {
     {"a netpoll lock", 4},
 };
 static_assert(sizeof kRanks / sizeof kRanks[0] == static_cast<std::size_t>(LockRank::Netpoll) + 1);
+static_assert(static_cast<int>(LockRank::TimerChan) == 0 && static_cast<int>(LockRank::Primitive) == 1);
 
 const RankInfo& info(LockRank r) noexcept { return kRanks[static_cast<std::size_t>(r)]; }
 

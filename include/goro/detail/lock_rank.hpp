@@ -16,6 +16,7 @@ namespace goro::detail {
 
 // In the order they may be taken (runtime/DESIGN.md "Lock order").
 enum class LockRank : std::uint8_t {
+    TimerChan,  // a Timer's or Ticker's own lock (runtime/time/timer.cpp): taken before its channel's
     Primitive,  // a channel's or another primitive's SpinLock (the default rank of SpinLock)
     Timers,     // Timers::mu_
     Procs,      // Runtime::procs_mu_   (never nested with Idle)
