@@ -23,6 +23,7 @@
 #endif
 
 #include <goro/chan.hpp>
+#include <goro/context.hpp>
 #include <goro/errors.hpp>
 #include <goro/net.hpp>
 #include <goro/runtime.hpp>
