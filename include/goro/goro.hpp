@@ -30,5 +30,6 @@
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
 #include <goro/task.hpp>
+#include <goro/task_group.hpp>
 #include <goro/time.hpp>
 #include <goro/version.hpp>
