@@ -39,12 +39,15 @@
     X(task_gather_sleep, "sleep(1), sleep(2) gathered in ~2 s; the same with run_blocking(sleep)")  \
     X(task_factorial, "asyncio docs: factorial A, B, C gathered -> [2, 6, 24]")                     \
     X(task_named, "spawn(\"foo\", ...) then pick the result by the task's name")                    \
+    X(task_group_cancel, "TaskGroup: one child fails, the five others are cancelled at once")       \
     /* channels and select */                                                                       \
     X(prime_sieve, "Go's concurrent prime sieve: a chain of filter goroutines, first 25 primes")    \
     X(pipeline, "generate -> square -> print: stages joined by channels, closed in turn")           \
     X(worker_pool, "3 workers, a jobs and a results channel, a WaitGroup closing results")          \
     X(fan_in_select, "two talkers multiplexed onto one channel with select")                        \
     X(timeout_after, "select with after(): one call times out, one returns in time")                \
+    X(context_pipeline, "Go's pipeline stopped by a Context deadline: every stage selects on done()") \
+    X(ticker_heartbeat, "a Ticker heartbeat until a Timer fires; no tick after stop()")             \
     X(skynet, "1M goroutines in a 10-ary tree sum through channels: 499999500000")
 
 #define GORO_EXAMPLE_DECLARE_(name, description) void example_##name();
