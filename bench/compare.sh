@@ -14,7 +14,8 @@
 #   REPS=3 SPAWN_N=100000 bench/compare.sh spawn_join
 #
 # Arguments: a meson build directory (default ./build; goro's programs are
-# BUILD/bench/goro-WORKLOAD, from bench/peers/goro/), workload names and peer
+# BUILD/bench/goro-WORKLOAD, from bench/peers/goro/, built at -O2 like the
+# C++ peers: bench/meson.build; -O3 twins for bench/opt_ab.sh), workload names and peer
 # names, in any order. A workload whose goro program is not built is skipped
 # with a note.
 #
