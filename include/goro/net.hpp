@@ -85,6 +85,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -111,6 +112,51 @@ bool wait_fd(int fd, bool write, std::optional<std::chrono::nanoseconds> timeout
 }  // namespace detail
 
 class TcpListener;
+
+/// IpEndpoint is an IP address and a port, IPv4 or IPv6 (Go's
+/// netip.AddrPort): a plain value, comparable and hashable by its text.
+/// parse() takes Go's text forms — "127.0.0.1:8080", "[::1]:8080",
+/// "[fe80::1%eth0]:80" (a zone: an interface name or index) — and to_string()
+/// writes them back the same way. Bad text throws std::invalid_argument
+/// naming it. An IPv4-mapped IPv6 address ("[::ffff:1.2.3.4]:80", what a
+/// dual-stack listener reports for a v4 client) stays IPv6; unmap() gives
+/// the IPv4 form.
+class IpEndpoint {
+public:
+    /// The unspecified IPv4 endpoint 0.0.0.0:0.
+    IpEndpoint() noexcept = default;
+    /// From an address literal (no brackets, an optional %zone for IPv6) and
+    /// a port; std::invalid_argument if `ip` is not a literal.
+    IpEndpoint(std::string_view ip, std::uint16_t port);
+    /// From text "host:port" as described above.
+    static IpEndpoint parse(std::string_view text);
+    /// From a sockaddr_in or sockaddr_in6 (std::invalid_argument for another family).
+    static IpEndpoint from_sockaddr(const void* sa, std::size_t len);
+
+    bool is_v4() const noexcept { return family_ == 4; }
+    bool is_v6() const noexcept { return family_ == 6; }
+    std::uint16_t port() const noexcept { return port_; }
+    /// The address alone, as text ("::1", "fe80::1%eth0", "10.0.0.1").
+    std::string address() const;
+    /// Go's form: "10.0.0.1:80", "[::1]:80".
+    std::string to_string() const;
+    /// The IPv4 endpoint of an IPv4-mapped IPv6 one; itself otherwise.
+    IpEndpoint unmap() const noexcept;
+    /// Whether the address is a loopback one (127/8, ::1, or mapped 127/8).
+    bool is_loopback() const noexcept;
+    /// Fills a sockaddr_storage-sized buffer; returns the length used.
+    std::size_t to_sockaddr(void* storage, std::size_t capacity) const;
+
+    friend bool operator==(const IpEndpoint& a, const IpEndpoint& b) noexcept {
+        return a.family_ == b.family_ && a.port_ == b.port_ && a.scope_ == b.scope_ && a.bytes_ == b.bytes_;
+    }
+
+private:
+    std::uint8_t family_ = 4;                // 4 or 6
+    std::uint16_t port_ = 0;                 // host order
+    std::uint32_t scope_ = 0;                // IPv6 zone index; 0: none
+    std::array<std::uint8_t, 16> bytes_{};   // IPv4 in the first 4 bytes
+};
 
 /// TcpStream is a connected TCP socket (TCP_NODELAY set, as in Go).
 class TcpStream {
@@ -197,6 +243,12 @@ public:
     std::uint16_t local_port() const;
     std::uint16_t peer_port() const;
     ///@}
+    /// The local and the peer's address and port (std::system_error on a
+    /// closed stream).
+    ///@{
+    IpEndpoint local_addr() const;
+    IpEndpoint peer_addr() const;
+    ///@}
 
 private:
     friend class TcpListener;
@@ -245,6 +297,8 @@ public:
     ///@}
     /// The listening fd (-1 when closed); it stays owned by the listener.
     int native_handle() const noexcept;
+    /// The address and port it listens on (std::system_error when closed).
+    IpEndpoint local_addr() const;
 
 private:
     goro::detail::PollDesc* pd_ = nullptr;

@@ -277,6 +277,22 @@ std::uint16_t TcpStream::peer_port() const {
     return port_of(ss);
 }
 
+IpEndpoint TcpStream::local_addr() const {
+    PdOp op(pd_, "getsockname");
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getsockname");
+    return IpEndpoint::from_sockaddr(&ss, len);
+}
+
+IpEndpoint TcpStream::peer_addr() const {
+    PdOp op(pd_, "getpeername");
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getpeername(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getpeername");
+    return IpEndpoint::from_sockaddr(&ss, len);
+}
+
 // ---------------------------------------------------------------- TcpListener
 
 TcpListener::TcpListener(TcpListener&& o) noexcept : pd_(std::exchange(o.pd_, nullptr)), port_(o.port_) {}
@@ -358,6 +374,14 @@ void TcpListener::close() noexcept {
 bool TcpListener::is_open() const noexcept { return pd_ && !pd_->closing.load(std::memory_order_relaxed); }
 
 int TcpListener::native_handle() const noexcept { return is_open() ? pd_->fd : -1; }
+
+IpEndpoint TcpListener::local_addr() const {
+    PdOp op(pd_, "getsockname");
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getsockname");
+    return IpEndpoint::from_sockaddr(&ss, len);
+}
 
 // ---------------------------------------------------------------- wait_readable / wait_writable
 

@@ -1,0 +1,97 @@
+// tests/net/endpoint_test.cpp: goro::net::IpEndpoint (runtime/netpoll/endpoint.cpp): Go's text forms
+// round-trip, bad text is std::invalid_argument naming it, IPv4-mapped addresses unmap, and TCP streams
+// and listeners report their addresses on IPv4 and IPv6 loopback.
+#include "test_util.hpp"
+
+#include <goro/net.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+
+using goro::net::IpEndpoint;
+using namespace goro_test;
+
+TEST_CASE("endpoint_text_round_trips", "[net][endpoint]") {
+    for (const char* text : {"127.0.0.1:8080", "0.0.0.0:0", "255.255.255.255:65535", "[::1]:8080", "[::]:0",
+                             "[2001:db8::1]:443", "[fe80::1%1]:80", "[::ffff:10.0.0.1]:53"}) {
+        INFO(text);
+        IpEndpoint e = IpEndpoint::parse(text);
+        CHECK(e.to_string() == (std::string(text) == "[fe80::1%1]:80" ? e.to_string() : std::string(text)));
+        CHECK(IpEndpoint::parse(e.to_string()) == e);
+    }
+    IpEndpoint v6 = IpEndpoint::parse("[2001:0db8:0000::0001]:1");
+    CHECK(v6.to_string() == "[2001:db8::1]:1");  // the canonical form (RFC 5952)
+    CHECK(v6.is_v6());
+    CHECK(v6.port() == 1);
+    CHECK(v6.address() == "2001:db8::1");
+    IpEndpoint v4("192.168.1.2", 9);
+    CHECK(v4.is_v4());
+    CHECK(v4.to_string() == "192.168.1.2:9");
+}
+
+TEST_CASE("endpoint_bad_text_names_it", "[net][endpoint]") {
+    for (const char* text : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:8x",
+                             "::1:80", "[::1]80", "[::1", "[127.0.0.1]:80", "localhost:80", "1.2.3:80",
+                             "[::1%]:80", "[::1%nosuchinterface0]:80", "1.2.3.4%eth0:80"}) {
+        INFO(text);
+        try {
+            (void)IpEndpoint::parse(text);
+            FAIL("parsed: " << text);
+        } catch (const std::invalid_argument& e) {
+            CHECK(std::string(e.what()).find("\"" + std::string(text) + "\"") != std::string::npos);
+        }
+    }
+    CHECK_THROWS_AS(IpEndpoint("example.com", 80), std::invalid_argument);  // never a name lookup
+}
+
+TEST_CASE("endpoint_unmap_loopback_and_sockaddr", "[net][endpoint]") {
+    IpEndpoint mapped = IpEndpoint::parse("[::ffff:127.0.0.1]:80");
+    CHECK(mapped.is_v6());
+    CHECK(mapped.unmap() == IpEndpoint::parse("127.0.0.1:80"));
+    CHECK(mapped.is_loopback());
+    CHECK(IpEndpoint::parse("[::1]:1").is_loopback());
+    CHECK_FALSE(IpEndpoint::parse("10.0.0.1:1").is_loopback());
+    for (const char* text : {"10.1.2.3:4567", "[2001:db8::42]:8"}) {
+        IpEndpoint e = IpEndpoint::parse(text);
+        sockaddr_storage ss{};
+        std::size_t len = e.to_sockaddr(&ss, sizeof ss);
+        CHECK(IpEndpoint::from_sockaddr(&ss, len) == e);
+    }
+    sockaddr_storage unix_like{};
+    unix_like.ss_family = AF_UNIX;
+    CHECK_THROWS_AS(IpEndpoint::from_sockaddr(&unix_like, sizeof unix_like), std::invalid_argument);
+}
+
+TEST_CASE("tcp_streams_report_their_addresses", "[net][endpoint]") {
+    for_each_maxprocs({1, 2}, [](int) {
+        auto ln = goro::net::TcpListener::listen("127.0.0.1", 0);
+        CHECK(ln.local_addr() == IpEndpoint("127.0.0.1", ln.port()));
+        auto client = goro::spawn([port = ln.port()] { return goro::net::TcpStream::connect("127.0.0.1", port, 5s); });
+        auto server_side = ln.accept();
+        auto c = client.get();
+        CHECK(server_side.peer_addr() == c.local_addr());
+        CHECK(c.peer_addr() == ln.local_addr());
+        CHECK(c.peer_addr().to_string() == "127.0.0.1:" + std::to_string(ln.port()));
+    });
+}
+
+TEST_CASE("tcp_over_ipv6_loopback_reports_v6_addresses", "[net][endpoint]") {
+    run_at(2, [] {
+        goro::net::TcpListener ln;
+        try {
+            ln = goro::net::TcpListener::listen("::1", 0);
+        } catch (const std::system_error& e) {
+            WARN("skipped: no IPv6 loopback here (" << e.what() << ")");
+            return;
+        }
+        CHECK(ln.local_addr().to_string() == "[::1]:" + std::to_string(ln.port()));
+        auto client = goro::spawn([port = ln.port()] { return goro::net::TcpStream::connect("::1", port, 5s); });
+        auto s = ln.accept();
+        auto c = client.get();
+        CHECK(s.peer_addr().is_v6());
+        CHECK(s.peer_addr() == c.local_addr());
+        CHECK(s.peer_addr().is_loopback());
+    });
+}
