@@ -1,5 +1,5 @@
 /// @file goro/net.hpp
-/// @brief TCP over the runtime's netpoller (epoll on Linux).
+/// @brief TCP and UDP over the runtime's netpoller (epoll on Linux), and IP endpoints.
 ///
 /// @code
 /// goro::run([] {
@@ -303,6 +303,93 @@ public:
 private:
     goro::detail::PollDesc* pd_ = nullptr;
     std::uint16_t port_ = 0;
+};
+
+/// Datagram is what UdpSocket::recv_from() and recv() received: `size`
+/// bytes stored in the buffer, the sender, and whether the datagram was
+/// longer than the buffer (`truncated`: its tail is lost, as UDP does, but
+/// said, not silent).
+struct Datagram {
+    std::size_t size = 0;
+    IpEndpoint from;
+    bool truncated = false;
+};
+
+/// UdpSocket is a UDP socket (Go's net.UDPConn): send_to()/recv_from() with
+/// any peer, or connect() to one and send()/recv(). Timeouts, cancellation,
+/// plain threads and close() behave as for TcpStream (the file comment).
+/// A socket bound to "::" is dual-stack: it talks to IPv4 peers too, which
+/// it sees as IPv4-mapped IPv6 endpoints (IpEndpoint::unmap()), and
+/// send_to() accepts IPv4 endpoints for it.
+class UdpSocket {
+public:
+    /// Not bound: every call throws EBADF.
+    UdpSocket() noexcept = default;
+    /// Move-only: the moved-from socket is closed.
+    ///@{
+    UdpSocket(UdpSocket&& o) noexcept;
+    UdpSocket& operator=(UdpSocket&& o) noexcept;
+    ///@}
+    UdpSocket(const UdpSocket&) = delete;
+    UdpSocket& operator=(const UdpSocket&) = delete;
+    ~UdpSocket();
+
+    /// bind() makes a socket on `local` (port 0: any free port). The second
+    /// form takes an address literal ("" is 0.0.0.0; "::" dual-stack).
+    ///@{
+    static UdpSocket bind(const IpEndpoint& local);
+    static UdpSocket bind(std::string_view ip, std::uint16_t port);
+    ///@}
+
+    /// send_to() sends one datagram to `to`; returns its size (all or
+    /// nothing: EMSGSIZE for one too big). Parks while the send buffer is full.
+    std::size_t send_to(std::span<const std::byte> buf, const IpEndpoint& to);
+    /// recv_from() parks until a datagram arrives.
+    Datagram recv_from(std::span<std::byte> buf);
+    /// connect() fixes the peer: send() goes there, recv() takes only its
+    /// datagrams, and an ICMP "port unreachable" surfaces as ECONNREFUSED.
+    void connect(const IpEndpoint& peer);
+    /// send() / recv() on a connected socket.
+    ///@{
+    std::size_t send(std::span<const std::byte> buf);
+    Datagram recv(std::span<std::byte> buf);
+    ///@}
+
+    /// Read and write timeouts, per call, as TcpStream's.
+    ///@{
+    template <class Rep, class Period>
+    void set_read_timeout(std::chrono::duration<Rep, Period> d) {
+        read_timeout_ = detail::to_nanos(d);
+    }
+    template <class Rep, class Period>
+    void set_write_timeout(std::chrono::duration<Rep, Period> d) {
+        write_timeout_ = detail::to_nanos(d);
+    }
+    void set_read_timeout(std::nullopt_t) { read_timeout_.reset(); }
+    void set_write_timeout(std::nullopt_t) { write_timeout_.reset(); }
+    ///@}
+
+    /// close() closes the socket and wakes every call parked on it (EBADF).
+    void close() noexcept;
+    /// Whether the socket is open.
+    ///@{
+    bool is_open() const noexcept;
+    explicit operator bool() const noexcept { return is_open(); }
+    ///@}
+    /// The fd (-1 when closed); it stays owned by the socket.
+    int native_handle() const noexcept;
+    /// The local address; the connected peer's (ENOTCONN if none).
+    ///@{
+    IpEndpoint local_addr() const;
+    IpEndpoint peer_addr() const;
+    ///@}
+
+private:
+    explicit UdpSocket(goro::detail::PollDesc* pd, int family) noexcept : pd_(pd), family_(family) {}
+    goro::detail::PollDesc* pd_ = nullptr;
+    int family_ = 0;  // AF_INET or AF_INET6
+    std::optional<std::chrono::nanoseconds> read_timeout_;
+    std::optional<std::chrono::nanoseconds> write_timeout_;
 };
 
 /// wait_readable() parks until `fd`, which the caller owns and keeps owning,
