@@ -28,6 +28,7 @@
 #include <goro/net.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
+#include <goro/signal.hpp>
 #include <goro/sync.hpp>
 #include <goro/task.hpp>
 #include <goro/task_group.hpp>
