@@ -155,7 +155,7 @@ struct WakeTimer : rt::TimerNode {
     }
     // Returns only once the timers code no longer references the node.
     void disarm(Runtime* r) {
-        if (r->timers.remove(this)) return;
+        if (r->remove_timer(this)) return;
         while (!fired.load(std::memory_order_acquire)) park();
     }
 };

@@ -440,12 +440,16 @@ G* Runtime::find_runnable(M* m) {
         // Timers that are due make their goroutines runnable first, and I/O
         // that nobody has collected for a while comes next.
         auto now = detail::Clock::now();
+        // Every P's timers (its own first): those of a P whose worker hogs,
+        // blocks, was handed off or retired fire here (time/timers.hpp).
         if (timers.next_deadline() <= now) {
             // The next deadline is now a later one that no sleeping worker
             // may be timed for: with every worker busy, the monitor must know
             // it in case this one blocks (notify_monitor_timer).
-            if (timers.run_expired(now) > 0 && idle_.nidle.load(std::memory_order_relaxed) == 0)
+            bool lowered = false;
+            if (timers.run_expired(now, m->p->id, &lowered) > 0 && idle_.nidle.load(std::memory_order_relaxed) == 0)
                 notify_monitor_timer();
+            if (lowered) wake_for_timer();  // a race with an add moved the earliest deadline (time/timers.hpp)
         }
         poll_io_if_overdue(now);
         stacks.trim_if_settled(now);  // one relaxed load unless a spike left free stacks behind
