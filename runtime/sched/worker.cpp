@@ -1,7 +1,7 @@
 // sched/worker.cpp — a worker's life: find work, run it, switch, go idle.
 //
-// Owns: the find-work loop (find_runnable: timers, queues, stealing,
-// spinning, the busy workers' netpoll), the context switches between
+// Owns: the find-work loop (find_runnable: timers of every P, own first;
+// queues, stealing, spinning, the busy workers' netpoll), the context switches between
 // goroutines and a worker's scheduler context (g0), retiring workers
 // when set_maxprocs shrinks, and a P's side of the stack reservations
 // (fiber/stack.hpp): binding a stack at a goroutine's first run from the
@@ -518,8 +518,9 @@ bool Runtime::check_retire(M* m) {
     // asleep in the netpoller never learnt of it: a hang after a hand-off's
     // take-back, monitor.cpp).
     if (n || global_.size(std::memory_order_seq_cst) > 0) wakep();
-    // Someone else must watch the timers and the netpoller while we are
-    // retired: an idle worker asleep on its futex does not take the poller
+    // Someone else must watch the timers (our P's shard among them: its
+    // timers stay there, and every worker runs every shard's due timers,
+    // time/timers.hpp) and the netpoller while we are retired: an idle worker asleep on its futex does not take the poller
     // role until woken (idle.cpp). Without this, a spare retiring after a
     // hand-off's take-back while it was the poller left every worker asleep
     // and the sockets' waiters unpolled.
