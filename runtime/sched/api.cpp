@@ -74,7 +74,7 @@ std::uint64_t add_timer(TimerNode* n) {
 bool remove_timer(TimerNode* n, std::uint64_t serial) {
     RuntimeRef ref;  // keeps the runtime (and its heap) alive while we look
     Runtime* r = ref.get();
-    return r && r->serial == serial && r->timers.remove(n);
+    return r && r->serial == serial && r->remove_timer(n);
 }
 
 }  // namespace goro::rt

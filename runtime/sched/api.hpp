@@ -29,7 +29,8 @@ void end_external_wait() noexcept;
 
 // --- From any thread.
 
-// Adds a timer node to the runtime's heap (re-timing a sleeping worker if
+// Adds a timer node to the runtime's timers (the caller's P's shard, shard 0
+// from a plain thread; re-timing a sleeping worker if
 // it is the earliest) and returns the runtime's serial number; 0, and
 // nothing done, when no runtime runs.
 std::uint64_t add_timer(TimerNode* n);

@@ -17,8 +17,10 @@
 //    load of nidle/nspinning, the idler's store + loads of the queues)
 //    means one of them sees the other: no work is left behind with every
 //    worker asleep.
-//  * One idle worker at a time (timer_m) sleeps with the earliest timer as
-//    its timeout; the others sleep without one. While goroutines wait for
+//  * One idle worker at a time (timer_m) sleeps with the earliest timer of
+//    all Ps (Timers::next_deadline, time/timers.hpp) as its timeout; the
+//    others sleep without one. Whoever lowers that deadline (an add, or a
+//    re-computation that undid its own raise) calls wake_for_timer(). While goroutines wait for
 //    I/O, one idle worker (poll_m) sleeps in epoll_wait instead of its
 //    futex; wake_m() interrupts the poll of that one.
 //  * Waking for a job any idle worker can do (a moved timer, I/O to watch)
@@ -105,7 +107,10 @@ void Runtime::wake_poller_if_needed() {
 void Runtime::wake_for_timer() {
     // The earliest deadline moved earlier: the worker sleeping on the timer
     // must re-time its sleep; if none sleeps on it, any idle one will do.
-    M* m = idle_.timer_m.load(std::memory_order_acquire);
+    // seq_cst: the caller lowered the earliest deadline (seq_cst, in
+    // time/timers.hpp); the sleeper publishes timer_m and then reads that
+    // deadline (both seq_cst, idle_sleep). One of us sees the other.
+    M* m = idle_.timer_m.load(std::memory_order_seq_cst);
     if (!m) m = idle_.pop_any(this_m());
     if (m) {
         wake_m(m);
@@ -194,7 +199,7 @@ void Runtime::idle_sleep(M* m) {
     // One idle worker sleeps on the earliest timer; the rest without timeout.
     // While goroutines wait for I/O, that worker sleeps in the netpoller.
     M* expected = nullptr;
-    bool timer_sleeper = idle_.timer_m.compare_exchange_strong(expected, m, std::memory_order_acq_rel);
+    bool timer_sleeper = idle_.timer_m.compare_exchange_strong(expected, m, std::memory_order_seq_cst);  // see wake_for_timer
     Netpoller* np = netpoll_.load(std::memory_order_acquire);
     bool poller = false;
     if (np && np->waiters.load(std::memory_order_acquire) > 0) {

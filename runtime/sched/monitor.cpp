@@ -21,8 +21,9 @@
 // threads keep running goroutines. The stuck P's queue is open to thieves
 // (a P's queue is safe to steal from while its owner runs, which is the
 // whole point of the stealing design), so the new worker takes its
-// goroutines; timers and the netpoller are shared and run by whoever is
-// free. When the stuck goroutine switches again, the monitor sees it at its
+// goroutines; the netpoller is shared, and the stuck P's timers (its own
+// shard, time/timers.hpp) are run by whichever worker checks timers next:
+// every worker runs every P's due timers. When the stuck goroutine switches again, the monitor sees it at its
 // next look and takes the P back: nprocs_ drops, and the highest P retires
 // at its next scheduling point (worker.cpp check_retire), its queue going
 // to the global one. Go instead hands the stuck thread's P to another

@@ -137,7 +137,10 @@ void park() {
 namespace {
 // A timer that wakes one goroutine. fired is set before the wake so that the
 // owner, finding the node already gone from the heap, knows when the timers
-// code is done with it.
+// code is done with it. It is armed into the shard of the P the goroutine
+// runs on, and may be disarmed from another P (the goroutine was readied
+// elsewhere) while a third worker fires it: the node's shard pointer and
+// that shard's lock decide (time/timers.hpp).
 struct WakeTimer : rt::TimerNode {
     G* g = nullptr;
     std::atomic<bool> fired{false};
@@ -155,7 +158,7 @@ struct WakeTimer : rt::TimerNode {
     }
     // Returns only once the timers code no longer references the node.
     void disarm(Runtime* r) {
-        if (r->timers.remove(this)) return;
+        if (r->remove_timer(this)) return;
         while (!fired.load(std::memory_order_acquire)) park();
     }
 };

@@ -78,7 +78,7 @@ bool goroutine_on_this_thread(GoroutineOnThread* out) noexcept {
 }  // namespace
 
 Runtime::Runtime(int maxprocs, std::size_t stack_size)
-    : stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcsLimit]) {
+    : timers(kMaxProcsLimit), stacks(stack_size), allp_(new std::atomic<P*>[kMaxProcsLimit]) {
     install_overflow_handler(&goroutine_on_this_thread);  // fiber/guard.hpp
     for (int i = 0; i < kMaxProcsLimit; ++i) allp_[i].store(nullptr, std::memory_order_relaxed);
     std::lock_guard lk(procs_mu_);
@@ -104,6 +104,7 @@ void Runtime::add_proc_locked(int id) {
     p->id = id;
     p->rng = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(id + 1);  // any distinct non-zero seeds
     p->free_stacks.reserve(kLocalCacheMax + 1);  // release_stack's most: bind_stack then never allocates
+    timers.add_shard(id);                        // its timers (time/timers.hpp), before anyone can run on it
     allp_[id].store(owned.release(), std::memory_order_release);          // pairs with acquire in steal_work
     auto m = std::make_unique<M>();
     m->id = id;

@@ -18,7 +18,7 @@
 //   global      Inject global_ (lock-free)            inject.hpp
 //   idle        Idle idle_ and the wake-up protocol   idle.hpp, idle.cpp
 //   descriptors GPool gpool_ behind per-P free lists  gpool.hpp, gpool.cpp
-//   timers      Timers timers (its own lock)          time/timers.hpp
+//   timers      Timers timers (a lock per P's shard)  time/timers.hpp
 //   stacks      StackPool stacks (its own lock)       fiber/stack.hpp
 //   netpoller   created on first use (netpoll_mu_)    worker.cpp
 // Lock order: runtime/DESIGN.md "Lock order" (the one list), checked in
@@ -264,8 +264,19 @@ public:
         static std::atomic<std::uint64_t> last{0};
         return last.fetch_add(1, std::memory_order_relaxed) + 1;  // a unique number, no ordering
     }
+    // The node goes into the shard of the caller's P (shard 0 from a plain
+    // thread): arming touches no other P's lines (time/timers.hpp).
     void add_timer(TimerNode* n) {
-        if (timers.add(n)) wake_for_timer();
+        const M* m = this_m();
+        if (timers.add(n, m ? m->p->id : 0)) wake_for_timer();
+    }
+    // remove() from any thread; a re-computed earliest deadline that had to
+    // move earlier (a race with an add, time/timers.hpp) re-times a sleeper.
+    bool remove_timer(TimerNode* n) {
+        bool lowered = false;
+        const bool removed = timers.remove(n, &lowered);
+        if (lowered) wake_for_timer();
+        return removed;
     }
 
     // --- I/O: the netpoller, created on first use (worker.cpp); throws

@@ -1,7 +1,7 @@
 // sched/worker.cpp — a worker's life: find work, run it, switch, go idle.
 //
-// Owns: the find-work loop (find_runnable: timers, queues, stealing,
-// spinning, the busy workers' netpoll), the context switches between
+// Owns: the find-work loop (find_runnable: timers of every P, own first;
+// queues, stealing, spinning, the busy workers' netpoll), the context switches between
 // goroutines and a worker's scheduler context (g0), retiring workers
 // when set_maxprocs shrinks, and a P's side of the stack reservations
 // (fiber/stack.hpp): binding a stack at a goroutine's first run from the
@@ -440,12 +440,16 @@ G* Runtime::find_runnable(M* m) {
         // Timers that are due make their goroutines runnable first, and I/O
         // that nobody has collected for a while comes next.
         auto now = detail::Clock::now();
+        // Every P's timers (its own first): those of a P whose worker hogs,
+        // blocks, was handed off or retired fire here (time/timers.hpp).
         if (timers.next_deadline() <= now) {
             // The next deadline is now a later one that no sleeping worker
             // may be timed for: with every worker busy, the monitor must know
             // it in case this one blocks (notify_monitor_timer).
-            if (timers.run_expired(now) > 0 && idle_.nidle.load(std::memory_order_relaxed) == 0)
+            bool lowered = false;
+            if (timers.run_expired(now, m->p->id, &lowered) > 0 && idle_.nidle.load(std::memory_order_relaxed) == 0)
                 notify_monitor_timer();
+            if (lowered) wake_for_timer();  // a race with an add moved the earliest deadline (time/timers.hpp)
         }
         poll_io_if_overdue(now);
         stacks.trim_if_settled(now);  // one relaxed load unless a spike left free stacks behind
@@ -514,8 +518,9 @@ bool Runtime::check_retire(M* m) {
     // asleep in the netpoller never learnt of it: a hang after a hand-off's
     // take-back, monitor.cpp).
     if (n || global_.size(std::memory_order_seq_cst) > 0) wakep();
-    // Someone else must watch the timers and the netpoller while we are
-    // retired: an idle worker asleep on its futex does not take the poller
+    // Someone else must watch the timers (our P's shard among them: its
+    // timers stay there, and every worker runs every shard's due timers,
+    // time/timers.hpp) and the netpoller while we are retired: an idle worker asleep on its futex does not take the poller
     // role until woken (idle.cpp). Without this, a spare retiring after a
     // hand-off's take-back while it was the poller left every worker asleep
     // and the sockets' waiters unpolled.

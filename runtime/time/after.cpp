@@ -1,8 +1,8 @@
 // time/after.cpp — after(d): a channel that receives the time once, d from
 // now (include/goro/time.hpp), and whose timer goes when the channel goes.
 //
-// The timer is a heap-owned TimerNode (AfterTimer) in the runtime's timer
-// heap. It holds the channel weakly; the channel's state holds the timer
+// The timer is a heap-owned TimerNode (AfterTimer) in the runtime's timers
+// (the shard of the arming goroutine's P; shard 0 from a plain thread). It holds the channel weakly; the channel's state holds the timer
 // weakly, through the deleter it was made with. So a channel that nobody
 // holds any more is freed at once, and its deleter takes the timer out of
 // the heap and frees it (Go 1.23's rule: an unreferenced timer is

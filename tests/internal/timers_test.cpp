@@ -347,3 +347,169 @@ TEST_CASE("timers: concurrent add, remove and run_expired: each node is removed 
         CHECK(timers.empty());
     }
 }
+
+// ---- shards (one per P, issue 15) -----------------------------------------------------------------
+
+TEST_CASE("timers: shards: next_deadline is the earliest over every shard; run_expired runs them all",
+          "[internal][timers]") {
+    std::vector<int> log;
+    auto nodes = make_nodes(6, &log);
+    Timers timers(4);
+    timers.add_shard(3);
+    CHECK(timers.shards() == 4);
+    // (deadline, shard): 30@1, 20@2, 50@3, 10@0, 40@1, 60@2
+    const std::pair<int, int> plan[] = {{30, 1}, {20, 2}, {50, 3}, {10, 0}, {40, 1}, {60, 2}};
+    const bool lowers[] = {true, true, false, true, false, false};  // the global earliest, not a shard's
+    for (std::size_t i = 0; i < 6; ++i) {
+        nodes[i].when = at(plan[i].first);
+        CHECK(timers.add(&nodes[i], plan[i].second) == lowers[i]);
+    }
+    CHECK(timers.next_deadline() == at(10));
+    // Removing the global earliest (shard 0) moves the deadline to another shard's.
+    CHECK(timers.remove(&nodes[3]));
+    CHECK(timers.next_deadline() == at(20));
+    // A non-top node of shard 1, then the top of shard 2.
+    CHECK(timers.remove(&nodes[4]));
+    CHECK(timers.next_deadline() == at(20));
+    CHECK(timers.remove(&nodes[1]));
+    CHECK(timers.next_deadline() == at(30));
+    // Run from shard 3's point of view: shard 1's node fires too.
+    CHECK(timers.run_expired(at(35), 3) == 1);
+    CHECK(log == std::vector<int>{0});
+    CHECK(timers.next_deadline() == at(50));
+    CHECK_FALSE(timers.remove(&nodes[0]));  // fired
+    CHECK(timers.run_expired(at(100), 2) == 2);
+    CHECK(timers.empty());
+}
+
+TEST_CASE("timers: shards: armed on one thread's shard, removed by another, fired by any: each node once",
+          "[internal][timers]") {
+    // Arming threads play goroutines on Ps 0..3 (each its own shard); each hands every node to a removing
+    // thread (a goroutine that moved to another P, or a channel dropped elsewhere), which takes it out or
+    // finds it fired. Two firing threads play workers running every shard's due timers, each from its own
+    // shard first. now is a shared counter, so removals and firings race.
+    const long rounds = goro_test::scale(20000);
+    constexpr int kArming = 4;
+    Timers timers(kArming);
+    timers.add_shard(kArming - 1);
+    std::atomic<std::int64_t> now{0};
+    std::atomic<int> arming_left{kArming};
+    std::atomic<long> removed{0}, fired_seen{0}, bad{0};
+    struct Slot {
+        std::atomic<RaceNode*> node{nullptr};  // armed and handed over; the remover clears it when done
+    };
+    Slot slots[kArming];
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kArming; ++t) {
+        threads.emplace_back([&, t] {  // arms on shard t
+            std::minstd_rand rng(static_cast<std::uint32_t>(t) + 5);
+            RaceNode node;
+            node.fire = &RaceNode::fire_fn;
+            for (long r = 0; r < rounds; ++r) {
+                node.fires.store(0, std::memory_order_relaxed);
+                node.fired.store(false, std::memory_order_relaxed);
+                node.when = at(now.load(std::memory_order_relaxed) + static_cast<std::int64_t>(rng() % 4));
+                timers.add(&node, t);
+                slots[t].node.store(&node, std::memory_order_release);  // the remover's add-before-remove
+                while (slots[t].node.load(std::memory_order_acquire) != nullptr) std::this_thread::yield();
+                if (node.fires.load(std::memory_order_relaxed) > 1) bad.fetch_add(1);
+            }
+            arming_left.fetch_sub(1, std::memory_order_release);
+        });
+    }
+    threads.emplace_back([&] {  // removes every arming thread's node, from outside its shard
+        std::minstd_rand rng(99);
+        while (arming_left.load(std::memory_order_acquire) > 0) {
+            for (Slot& s : slots) {
+                RaceNode* n = s.node.load(std::memory_order_acquire);
+                if (!n) continue;
+                if (rng() % 2 == 0) std::this_thread::yield();
+                if (timers.remove(n)) {
+                    removed.fetch_add(1, std::memory_order_relaxed);
+                    if (n->fired.load(std::memory_order_acquire)) bad.fetch_add(1);
+                } else {
+                    while (!n->fired.load(std::memory_order_acquire)) std::this_thread::yield();
+                    fired_seen.fetch_add(1, std::memory_order_relaxed);
+                }
+                s.node.store(nullptr, std::memory_order_release);
+            }
+        }
+    });
+    for (int own : {1, 3}) {
+        threads.emplace_back([&, own] {
+            while (arming_left.load(std::memory_order_acquire) > 0) {
+                timers.run_expired(at(now.fetch_add(1, std::memory_order_relaxed)), own);
+                std::this_thread::yield();
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(bad.load() == 0);
+    CHECK(removed.load() + fired_seen.load() == kArming * rounds);
+    CHECK(timers.empty());
+    CHECK(timers.next_deadline() == TimePoint::max());
+}
+
+TEST_CASE("timers: shards: the global earliest is exact once adds, removes and firings stop",
+          "[internal][timers]") {
+    // hint_ (timers.hpp) is lowered by adds and raised by re-computations on other threads at once; a raise
+    // that missed an add must be undone by the raiser. After every round the threads stop and the deadline
+    // must equal the earliest pending node's, never a later one (a lost wake-up) nor an earlier one.
+    const int rounds = static_cast<int>(goro_test::scale(300));
+    constexpr int kThreads = 3;
+    constexpr int kPerThread = 64;
+    Timers timers(kThreads);
+    timers.add_shard(kThreads - 1);
+    std::vector<std::vector<RaceNode>> nodes(kThreads);
+    for (auto& v : nodes) {
+        v = std::vector<RaceNode>(kPerThread);
+        for (auto& n : v) n.fire = &RaceNode::fire_fn;
+    }
+    std::vector<std::vector<char>> armed_by(kThreads, std::vector<char>(kPerThread, 0));
+    long mismatches = 0;
+    std::int64_t base = 0;
+    for (int r = 0; r < rounds; ++r) {
+        std::atomic<int> go{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                std::minstd_rand rng(static_cast<std::uint32_t>(r * kThreads + t));
+                while (go.load(std::memory_order_acquire) == 0) {
+                }
+                auto& mine = nodes[static_cast<std::size_t>(t)];
+                auto& armed = armed_by[static_cast<std::size_t>(t)];
+                for (std::size_t i = 0; i < mine.size(); ++i) {
+                    RaceNode& n = mine[i];
+                    // n.index belongs to the shard's lock: the owner knows its nodes through `armed` and
+                    // `fired` (a firing thread may be popping one right now).
+                    if (armed[i] && n.fired.load(std::memory_order_acquire)) armed[i] = false;
+                    if (armed[i] && rng() % 2 == 0) {  // own nodes only, as a goroutine's disarm
+                        if (!timers.remove(&n))
+                            while (!n.fired.load(std::memory_order_acquire)) std::this_thread::yield();
+                        armed[i] = false;
+                    }
+                    if (!armed[i] && rng() % 2 == 0) {
+                        armed[i] = true;
+                        n.fired.store(false, std::memory_order_relaxed);
+                        n.when = at(base + static_cast<std::int64_t>(rng() % 1000));
+                        timers.add(&n, t);
+                    }
+                    if (rng() % 8 == 0) timers.run_expired(at(base + static_cast<std::int64_t>(rng() % 50)), t);
+                }
+            });
+        }
+        go.store(1, std::memory_order_release);
+        for (auto& th : threads) th.join();
+        std::int64_t want = TimePoint::max().time_since_epoch().count();
+        for (auto& v : nodes)
+            for (auto& n : v)
+                if (n.index >= 0) want = std::min(want, n.when.time_since_epoch().count());
+        if (timers.next_deadline().time_since_epoch().count() != want) ++mismatches;
+        base += 10;
+    }
+    CHECK(mismatches == 0);
+    for (auto& v : nodes)
+        for (auto& n : v)
+            if (n.index >= 0) CHECK(timers.remove(&n));
+    CHECK(timers.empty());
+}

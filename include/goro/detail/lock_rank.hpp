@@ -18,7 +18,7 @@ namespace goro::detail {
 enum class LockRank : std::uint8_t {
     TimerChan,  // a Timer's or Ticker's own lock (runtime/time/timer.cpp): taken before its channel's
     Primitive,  // a channel's or another primitive's SpinLock (the default rank of SpinLock)
-    Timers,     // Timers::mu_
+    Timers,     // TimerShard::mu, one per P's timer shard (never two held at once)
     Procs,      // Runtime::procs_mu_   (never nested with Idle)
     Idle,       // Idle::mu             (never nested with Procs)
     GPool,      // GPool::mu_: free goroutine descriptors
