@@ -503,7 +503,7 @@ TEST_CASE("timers: shards: the global earliest is exact once adds, removes and f
         std::int64_t want = TimePoint::max().time_since_epoch().count();
         for (auto& v : nodes)
             for (auto& n : v)
-                if (n.index >= 0) want = std::min(want, n.when.time_since_epoch().count());
+                if (n.index >= 0) want = std::min<std::int64_t>(want, n.when.time_since_epoch().count());
         if (timers.next_deadline().time_since_epoch().count() != want) ++mismatches;
         base += 10;
     }
