@@ -4,7 +4,8 @@
 ///
 /// @code
 /// goro::run([] {
-///     auto [ctx, cancel] = goro::with_timeout(goro::background(), 50ms);
+///     auto [timed, cancel] = goro::with_timeout(goro::background(), 50ms);
+///     goro::Context ctx = timed;  // a variable a lambda can capture (not a structured binding)
 ///     goro::Chan<int> results;
 ///     goro::go([ctx, results] {
 ///         for (int i = 0;; ++i)
