@@ -34,6 +34,7 @@
 //    change the process's signal dispositions; MSG_NOSIGNAL is local.
 #include "netpoll/poll_desc.hpp"
 #include "netpoll/resolve.hpp"
+#include "netpoll/socket_util.hpp"
 
 #include <goro/detail/park.hpp>
 #include <goro/errors.hpp>
@@ -61,26 +62,10 @@ using rt::kRead;
 using rt::kWrite;
 using rt::PdOp;
 using rt::PollDesc;
+using sock::Deadline;
+using sock::throw_errno;
 
 namespace {
-
-[[noreturn]] void throw_errno(int err, const std::string& what) {
-    throw std::system_error(err, std::system_category(), "goro::net: " + what);
-}
-
-// A deadline for a timeout that may be absent. A zero timeout is a deadline
-// of now: every wait under it only polls (pd_wait).
-struct Deadline {
-    TimePoint at{};
-    bool set = false;
-    explicit Deadline(const std::optional<std::chrono::nanoseconds>& d) {
-        if (d) {
-            at = goro::detail::deadline_after(*d);
-            set = true;
-        }
-    }
-    const TimePoint* get() const { return set ? &at : nullptr; }
-};
 
 void set_nodelay(int fd) {
     int one = 1;
@@ -277,21 +262,9 @@ std::uint16_t TcpStream::peer_port() const {
     return port_of(ss);
 }
 
-IpEndpoint TcpStream::local_addr() const {
-    PdOp op(pd_, "getsockname");
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getsockname");
-    return IpEndpoint::from_sockaddr(&ss, len);
-}
+IpEndpoint TcpStream::local_addr() const { return sock::address_of(pd_, false); }
 
-IpEndpoint TcpStream::peer_addr() const {
-    PdOp op(pd_, "getpeername");
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getpeername(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getpeername");
-    return IpEndpoint::from_sockaddr(&ss, len);
-}
+IpEndpoint TcpStream::peer_addr() const { return sock::address_of(pd_, true); }
 
 // ---------------------------------------------------------------- TcpListener
 
@@ -375,13 +348,7 @@ bool TcpListener::is_open() const noexcept { return pd_ && !pd_->closing.load(st
 
 int TcpListener::native_handle() const noexcept { return is_open() ? pd_->fd : -1; }
 
-IpEndpoint TcpListener::local_addr() const {
-    PdOp op(pd_, "getsockname");
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getsockname");
-    return IpEndpoint::from_sockaddr(&ss, len);
-}
+IpEndpoint TcpListener::local_addr() const { return sock::address_of(pd_, false); }
 
 // ---------------------------------------------------------------- wait_readable / wait_writable
 

@@ -14,6 +14,7 @@
 // (Linux's default too, but a sysctl may change it), and send_to() maps an
 // IPv4 destination to ::ffff:a.b.c.d for it.
 #include "netpoll/poll_desc.hpp"
+#include "netpoll/socket_util.hpp"
 
 #include <goro/detail/park.hpp>
 #include <goro/errors.hpp>
@@ -40,27 +41,23 @@ using rt::PollDesc;
 
 namespace {
 
-[[noreturn]] void throw_errno(int err, const std::string& what) {
-    throw std::system_error(err, std::system_category(), "goro::net: udp " + what);
-}
-
-struct Deadline {
-    TimePoint at{};
-    bool set = false;
-    explicit Deadline(const std::optional<std::chrono::nanoseconds>& d) {
-        if (d) {
-            at = goro::detail::deadline_after(*d);
-            set = true;
-        }
-    }
-    const TimePoint* get() const { return set ? &at : nullptr; }
-};
+[[noreturn]] void throw_errno(int err, const std::string& what) { sock::throw_errno(err, "udp " + what); }
+using sock::Deadline;
 
 // `to` as the socket's family wants it (IPv4 mapped into IPv6 for a v6 socket).
 std::size_t dest_sockaddr(const IpEndpoint& to, int family, sockaddr_storage& ss) {
     if (family == AF_INET6 && to.is_v4()) {
-        IpEndpoint mapped = IpEndpoint::parse("[::ffff:" + to.address() + "]:" + std::to_string(to.port()));
-        return mapped.to_sockaddr(&ss, sizeof ss);
+        // ::ffff:a.b.c.d, the form a dual-stack socket wants for an IPv4 peer.
+        sockaddr_in v4{};
+        to.to_sockaddr(&v4, sizeof v4);
+        sockaddr_in6 v6{};
+        v6.sin6_family = AF_INET6;
+        v6.sin6_port = v4.sin_port;
+        v6.sin6_addr.s6_addr[10] = 0xff;
+        v6.sin6_addr.s6_addr[11] = 0xff;
+        std::memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+        std::memcpy(&ss, &v6, sizeof v6);
+        return sizeof v6;
     }
     if (family == AF_INET && to.is_v6()) {
         IpEndpoint v4 = to.unmap();
@@ -194,20 +191,8 @@ bool UdpSocket::is_open() const noexcept { return pd_ && !pd_->closing.load(std:
 
 int UdpSocket::native_handle() const noexcept { return is_open() ? pd_->fd : -1; }
 
-IpEndpoint UdpSocket::local_addr() const {
-    PdOp op(pd_, "getsockname");
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getsockname");
-    return IpEndpoint::from_sockaddr(&ss, len);
-}
+IpEndpoint UdpSocket::local_addr() const { return sock::address_of(pd_, false); }
 
-IpEndpoint UdpSocket::peer_addr() const {
-    PdOp op(pd_, "getpeername");
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getpeername(pd_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getpeername");
-    return IpEndpoint::from_sockaddr(&ss, len);
-}
+IpEndpoint UdpSocket::peer_addr() const { return sock::address_of(pd_, true); }
 
 }  // namespace goro::net
