@@ -51,6 +51,13 @@ flavour() { # flavour NAME BUILD_DIR [meson options...]   ($only: run only these
         return
     fi
     echo "=== $name: $counts (passed, failed), $((SECONDS - start)) s" >&2
+    if [ "${counts#* }" != 0 ]; then
+        # Name what failed, with Catch2's or the sanitizer's report, so that
+        # a CI log alone is enough to start on it.
+        echo "=== $name: failures (from $dir/meson-logs/testlog.txt)" >&2
+        grep -a -B 14 -A 8 -E 'FAILED:|due to unexpected exception|fatal error condition|ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|TIMEOUT|Timeout' \
+            "$dir/meson-logs/testlog.txt" 2>/dev/null | head -200 >&2
+    fi
     passed=$((passed + ${counts% *}))
     failed=$((failed + ${counts#* }))
 }

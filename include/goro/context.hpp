@@ -63,6 +63,7 @@ enum class ContextError { None, Canceled, DeadlineExceeded };
 /// `inline const goro::ContextKey<std::string> request_id;`
 template <class V>
 struct ContextKey {
+    /// The type of the values stored under this key.
     using value_type = V;
 };
 
@@ -120,6 +121,7 @@ std::pair<Context, CancelFunc> with_cancel(const Context& parent);
 /// A child done at the deadline too (context.WithDeadline); err() is then
 /// DeadlineExceeded. A deadline already past gives a context done at once.
 std::pair<Context, CancelFunc> with_deadline_at(const Context& parent, detail::TimePoint deadline);
+/// with_deadline_at for a time point of any clock (context.WithDeadline).
 template <class Clock, class Duration>
 std::pair<Context, CancelFunc> with_deadline(const Context& parent,
                                              const std::chrono::time_point<Clock, Duration>& deadline) {

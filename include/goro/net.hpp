@@ -133,8 +133,11 @@ public:
     /// From a sockaddr_in or sockaddr_in6 (std::invalid_argument for another family).
     static IpEndpoint from_sockaddr(const void* sa, std::size_t len);
 
+    /// Whether the address is IPv4 (an IPv4-mapped IPv6 address is IPv6).
     bool is_v4() const noexcept { return family_ == 4; }
+    /// Whether the address is IPv6.
     bool is_v6() const noexcept { return family_ == 6; }
+    /// The port, in host byte order.
     std::uint16_t port() const noexcept { return port_; }
     /// The address alone, as text ("::1", "fe80::1%eth0", "10.0.0.1").
     std::string address() const;
@@ -147,6 +150,7 @@ public:
     /// Fills a sockaddr_storage-sized buffer; returns the length used.
     std::size_t to_sockaddr(void* storage, std::size_t capacity) const;
 
+    /// Same family, address, zone and port.
     friend bool operator==(const IpEndpoint& a, const IpEndpoint& b) noexcept {
         return a.family_ == b.family_ && a.port_ == b.port_ && a.scope_ == b.scope_ && a.bytes_ == b.bytes_;
     }
@@ -310,9 +314,9 @@ private:
 /// longer than the buffer (`truncated`: its tail is lost, as UDP does, but
 /// said, not silent).
 struct Datagram {
-    std::size_t size = 0;
-    IpEndpoint from;
-    bool truncated = false;
+    std::size_t size = 0;    ///< bytes stored in the caller's buffer
+    IpEndpoint from;         ///< the sender's address and port
+    bool truncated = false;  ///< the datagram was longer than the buffer
 };
 
 /// UdpSocket is a UDP socket (Go's net.UDPConn): send_to()/recv_from() with

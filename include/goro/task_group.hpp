@@ -63,6 +63,7 @@ namespace goro {
 /// happened.
 class TaskGroupError : public Error {
 public:
+    /// Holds `errors` (not empty), in the order the children failed.
     explicit TaskGroupError(std::vector<std::exception_ptr> errors);
     /// Every child's exception, in the order the children failed.
     const std::vector<std::exception_ptr>& exceptions() const noexcept { return errors_; }
