@@ -188,8 +188,11 @@ TEST_CASE("ten_thousand_concurrent_connections_all_served", "[net]") {
                 std::_Exit(ok == n ? 0 : 1);
             }
             served = goro::run(goro::Config{procs, 0}, [&] {
-                // Serve exactly n connections, counting how many are open at once.
+                // Serve exactly n connections, counting how many are open at
+                // once. No connection is served before all are accepted, so the
+                // count reaching n shows the server held every one of them.
                 goro::WaitGroup conns;
+                goro::Event all_accepted;
                 std::atomic<long> echoed{0};
                 for (long i = 0; i < n; ++i) {
                     TcpStream c = ln->accept();
@@ -199,6 +202,7 @@ TEST_CASE("ten_thousand_concurrent_connections_all_served", "[net]") {
                     while (now > seen && !max_live.compare_exchange_weak(seen, now)) {
                     }
                     goro::go([&, c = std::move(c)]() mutable {
+                        all_accepted.wait();
                         std::array<std::byte, 64> buf;
                         try {
                             for (;;) {
@@ -213,6 +217,7 @@ TEST_CASE("ten_thousand_concurrent_connections_all_served", "[net]") {
                         conns.done();
                     });
                 }
+                all_accepted.set();
                 conns.wait();
                 ln->close();
                 return echoed.load() >= n ? n : echoed.load();
