@@ -4,23 +4,35 @@
 //
 // States (G::status), and who moves a G between them:
 //   Free      in a free list, no goroutine.          -> Runnable   g_start()
-//   Runnable  on exactly one run queue (a P's runnext or runq, or the global
-//             queue), or being handed to a worker.   -> Running    the worker that dequeued it
-//   Running   executing on a worker, which owns its stack.
-//             -> Notified  ready() while it runs: a permit for its next park
-//             -> Parked    the worker that switched away from it (commit_park)
-//             -> Runnable  yield (the worker that switched away from it)
+//   Runnable  not parked: on exactly one run queue (a P's runnext or runq,
+//             or the global queue), being handed to a worker, or executing
+//             on the worker that dequeued it. Dequeuing and running write
+//             nothing here.
+//             -> Notified  ready(): a permit for its next park
+//             -> Parked    the worker that switched away from it (after_switch)
 //             -> Free      exit (the worker that switched away from it)
-//   Notified  Running, with a wake-up permit pending: its next park() returns
-//             at once (Notified -> Running by the G itself, or -> Runnable if
-//             the permit arrives while it is switching out).
+//   Notified  Runnable, with a wake-up permit pending: its next park()
+//             returns at once (Notified -> Runnable by the G itself, or by
+//             the worker it switches out to, which queues it again).
 //   Parked    on no run queue; its context is suspended. -> Runnable  ready()
 //
-// Invariants: a G is on at most one run queue, and only while Runnable; only
-// the worker that dequeued a Runnable G may resume it; a G's stack is used by
-// at most one thread at a time; descriptors are never freed while their
-// runtime lives (type-stable: a stale Waker may grant a spurious permit, never
-// touch freed memory).
+// Why queued and running share one state: every wake-up must reach the G's
+// next park through a read-modify-write of status, or the waker's writes
+// (the condition it set before waking) may not be visible to the G when it
+// looks. A waker that found the G queued once did nothing ("it will run and
+// see the condition"); but its store of the condition and the G's plain
+// store of Running raced like the two halves of Dekker's algorithm, and the
+// G could look, see nothing, and park for good (a select cancelled while a
+// sender delivered to it: a lost wake-up, and a false deadlock). Now a
+// waker that finds the G not parked leaves a permit with a CAS, the G takes
+// it with a CAS, and the two synchronise; a yield or a first run costs no
+// store to status at all.
+//
+// Invariants: a G is on at most one run queue, and only while Runnable or
+// Notified; only the worker that dequeued it may resume it; a G's stack is
+// used by at most one thread at a time; descriptors are never freed while
+// their runtime lives (type-stable: a stale Waker may grant a spurious
+// permit, never touch freed memory).
 //
 // Synchronisation: status is the only field written by other threads
 // (ready(), cancellation) besides cancel_requested; both are atomics. All
@@ -39,7 +51,7 @@
 
 namespace goro::detail {
 
-enum class GStatus : std::uint32_t { Free, Runnable, Running, Notified, Parked };
+enum class GStatus : std::uint32_t { Free, Runnable, Notified, Parked };
 
 // 192 bytes (three cache lines) in a release build, the callable's inline
 // storage included: a million descriptors are 192 MB of page faults.

@@ -10,7 +10,7 @@
 // Cancellation: a request is a flag on the G plus a wake. Waits check
 // cancel_pending() in their loop before each park, so the request cannot be
 // lost: either the flag is seen before parking, or the wake arrives after
-// (Parked -> Runnable) or during (Running -> Notified) the park. Blocking
+// (Parked -> Runnable) or during (Runnable -> Notified) the park. Blocking
 // calls also look at their entry (entry_cancellation_point, park.hpp), so a
 // call that would not park delivers a pending request too; g_requests_pending
 // counts the undelivered requests so that the look costs one relaxed load
@@ -126,7 +126,8 @@ void park() {
         // first: the CAS is rarely needed and costs a locked instruction.)
         GStatus s = GStatus::Notified;
         if (g->status.load(std::memory_order_relaxed) == GStatus::Notified &&
-            g->status.compare_exchange_strong(s, GStatus::Running, std::memory_order_acq_rel))
+            g->status.compare_exchange_strong(s, GStatus::Runnable,
+                                              std::memory_order_acq_rel))  // pairs with the waker's CAS (ready_from)
             return;
         worker_runtime()->g_switch_away(m, g, rt::Action::Park);
         return;

@@ -151,11 +151,16 @@ void Runtime::ready_from(M* m, G* g, bool next) {
                     return;
                 }
                 break;
-            case GStatus::Running:
-                // It has not switched out yet: leave a permit for its park().
+            case GStatus::Runnable:
+            case GStatus::Notified:
+                // Queued, running, or switching out: leave a permit for its
+                // next park(), by a CAS even when one is there already (then
+                // Notified -> Notified), so that the G's CAS that takes it
+                // reads from ours and sees what we wrote before waking (g.hpp:
+                // a plain "it will run anyway" lost wake-ups).
                 if (g->status.compare_exchange_weak(s, GStatus::Notified, std::memory_order_acq_rel)) return;
                 break;
-            default: return;  // Runnable or Notified already; Free: a stale wake
+            case GStatus::Free: return;  // a stale wake
         }
     }
 }

@@ -119,7 +119,6 @@ void Runtime::execute(M* m, G* g) {
     if (!g->stack) bind_stack(p, g);
     m->curg = g;
     p->schedseq.store(p->schedseq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // odd: in a G
-    g->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it: no one else writes it now
     Handoff h(m, Action::None, nullptr);
     assert_no_lock_held_at_switch();
     HandoffHeader* in = switch_context(m->g0, g->ctx, &h);
@@ -151,14 +150,14 @@ inline void Runtime::after_switch(M* m, Handoff* h) {
     switch (h->action) {
         case Action::None: return;
         case Action::Yield:
-            g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
+            // Still Runnable (or Notified: the permit waits for its next park).
             if (m->p->id >= nprocs_.load(std::memory_order_relaxed)) global_.push(g);
             else enqueue_local(m->p, g, false);
             return;
         case Action::Park: {
             // Publish Parked only now that its stack is free. A permit that
             // arrived meanwhile (Notified) makes it runnable again at once.
-            GStatus s = GStatus::Running;
+            GStatus s = GStatus::Runnable;
             if (!g->status.compare_exchange_strong(s, GStatus::Parked, std::memory_order_acq_rel)) {
                 GORO_ASSERT(s == GStatus::Notified, "goroutine %llu in state %u at park",
                             static_cast<unsigned long long>(g->id), static_cast<unsigned>(s));
@@ -290,7 +289,6 @@ bool Runtime::periodic_visit_due(P* p, std::uint32_t seq) noexcept {
     if (next) {
         if (!next->stack) bind_stack(p, next);
         m->curg = next;
-        next->status.store(GStatus::Running, std::memory_order_relaxed);  // we dequeued it
         p->schedseq.store(seq + 2, std::memory_order_relaxed);
     } else {
         p->schedseq.store(seq + 1, std::memory_order_relaxed);  // even: back in g0
