@@ -1,5 +1,5 @@
 /// @file goro/task.hpp
-/// @brief the asyncio layer: Task, gather, wait, wait_for,
+/// @brief the asyncio layer: Task, gather, wait, wait_for, shield,
 /// as_completed and run_blocking, on the same scheduler as goroutines.
 ///
 /// @code
@@ -398,6 +398,25 @@ template <class F, class Rep, class Period>
 requires(std::invocable<std::decay_t<F>&> &&
          !detail::IsTask<std::remove_cvref_t<F>>::value) auto wait_for(F&& fn, std::chrono::duration<Rep, Period> d) {
     return wait_for(spawn(std::forward<F>(fn)), d);
+}
+
+/// shield(t) is a task that ends as t ends (its value, its exception, or
+/// Cancelled if t is cancelled), except that cancelling the shield does not
+/// cancel t (asyncio.shield): a wait_for, gather, TaskGroup or caller that
+/// cancels what it waits for stops waiting while t runs on. The shield is a
+/// goroutine that waits for t; for a move-only result, take it from the
+/// shield (its get() moves t's result out). Callable wherever spawn() is;
+/// InvalidState on an empty Task.
+///
+///     auto save = goro::spawn([&] { return db.commit(); });
+///     try { goro::wait_for(goro::shield(save), 100ms); }
+///     catch (const goro::Timeout&) { /* save still runs; save.get() later */ }
+template <class R>
+Task<R> shield(Task<R> t) {
+    if (!t.valid()) throw InvalidState("goro: shield of an empty Task");
+    auto wait_for_t = [t]() -> R { return t.get(); };
+    if (t.name().empty()) return spawn(std::move(wait_for_t));
+    return spawn("shield(" + t.name() + ")", std::move(wait_for_t));
 }
 
 /// AsCompleted<R> is as_completed()'s range: iterating it yields the tasks

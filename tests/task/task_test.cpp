@@ -568,3 +568,50 @@ TEST_CASE("task_states_are_recycled_across_threads_without_mixing_results", "[ta
         CHECK(wrong == 0);
     });
 }
+
+// shield(t): cancelling the shield (directly, or by wait_for's timeout) leaves t running; t's value,
+// exception or cancellation reaches the shield; from a plain thread too.
+TEST_CASE("shield_protects_the_task_from_the_waiters_cancellation", "[task][shield]") {
+    for_each_maxprocs({1, 2}, [](int) {
+        goro::Chan<int> release;
+        auto inner = goro::spawn("save", [release] { return *release.recv() * 2; });
+        auto guarded = goro::shield(inner);
+        CHECK(guarded.name() == "shield(save)");
+        CHECK_THROWS_AS(goro::wait_for(guarded, 10ms), goro::Timeout);  // cancels the shield only
+        CHECK(guarded.cancelled());
+        CHECK_FALSE(inner.done());
+        release.send(21);
+        CHECK(inner.get() == 42);  // it ran on
+
+        // Cancelling a shield directly, and a shield of a task that finishes.
+        goro::Chan<int> later;
+        auto slow = goro::spawn([later] { return *later.recv(); });
+        auto s1 = goro::shield(slow), s2 = goro::shield(slow);
+        CHECK(s1.cancel());
+        CHECK_THROWS_AS(s1.get(), goro::Cancelled);
+        later.send(7);
+        CHECK(s2.get() == 7);
+        CHECK(slow.get() == 7);
+
+        // What t ends with, the shield ends with.
+        auto failing = goro::spawn([]() -> int { throw MyError(3); });
+        CHECK_THROWS_AS(goro::shield(failing).get(), MyError);
+        goro::Chan<int> never;
+        auto doomed = goro::spawn([never] { return *never.recv(); });
+        auto s3 = goro::shield(doomed);
+        doomed.cancel();
+        CHECK_THROWS_AS(s3.get(), goro::Cancelled);
+        CHECK(goro::shield(goro::spawn([] { return 5; })).get() == 5);  // already done or not: the same
+        CHECK_THROWS_AS(goro::shield(goro::Task<int>{}), goro::InvalidState);
+
+        // From a plain thread, and with a move-only result taken through the shield.
+        std::unique_ptr<int> got;
+        std::thread plain([&] {
+            auto owner = goro::spawn([] { return std::make_unique<int>(9); });
+            got = goro::shield(owner).get();
+        });
+        goro::run_blocking([&] { plain.join(); });  // join() would block the worker
+        REQUIRE(got);
+        CHECK(*got == 9);
+    });
+}
