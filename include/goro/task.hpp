@@ -400,6 +400,78 @@ requires(std::invocable<std::decay_t<F>&> &&
     return wait_for(spawn(std::forward<F>(fn)), d);
 }
 
+/// @name Timeout scopes
+/// timeout(d, fn) runs fn() here, on the calling goroutine, and returns its
+/// result; if fn has not returned within d, the goroutine gets a
+/// cancellation request (goro::Cancelled at its next blocking call), and
+/// the Cancelled that then ends fn leaves timeout() as goro::Timeout
+/// (asyncio.timeout(), Python 3.11+). Only the scope's own cancellation is
+/// turned into Timeout:
+///  - a cancellation from elsewhere (Task::cancel, an enclosing gather,
+///    wait_for or TaskGroup), even one that arrives after the deadline,
+///    stays Cancelled;
+///  - of nested scopes that both expire, the outermost whose deadline
+///    passed throws Timeout and the inner ones pass the Cancelled on;
+///  - if fn catches the Cancelled and returns, timeout() returns its
+///    result; any other exception from fn passes through unchanged;
+///  - a request the deadline made that fn never received (it returned
+///    first) is withdrawn: the code after the scope is not cancelled.
+/// A deadline already past makes the request at once: fn runs until its
+/// first blocking call. timeout_at(t, fn) takes a time point of any clock.
+///
+/// On a plain thread there is no goroutine to cancel: fn runs on a new
+/// goroutine and the thread waits for it, as wait_for(spawn(fn), d) does
+/// (fn must then return a value, not a reference).
+///
+///     std::string page = goro::timeout(2s, [&] { return fetch(url); });
+///@{
+template <class F>
+requires std::invocable<std::decay_t<F>&>
+std::invoke_result_t<std::decay_t<F>&> timeout_at(detail::TimePoint deadline, F&& fn) {
+    using R = std::invoke_result_t<std::decay_t<F>&>;
+    if (!detail::current_g()) {
+        if constexpr (std::is_reference_v<R>) {
+            throw InvalidState("goro: timeout() on a plain thread needs a function that returns a value");
+        } else {
+            auto left = deadline - detail::Clock::now();
+            if (deadline == detail::TimePoint::max()) left = detail::kNoDeadline;
+            return wait_for(spawn(std::forward<F>(fn)), left < left.zero() ? left.zero() : left);
+        }
+    }
+    struct Scope {
+        detail::TimeoutScope* s;
+        ~Scope() {
+            if (s) detail::timeout_exit(s, false);
+        }
+        bool exit(bool cancelled) noexcept { return detail::timeout_exit(std::exchange(s, nullptr), cancelled); }
+    } scope{detail::timeout_enter(deadline)};
+    try {
+        if constexpr (std::is_void_v<R>) {
+            fn();
+            scope.exit(false);
+        } else {
+            R r = fn();
+            scope.exit(false);
+            if constexpr (std::is_reference_v<R>) return static_cast<R>(r);
+            else return r;
+        }
+    } catch (const Cancelled&) {
+        if (scope.exit(true)) throw Timeout("goro: timeout: the deadline passed");
+        throw;
+    }
+}
+template <class C, class D, class F>
+requires std::invocable<std::decay_t<F>&>
+std::invoke_result_t<std::decay_t<F>&> timeout_at(std::chrono::time_point<C, D> t, F&& fn) {
+    return timeout_at(detail::deadline_at(t), std::forward<F>(fn));
+}
+template <class Rep, class Period, class F>
+requires std::invocable<std::decay_t<F>&>
+std::invoke_result_t<std::decay_t<F>&> timeout(std::chrono::duration<Rep, Period> d, F&& fn) {
+    return timeout_at(detail::deadline_after(d), std::forward<F>(fn));
+}
+///@}
+
 /// shield(t) is a task that ends as t ends (its value, its exception, or
 /// Cancelled if t is cancelled), except that cancelling the shield does not
 /// cancel t (asyncio.shield): a wait_for, gather, TaskGroup or caller that

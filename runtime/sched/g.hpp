@@ -35,7 +35,8 @@
 // permit, never touch freed memory).
 //
 // Synchronisation: status is the only field written by other threads
-// (ready(), cancellation) besides cancel_requested; both are atomics. All
+// (ready(), cancellation) besides cancel_requested and cancels; all three
+// are atomics. All
 // other fields belong to the worker running the G, or to the allocator while
 // the G is Free.
 #pragma once
@@ -63,6 +64,10 @@ struct alignas(64) G {
     bool user = true;  // counted by num_goroutines()
     bool is_main = false;
     std::uint32_t fn_align = 0;  // of a callable on the heap (fn != inline_fn)
+    // Cancellation requests made of this goroutine (g_cancel) and not taken
+    // back by the timeout scope that made them: asyncio's cancelling(). Only
+    // timeout scopes read it (park.cpp); zeroed when the descriptor is freed.
+    std::atomic<std::uint32_t> cancels{0};
     std::uint64_t id = 0;
     const EntryOps* ops = nullptr;
     void* fn = nullptr;  // the callable: inline_fn or a heap block

@@ -229,14 +229,109 @@ void throw_cancelled() {
     throw Cancelled();
 }
 
-void g_cancel(G* g) noexcept {
-    // release: pairs with acquire in cancel_pending. Counted once per request
-    // however often it is repeated before delivery.
-    if (!g->cancel_requested.exchange(true, std::memory_order_acq_rel))
+namespace {
+// The request half of g_cancel: count it (seq_cst: a timeout scope that
+// withdraws the flag re-reads the count after, see timeout_exit), then set
+// the flag. release: pairs with acquire in cancel_pending. The flag is
+// counted in g_requests_pending once however often it is set before delivery.
+void request_cancel_flag_only(G* g) noexcept {
+    if (!g->cancel_requested.exchange(true, std::memory_order_seq_cst))
         g_requests_pending.fetch_add(1, std::memory_order_relaxed);
+}
+void request_cancel(G* g) noexcept {
+    g->cancels.fetch_add(1, std::memory_order_seq_cst);
+    request_cancel_flag_only(g);
+}
+}  // namespace
+
+void g_cancel(G* g) noexcept {
+    request_cancel(g);
     // seq_cst: the flag must be visible before we read the status in ready().
     std::atomic_thread_fence(std::memory_order_seq_cst);
     Waker{g, nullptr}.wake();
+}
+
+// ---------------------------------------------------------------- timeout scopes
+//
+// asyncio.timeout()'s rule, which this follows: the Cancelled that ends a
+// scope's body becomes Timeout only if the scope's timer made a request and
+// no other request was made since the scope began. G::cancels counts the
+// requests not taken back; the scope notes it at entry (base) and, if its
+// timer fired, takes its own back at exit: a count still above base means
+// someone else (an outer scope's timer, Task::cancel, a TaskGroup) asked
+// too, and the Cancelled is theirs to receive. A request the body never
+// received (it finished first, or caught the Cancelled) is withdrawn when
+// no other is outstanding, so that it does not cancel the code after the
+// scope (asyncio 3.13's uncancel() does the same).
+struct TimeoutScope : rt::TimerNode {
+    G* g = nullptr;
+    std::uint32_t base = 0;
+    bool armed = false;
+    std::atomic<bool> fired{false};
+
+    static void fire_fn(rt::TimerNode* n) {
+        auto* t = static_cast<TimeoutScope*>(n);
+        G* g = t->g;
+        request_cancel(g);
+        // release: the owner, seeing fired, knows the request is made and
+        // the timers code is done with t (it may free t at once: t is not
+        // touched after this store).
+        t->fired.store(true, std::memory_order_release);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // as in g_cancel
+        Waker{g, nullptr}.wake();
+    }
+};
+
+TimeoutScope* timeout_enter(TimePoint deadline) {
+    G* g = current_g();
+    if (!g) throw InvalidState("goro: timeout() on a plain thread: there is no goroutine to cancel");
+    auto* t = new TimeoutScope;
+    t->g = g;
+    t->base = g->cancels.load(std::memory_order_relaxed);  // only the G itself takes requests back
+    if (Clock::now() >= deadline) {
+        // Already past: the request is made now (asyncio schedules it with
+        // call_soon); the body runs until its first blocking call.
+        request_cancel(g);
+        t->fired.store(true, std::memory_order_relaxed);
+        return t;
+    }
+    if (deadline == TimePoint::max()) return t;  // no deadline: never fires
+    t->when = deadline;
+    t->fire = &TimeoutScope::fire_fn;
+    worker_runtime()->add_timer(t);
+    t->armed = true;
+    return t;
+}
+
+bool timeout_exit(TimeoutScope* t, bool cancelled) noexcept {
+    G* g = t->g;
+    bool fired;
+    if (!t->armed) {
+        fired = t->fired.load(std::memory_order_relaxed);  // made at entry, or no deadline at all
+    } else if (worker_runtime()->remove_timer(t)) {
+        fired = false;
+    } else {
+        // It fired, or is firing on another worker: wait until it is done
+        // with t (its wake ends the park; spurious returns loop).
+        while (!t->fired.load(std::memory_order_acquire)) park();
+        fired = true;
+    }
+    std::uint32_t base = t->base;
+    delete t;
+    if (!fired) return false;
+    std::uint32_t left = g->cancels.fetch_sub(1, std::memory_order_seq_cst) - 1;
+    if (left == 0 && g->cancel_requested.load(std::memory_order_relaxed)) {
+        // Ours, never delivered: withdraw it. A canceller that counted
+        // itself before our load of cancels is seen there and the flag put
+        // back; one that counts after it sets the flag after our clear
+        // (request_cancel counts first, all seq_cst), so no request is lost.
+        if (g->cancel_requested.exchange(false, std::memory_order_seq_cst))
+            g_requests_pending.fetch_sub(1, std::memory_order_relaxed);
+        if (g->cancels.load(std::memory_order_seq_cst) != 0) request_cancel_flag_only(g);
+    }
+    Runtime* r = worker_runtime();
+    bool shutting_down = !g->is_main && r->shutting_down.load(std::memory_order_acquire);
+    return cancelled && left <= base && !shutting_down;
 }
 
 // ---------------------------------------------------------------- sleeping

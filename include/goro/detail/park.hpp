@@ -68,6 +68,21 @@ inline void cancellation_point() {
     if (cancel_pending()) throw_cancelled();
 }
 
+// Timeout scopes (goro::timeout, task.hpp). timeout_enter() arms a timer
+// that, at `deadline`, makes a cancellation request of the calling goroutine
+// (at once if the deadline has passed); timeout_exit() ends the scope: it
+// disarms the timer, or waits until a firing one is done with it, and takes
+// the scope's request back (asyncio's uncancel()), withdrawing it if it was
+// never delivered and nobody else asked. It returns true when the Cancelled
+// the body ended with (cancelled == true) is the scope's own, to be turned
+// into Timeout: the timer fired, no other request was made since the scope
+// began, and the runtime is not shutting down. Both are called on the
+// goroutine that runs the scope; timeout_enter throws InvalidState on a
+// plain thread and std::bad_alloc, and exit must follow every enter.
+struct TimeoutScope;
+TimeoutScope* timeout_enter(TimePoint deadline);
+bool timeout_exit(TimeoutScope* scope, bool cancelled) noexcept;
+
 // How many requests wait for delivery in the process: cancellation requests,
 // plus one while a runtime cancels its leftovers at shutdown, plus the
 // monitor's preemption requests to goroutines that ran too long without a
