@@ -1,5 +1,5 @@
 /// @file goro/net.hpp
-/// @brief TCP and UDP over the runtime's netpoller (epoll on Linux), and IP endpoints.
+/// @brief TCP, Unix-domain and UDP sockets over the runtime's netpoller (epoll on Linux), and IP endpoints.
 ///
 /// @code
 /// goro::run([] {
@@ -81,12 +81,14 @@
 
 #include <chrono>
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <system_error>
 
 namespace goro::detail {
@@ -162,40 +164,14 @@ private:
     std::array<std::uint8_t, 16> bytes_{};   // IPv4 in the first 4 bytes
 };
 
-/// TcpStream is a connected TCP socket (TCP_NODELAY set, as in Go).
-class TcpStream {
+/// Stream is a connected stream socket: what TcpStream and UnixStream share
+/// (Go's net.Conn). Code that only reads, writes and closes can take a
+/// `Stream&` and serve either. Not made directly: connect() or accept() one
+/// of the two.
+class Stream {
 public:
-    /// Not connected: every call throws EBADF.
-    TcpStream() noexcept = default;
-    /// Move-only: the moved-from stream is not connected.
-    ///@{
-    TcpStream(TcpStream&& o) noexcept;
-    TcpStream& operator=(TcpStream&& o) noexcept;
-    ///@}
-    TcpStream(const TcpStream&) = delete;
-    TcpStream& operator=(const TcpStream&) = delete;
-    ~TcpStream();
-
-    /// connect() resolves host (literals at once, names without blocking a
-    /// worker), then tries each address in turn within `timeout` overall
-    /// (zero: no waiting, see the file comment). Throws Timeout, or
-    /// std::system_error (ECONNREFUSED...).
-    ///@{
-    static TcpStream connect(std::string_view host, std::uint16_t port,
-                             std::optional<std::chrono::nanoseconds> timeout = {});
-    template <class Rep, class Period>
-    static TcpStream connect(std::string_view host, std::uint16_t port, std::chrono::duration<Rep, Period> timeout) {
-        return connect(host, port, std::optional<std::chrono::nanoseconds>(detail::to_nanos(timeout)));
-    }
-    template <class Rep, class Period>
-    static TcpStream connect(std::string_view host, std::uint16_t port,
-                             std::optional<std::chrono::duration<Rep, Period>> timeout) {
-        return connect(host, port, detail::to_nanos(timeout));
-    }
-    ///@}
-
-    /// from_fd() adopts a connected stream socket (made non-blocking here).
-    static TcpStream from_fd(int fd);
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
 
     /// read() parks until at least one byte is there; returns how many were
     /// read, 0 at end of stream (or for an empty buffer).
@@ -242,6 +218,96 @@ public:
     ///@}
     /// native_handle() is the fd (-1 when closed); it stays owned by the stream.
     int native_handle() const noexcept;
+
+protected:
+    /// Not connected: every call throws EBADF.
+    Stream() noexcept = default;
+    /// Takes a descriptor of a connected socket (runtime/netpoll/).
+    explicit Stream(goro::detail::PollDesc* pd) noexcept : pd_(pd) {}
+    /// Move-only: the moved-from stream is not connected.
+    ///@{
+    Stream(Stream&& o) noexcept;
+    Stream& operator=(Stream&& o) noexcept;
+    ///@}
+    /// Closes the socket. Not virtual, hence protected: a Stream is never
+    /// destroyed through a pointer to the base.
+    ~Stream();
+
+    goro::detail::PollDesc* pd_ = nullptr;
+    std::optional<std::chrono::nanoseconds> read_timeout_;   // nullopt: none
+    std::optional<std::chrono::nanoseconds> write_timeout_;  // nullopt: none
+};
+
+/// Listener is what TcpListener and UnixListener share: a listening socket
+/// that any number of goroutines may accept() on, and close() to wake them.
+class Listener {
+public:
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+    /// close() stops listening and wakes every parked accept() (EBADF).
+    /// Idempotent; also done by the destructor.
+    void close() noexcept;
+    /// Whether the listener holds an open socket.
+    ///@{
+    bool is_open() const noexcept;
+    explicit operator bool() const noexcept { return is_open(); }
+    ///@}
+    /// The listening fd (-1 when closed); it stays owned by the listener.
+    int native_handle() const noexcept;
+
+protected:
+    /// Not listening: every call throws EBADF.
+    Listener() noexcept = default;
+    /// Move-only: the moved-from listener is not listening.
+    ///@{
+    Listener(Listener&& o) noexcept;
+    Listener& operator=(Listener&& o) noexcept;
+    ///@}
+    /// Closes the socket (not virtual, hence protected).
+    ~Listener();
+    /// The next connection's descriptor: parks until one arrives; out of fds
+    /// (EMFILE, ENFILE, ENOBUFS, ENOMEM) it backs off (5 ms doubling to 1 s,
+    /// as net/http does) and retries instead of failing or spinning.
+    goro::detail::PollDesc* accept_pd(const char* what);
+
+    goro::detail::PollDesc* pd_ = nullptr;
+};
+
+/// TcpStream is a connected TCP socket (TCP_NODELAY set, as in Go). Reading,
+/// writing, timeouts and close() are Stream's.
+class TcpStream : public Stream {
+public:
+    /// Not connected: every call throws EBADF.
+    TcpStream() noexcept = default;
+    /// Move-only: the moved-from stream is not connected.
+    ///@{
+    TcpStream(TcpStream&& o) noexcept = default;
+    TcpStream& operator=(TcpStream&& o) noexcept = default;
+    ///@}
+    ~TcpStream() = default;
+
+    /// connect() resolves host (literals at once, names without blocking a
+    /// worker), then tries each address in turn within `timeout` overall
+    /// (zero: no waiting, see the file comment). Throws Timeout, or
+    /// std::system_error (ECONNREFUSED...).
+    ///@{
+    static TcpStream connect(std::string_view host, std::uint16_t port,
+                             std::optional<std::chrono::nanoseconds> timeout = {});
+    template <class Rep, class Period>
+    static TcpStream connect(std::string_view host, std::uint16_t port, std::chrono::duration<Rep, Period> timeout) {
+        return connect(host, port, std::optional<std::chrono::nanoseconds>(detail::to_nanos(timeout)));
+    }
+    template <class Rep, class Period>
+    static TcpStream connect(std::string_view host, std::uint16_t port,
+                             std::optional<std::chrono::duration<Rep, Period>> timeout) {
+        return connect(host, port, detail::to_nanos(timeout));
+    }
+    ///@}
+
+    /// from_fd() adopts a connected stream socket (made non-blocking here).
+    static TcpStream from_fd(int fd);
+
     /// The local and the peer's port (std::system_error on a closed stream).
     ///@{
     std::uint16_t local_port() const;
@@ -256,25 +322,21 @@ public:
 
 private:
     friend class TcpListener;
-    explicit TcpStream(goro::detail::PollDesc* pd) noexcept : pd_(pd) {}
-    goro::detail::PollDesc* pd_ = nullptr;
-    std::optional<std::chrono::nanoseconds> read_timeout_;   // nullopt: none
-    std::optional<std::chrono::nanoseconds> write_timeout_;  // nullopt: none
+    explicit TcpStream(goro::detail::PollDesc* pd) noexcept : Stream(pd) {}
 };
 
-/// TcpListener is a listening TCP socket (SO_REUSEADDR set).
-class TcpListener {
+/// TcpListener is a listening TCP socket (SO_REUSEADDR set). close() and
+/// the rest are Listener's.
+class TcpListener : public Listener {
 public:
     /// Not listening: every call throws EBADF.
     TcpListener() noexcept = default;
     /// Move-only: the moved-from listener is not listening.
     ///@{
-    TcpListener(TcpListener&& o) noexcept;
-    TcpListener& operator=(TcpListener&& o) noexcept;
+    TcpListener(TcpListener&& o) noexcept = default;
+    TcpListener& operator=(TcpListener&& o) noexcept = default;
     ///@}
-    TcpListener(const TcpListener&) = delete;
-    TcpListener& operator=(const TcpListener&) = delete;
-    ~TcpListener();
+    ~TcpListener() = default;
 
     /// listen() binds host:port (port 0: any free port; host "" or "0.0.0.0":
     /// every IPv4 address, "::" every IPv6 address) with backlog SOMAXCONN.
@@ -291,22 +353,104 @@ public:
     /// and retries instead of failing or spinning. A close() meanwhile throws
     /// EBADF.
     TcpStream accept();
-    /// close() stops listening and wakes every parked accept(). Idempotent.
-    void close() noexcept;
-
-    /// Whether the listener holds an open socket.
-    ///@{
-    bool is_open() const noexcept;
-    explicit operator bool() const noexcept { return is_open(); }
-    ///@}
-    /// The listening fd (-1 when closed); it stays owned by the listener.
-    int native_handle() const noexcept;
     /// The address and port it listens on (std::system_error when closed).
     IpEndpoint local_addr() const;
 
 private:
-    goro::detail::PollDesc* pd_ = nullptr;
     std::uint16_t port_ = 0;
+};
+
+/// UnixStream is a connected Unix-domain stream socket (Go's
+/// net.UnixConn): local IPC by a path in the file system, or by a Linux
+/// abstract name, written with a leading '@' as Go writes it ("@goro-test":
+/// no file, gone when the last socket closes). Reading, writing, timeouts
+/// and close() are Stream's.
+class UnixStream : public Stream {
+public:
+    /// Not connected: every call throws EBADF.
+    UnixStream() noexcept = default;
+    /// Move-only: the moved-from stream is not connected.
+    ///@{
+    UnixStream(UnixStream&& o) noexcept = default;
+    UnixStream& operator=(UnixStream&& o) noexcept = default;
+    ///@}
+    ~UnixStream() = default;
+
+    /// connect() connects to the listener at `path` ('@': an abstract name)
+    /// within `timeout` (none by default). Throws Timeout, or
+    /// std::system_error: ENOENT (no such socket), ECONNREFUSED (nobody
+    /// listens on it), ENAMETOOLONG (a path over 107 bytes).
+    ///@{
+    static UnixStream connect(std::string_view path, std::optional<std::chrono::nanoseconds> timeout = {});
+    template <class Rep, class Period>
+    static UnixStream connect(std::string_view path, std::chrono::duration<Rep, Period> timeout) {
+        return connect(path, std::optional<std::chrono::nanoseconds>(detail::to_nanos(timeout)));
+    }
+    ///@}
+    /// from_fd() adopts a connected Unix stream socket (made non-blocking).
+    static UnixStream from_fd(int fd);
+    /// pair() is two streams connected to each other (socketpair(2)).
+    static std::pair<UnixStream, UnixStream> pair();
+
+    /// The path (or '@' name) of the peer's socket; empty for an unnamed one
+    /// (a connecting client, a pair()).
+    std::string peer_path() const;
+
+private:
+    friend class UnixListener;
+    explicit UnixStream(goro::detail::PollDesc* pd) noexcept : Stream(pd) {}
+};
+
+/// UnixListener listens on a Unix-domain stream socket. A listener that
+/// created a socket file removes it when closed (close() or the
+/// destructor), unless the file was replaced meanwhile; an abstract name
+/// ('@...') has no file.
+class UnixListener : public Listener {
+public:
+    /// What listen() does about the path.
+    struct Options {
+        /// A socket file left at `path` by a process that is gone (nobody
+        /// accepts on it) is removed and replaced. Without it, listen()
+        /// throws EADDRINUSE naming the path. A live socket, or a file that
+        /// is not a socket, is never removed.
+        bool replace_stale = false;
+        int backlog = 4096;  ///< listen(2)'s backlog (the kernel caps it at somaxconn)
+    };
+
+    /// Not listening: every call throws EBADF.
+    UnixListener() noexcept = default;
+    /// Move-only: the moved-from listener is not listening (and removes no file).
+    ///@{
+    UnixListener(UnixListener&& o) noexcept;
+    UnixListener& operator=(UnixListener&& o) noexcept;
+    ///@}
+    /// Closes the socket and removes the file it created.
+    ~UnixListener();
+
+    /// listen() binds `path` ('@': an abstract name) and listens. Throws
+    /// std::system_error: EADDRINUSE for a path that exists (see Options),
+    /// ENAMETOOLONG for one over 107 bytes, EACCES, ENOENT (no directory).
+    ///@{
+    static UnixListener listen(std::string_view path);
+    static UnixListener listen(std::string_view path, Options options);
+    ///@}
+    /// accept() parks until a connection arrives (as TcpListener::accept).
+    UnixStream accept();
+    /// close() stops listening, wakes every parked accept(), and removes the
+    /// socket file it created. Idempotent.
+    void close() noexcept;
+    /// The path (or '@' name) it listens on.
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    void remove_file() noexcept;
+    std::string path_;
+    // The socket file this listener created, to remove at close (device and
+    // inode: one that replaced it meanwhile is left alone). file_ino_ is 0
+    // when there is none, and is taken by exchange, so that one of several
+    // concurrent close() calls removes the file.
+    std::uint64_t file_dev_ = 0;
+    std::atomic<std::uint64_t> file_ino_{0};
 };
 
 /// Datagram is what UdpSocket::recv_from() and recv() received: `size`

@@ -1,29 +1,9 @@
-// netpoll/tcp.cpp — goro::net: TcpStream, TcpListener, wait_readable and
-// wait_writable (include/goro/net.hpp).
-//
-// Owns: the socket syscalls and their errno handling. Every blocking call has
-// the same shape (Go's internal/poll fd_unix.go):
-//
-//     PdOp op(pd)                 pin the fd: a concurrent close() defers ::close
-//     loop:
-//       seen = seq[mode]          BEFORE the syscall (poll_desc.cpp protocol)
-//       syscall                   non-blocking
-//       ok -> return
-//       errno read at once        (a goroutine may resume on another thread,
-//                                  whose errno is another variable)
-//       EINTR -> again; EAGAIN -> pd_wait(seen, deadline) then again
-//       else -> std::system_error(errno)
-//
-// Cancellation: checked on entry of each blocking call (the request is
-// delivered once, by the next blocking call) and while parked (detail::block).
-// Nothing is consumed from the socket by a wait, so a cancelled read leaves
-// the stream usable.
-//
-// Faults: ECONNRESET/EPIPE surface as std::system_error to the caller, who
-// closes; SIGPIPE is never raised (MSG_NOSIGNAL on every send). accept()
-// retries ECONNABORTED/EPROTO/EINTR at once, and backs off on fd exhaustion
-// (EMFILE/ENFILE/ENOBUFS/ENOMEM), parked with pd_sleep so close() still
-// wakes it.
+// netpoll/tcp.cpp — goro::net: how TCP sockets are made and named
+// (TcpStream::connect, from_fd, ports and addresses; TcpListener::listen and
+// accept), and wait_readable / wait_writable (include/goro/net.hpp).
+// Reading, writing, closing and the accept loop are stream.cpp's, shared
+// with the Unix-domain sockets (unix.cpp); the shape of every blocking call
+// and the errno rules are described there.
 //
 // Rejected designs:
 //  * Registering a socket at creation (Go does): the first EAGAIN registers
@@ -114,23 +94,6 @@ int finish_connect(PollDesc* pd, std::uint32_t seen, const TimePoint* deadline, 
 
 // ---------------------------------------------------------------- TcpStream
 
-TcpStream::TcpStream(TcpStream&& o) noexcept
-    : pd_(std::exchange(o.pd_, nullptr)), read_timeout_(o.read_timeout_), write_timeout_(o.write_timeout_) {}
-
-TcpStream& TcpStream::operator=(TcpStream&& o) noexcept {
-    if (this != &o) {
-        if (pd_) rt::pd_release(pd_);
-        pd_ = std::exchange(o.pd_, nullptr);
-        read_timeout_ = o.read_timeout_;
-        write_timeout_ = o.write_timeout_;
-    }
-    return *this;
-}
-
-TcpStream::~TcpStream() {
-    if (pd_) rt::pd_release(pd_);
-}
-
 TcpStream TcpStream::connect(std::string_view host, std::uint16_t port,
                              std::optional<std::chrono::nanoseconds> timeout) {
     goro::detail::entry_cancellation_point();
@@ -164,88 +127,6 @@ TcpStream TcpStream::from_fd(int fd) {
     return TcpStream(rt::pd_open(fd));
 }
 
-// read() skips the recv that would only say EAGAIN. A recv that returns
-// fewer bytes than asked for has emptied the socket's receive queue; it
-// records the seq[kRead] it read before the call. Anything that arrives
-// later is a new edge-triggered event, which bumps seq. So when the next
-// read() finds seq unchanged, the socket is still empty and it waits for
-// the event at once: a request/response server saves one syscall per
-// request (Go's runtime, and goro before, ask the kernel and hear EAGAIN).
-// Not after a hang-up or an error was reported (hung_up): the end of the
-// stream may already be queued behind the data, and its event has come.
-// The skip happens at most once per call; after any wait, recv decides.
-std::size_t TcpStream::read(std::span<std::byte> buf) {
-    goro::detail::entry_cancellation_point();
-    PdOp op(pd_, "read");
-    if (buf.empty()) return 0;
-    Deadline deadline(read_timeout_);
-    std::uint32_t seen = pd_->seq[kRead].load(std::memory_order_acquire);  // pairs with release in deliver
-    // relaxed: both hints were written by readers or the poller before the
-    // seq value we just acquired, or are stale, which only costs a recv.
-    if (pd_->read_drained.load(std::memory_order_relaxed) == (PollDesc::kDrainedValid | seen) &&
-        !pd_->hung_up.load(std::memory_order_relaxed)) {
-        if (!rt::pd_wait(pd_, kRead, seen, deadline.get())) throw Timeout("goro::net: read timed out");
-        seen = pd_->seq[kRead].load(std::memory_order_acquire);
-    }
-    for (;;) {
-        ssize_t n = ::recv(pd_->fd, buf.data(), buf.size(), 0);
-        if (n > 0) {
-            if (static_cast<std::size_t>(n) < buf.size())
-                pd_->read_drained.store(PollDesc::kDrainedValid | seen, std::memory_order_relaxed);
-            return static_cast<std::size_t>(n);
-        }
-        if (n == 0) return 0;
-        int err = errno;
-        if (err == EINTR) continue;
-        if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(err, "read");
-        if (!rt::pd_wait(pd_, kRead, seen, deadline.get())) throw Timeout("goro::net: read timed out");
-        seen = pd_->seq[kRead].load(std::memory_order_acquire);
-    }
-}
-
-namespace {
-// One send() that parks on EAGAIN; returns bytes written (> 0).
-std::size_t write_some(PollDesc* pd, std::span<const std::byte> buf, const TimePoint* deadline) {
-    for (;;) {
-        std::uint32_t seen = pd->seq[kWrite].load(std::memory_order_acquire);  // pairs with release in deliver
-        ssize_t n = ::send(pd->fd, buf.data(), buf.size(), MSG_NOSIGNAL);
-        if (n >= 0) return static_cast<std::size_t>(n);
-        int err = errno;
-        if (err == EINTR) continue;
-        if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(err, "write");
-        if (!rt::pd_wait(pd, kWrite, seen, deadline)) throw Timeout("goro::net: write timed out");
-    }
-}
-}  // namespace
-
-std::size_t TcpStream::write(std::span<const std::byte> buf) {
-    goro::detail::entry_cancellation_point();
-    PdOp op(pd_, "write");
-    if (buf.empty()) return 0;
-    Deadline deadline(write_timeout_);
-    return write_some(pd_, buf, deadline.get());
-}
-
-void TcpStream::write_all(std::span<const std::byte> buf) {
-    goro::detail::entry_cancellation_point();
-    PdOp op(pd_, "write");
-    Deadline deadline(write_timeout_);
-    while (!buf.empty()) buf = buf.subspan(write_some(pd_, buf, deadline.get()));
-}
-
-void TcpStream::shutdown_write() {
-    PdOp op(pd_, "shutdown");
-    if (::shutdown(pd_->fd, SHUT_WR) != 0) throw_errno(errno, "shutdown");
-}
-
-void TcpStream::close() noexcept {
-    if (pd_) rt::pd_close(pd_);
-}
-
-bool TcpStream::is_open() const noexcept { return pd_ && !pd_->closing.load(std::memory_order_relaxed); }
-
-int TcpStream::native_handle() const noexcept { return is_open() ? pd_->fd : -1; }
-
 std::uint16_t TcpStream::local_port() const {
     PdOp op(pd_, "getsockname");
     sockaddr_storage ss{};
@@ -268,21 +149,6 @@ IpEndpoint TcpStream::peer_addr() const { return sock::address_of(pd_, true); }
 
 // ---------------------------------------------------------------- TcpListener
 
-TcpListener::TcpListener(TcpListener&& o) noexcept : pd_(std::exchange(o.pd_, nullptr)), port_(o.port_) {}
-
-TcpListener& TcpListener::operator=(TcpListener&& o) noexcept {
-    if (this != &o) {
-        if (pd_) rt::pd_release(pd_);
-        pd_ = std::exchange(o.pd_, nullptr);
-        port_ = o.port_;
-    }
-    return *this;
-}
-
-TcpListener::~TcpListener() {
-    if (pd_) rt::pd_release(pd_);
-}
-
 TcpListener TcpListener::listen(std::string_view host, std::uint16_t port) { return listen(host, port, SOMAXCONN); }
 
 TcpListener TcpListener::listen(std::string_view host, std::uint16_t port, int backlog) {
@@ -304,49 +170,10 @@ TcpListener TcpListener::listen(std::string_view host, std::uint16_t port, int b
 }
 
 TcpStream TcpListener::accept() {
-    using namespace std::chrono_literals;
-    goro::detail::entry_cancellation_point();
-    PdOp op(pd_, "accept");
-    Clock::duration backoff{0};
-    for (;;) {
-        std::uint32_t seen = pd_->seq[kRead].load(std::memory_order_acquire);  // pairs with release in deliver
-        int cfd = ::accept4(pd_->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd >= 0) {
-            set_nodelay(cfd);
-            return TcpStream(rt::pd_open(cfd));
-        }
-        int err = errno;
-        switch (err) {
-            case EINTR:
-            case ECONNABORTED:  // the peer gave up while queued: take the next one
-            case EPROTO: continue;
-            case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-            case EWOULDBLOCK:
-#endif
-                rt::pd_wait(pd_, kRead, seen, nullptr);
-                continue;
-            case EMFILE:
-            case ENFILE:
-            case ENOBUFS:
-            case ENOMEM:
-                // Out of descriptors or memory: the connection stays queued; try
-                // again later rather than spin (net/http's 5 ms doubling to 1 s).
-                backoff = backoff == backoff.zero() ? Clock::duration(5ms) : std::min<Clock::duration>(2 * backoff, 1s);
-                rt::pd_sleep(pd_, Clock::now() + backoff);
-                continue;
-            default: throw_errno(err, "accept");
-        }
-    }
+    PollDesc* pd = accept_pd("accept");
+    set_nodelay(pd->fd);
+    return TcpStream(pd);
 }
-
-void TcpListener::close() noexcept {
-    if (pd_) rt::pd_close(pd_);
-}
-
-bool TcpListener::is_open() const noexcept { return pd_ && !pd_->closing.load(std::memory_order_relaxed); }
-
-int TcpListener::native_handle() const noexcept { return is_open() ? pd_->fd : -1; }
 
 IpEndpoint TcpListener::local_addr() const { return sock::address_of(pd_, false); }
 
