@@ -22,13 +22,16 @@
 //
 // Run:     ./build/examples/tour echo_server
 //     or   ./build/examples/echo_server
-//     or   ./build/examples/echo_server --serve   (a bare server for bench/net_echo.sh)
+//     or   ./build/examples/echo_server --serve   (a bare server for bench/net_echo.sh;
+//          SIGINT/SIGTERM shut it down gracefully, see serve_main)
 // Observe: the port, three "echoed:" lines (in any order), then the server
 // stops: close() wakes the goroutine parked in accept() with EBADF, and each
 // connection's goroutine ends when its client closes (read() returns 0).
 #include <goro/goro.hpp>
 
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -36,6 +39,7 @@
 #include <system_error>
 
 #include "examples.hpp"
+#include "graceful.hpp"
 
 namespace {
 
@@ -101,26 +105,50 @@ void example_echo_server() {
 namespace {
 
 // --serve: the benchmark server of bench/net_echo.sh: prints "port N", echoes
-// until ECHO_SERVE_S seconds (default 60) have passed.
+// until ECHO_SERVE_S seconds (default 60) have passed or SIGINT/SIGTERM
+// comes, then shuts down gracefully (graceful.hpp): it stops accepting,
+// closes idle connections, lets each busy one write back what it read,
+// within ECHO_GRACE_MS (default 5000), and exits 0.
 int serve_main() {
     const char* env = std::getenv("ECHO_SERVE_S");
     long seconds = env && *env ? std::atol(env) : 60;
+    const char* grace_env = std::getenv("ECHO_GRACE_MS");
+    auto grace = std::chrono::milliseconds(grace_env && *grace_env ? std::atol(grace_env) : 5000);
+    goro::Chan<int> signals = goro::signal_notify({SIGINT, SIGTERM});
     auto ln = goro::net::TcpListener::listen("127.0.0.1", 0);
     std::printf("port %u\n", unsigned(ln.port()));
     std::fflush(stdout);
+    Connections conns;
     goro::WaitGroup server;
     server.add(1);
     goro::go([&] {
         try {
-            for (;;) goro::go([c = ln.accept()]() mutable { echo(std::move(c)); });
+            for (;;) {
+                conns.serve(ln.accept(), [](goro::net::TcpStream& c, Connections::Entry& entry) {
+                    std::array<std::byte, 1024> buf;
+                    try {
+                        for (std::size_t n; (n = c.read(buf)) > 0;) {
+                            if (!entry.busy()) return;
+                            c.write_all(std::span(buf.data(), n));
+                            if (!entry.idle()) return;
+                        }
+                    } catch (const std::system_error&) {
+                    }
+                });
+            }
         } catch (const std::system_error&) {
         }
         server.done();
     });
-    goro::sleep_for(std::chrono::seconds(seconds));
+    goro::select(goro::case_recv(signals, [](auto) {}),
+                 goro::case_recv(goro::after(std::chrono::seconds(seconds)), [](auto) {}));
+    goro::signal_stop(signals);
     ln.close();
     server.wait();
-    return 0;  // run() cancels the connections still open
+    Connections::Report r = conns.shutdown(grace);
+    std::fprintf(stderr, "echo_server: shut down: %d idle connections closed, %d busy ones finished, %d closed at the deadline\n",
+                 r.idle_closed, r.finished, r.forced);
+    return 0;
 }
 
 }  // namespace

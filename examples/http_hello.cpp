@@ -15,13 +15,17 @@
 // Run:     ./build/examples/tour http_hello     serves its own client, then stops
 //     or   ./build/examples/http_hello          the same, standalone
 //     or   ./build/examples/http_hello --serve  a server for wrk: prints "port N",
-//          exits after HTTP_SERVE_S seconds (default 60); HTTP_PORT picks the port
+//          exits after HTTP_SERVE_S seconds (default 60) or on SIGINT/SIGTERM,
+//          gracefully (see serve_main); HTTP_PORT picks the port
 //          wrk -t1 -c64 -d5s http://127.0.0.1:N/
 // Observe: in the tour, three keep-alive requests on one connection, two
-// pipelined ones answered by one write, and a garbage request answered 400.
+// pipelined ones answered by one write, a garbage request answered 400, and
+// a graceful shutdown that closes the idle keep-alive connection.
 #include <goro/goro.hpp>
 
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -29,6 +33,7 @@
 #include <system_error>
 
 #include "examples.hpp"
+#include "graceful.hpp"
 #include "http_parse.hpp"
 
 namespace {
@@ -40,42 +45,43 @@ constexpr std::string_view kBadRequest = "HTTP/1.1 400 Bad Request\r\nContent-Le
 constexpr std::string_view kTooLarge =
     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
-// serve_conn answers requests on one connection until EOF, an error, or a
-// request that closes it. The parsing (http_parse.hpp) is the fuzzed part.
-void serve_conn(goro::net::TcpStream conn) {
+// serve_conn answers requests on one connection until EOF, an error, a
+// request that closes it, or a shutdown (graceful.hpp: the request in hand
+// is answered first). `work` is time spent before each answer (--serve's
+// HTTP_WORK_MS), so that requests are in flight when a shutdown comes. The
+// parsing (http_parse.hpp) is the fuzzed part.
+void serve_conn(goro::net::TcpStream& conn, Connections::Entry& entry, std::chrono::milliseconds work) {
     http_parse::RequestReader reader;
     std::string out;
     out.reserve(8 * kHello.size());
     try {
         for (;;) {
             std::size_t n = conn.read(std::as_writable_bytes(reader.room()));
-            if (n == 0) return;  // the client closed
+            if (n == 0) return;             // the client closed
+            if (!entry.busy()) return;      // closed by a shutdown as the bytes came
             out.clear();
             http_parse::Next next = reader.consume(n, [&](http_parse::Reply r) {
                 out.append(r == http_parse::Reply::Hello        ? kHello
                            : r == http_parse::Reply::BadRequest ? kBadRequest
                                                                 : kTooLarge);
             });
-            if (!out.empty()) conn.write_all(std::as_bytes(std::span(out)));
+            if (!out.empty()) {
+                if (work.count() > 0) goro::sleep_for(work);
+                conn.write_all(std::as_bytes(std::span(out)));
+            }
             if (next == http_parse::Next::Close) return;
+            if (!reader.mid_request() && !entry.idle()) return;  // shutting down: answered, now close
         }
     } catch (const std::system_error&) {
-        // reset by the peer, ...: drop the connection
+        // reset by the peer, closed by a shutdown, ...: drop the connection
     }
 }
 
-// serve() runs the accept loop until the listener is closed; `conns` counts
-// the connection goroutines still running.
-void serve(goro::net::TcpListener& ln, goro::WaitGroup& conns) {
+// serve() runs the accept loop until the listener is closed; `conns` holds
+// the connections for a graceful shutdown.
+void serve(goro::net::TcpListener& ln, Connections& conns, std::chrono::milliseconds work = {}) {
     try {
-        for (;;) {
-            goro::net::TcpStream c = ln.accept();
-            conns.add(1);
-            goro::go([&conns, c = std::move(c)]() mutable {
-                serve_conn(std::move(c));
-                conns.done();
-            });
-        }
+        for (;;) conns.serve(ln.accept(), [work](goro::net::TcpStream& c, Connections::Entry& e) { serve_conn(c, e, work); });
     } catch (const std::system_error&) {
         // the listener was closed
     }
@@ -101,7 +107,8 @@ std::string first_line(std::string_view s) { return std::string(s.substr(0, s.fi
 void example_http_hello() {
     auto ln = goro::net::TcpListener::listen("127.0.0.1", 0);
     std::printf("serving on http://127.0.0.1:%u/\n", unsigned(ln.port()));
-    goro::WaitGroup server, conns;
+    goro::WaitGroup server;
+    Connections conns;
     server.add(1);
     goro::go([&] {
         serve(ln, conns);
@@ -125,11 +132,15 @@ void example_http_hello() {
     for (std::size_t n; (n = g.read(buf)) > 0;) reply.append(reinterpret_cast<const char*>(buf.data()), n);
     std::printf("garbage request: %s, then the server closed the connection\n", first_line(reply).c_str());
 
-    c.close();
+    // A graceful shutdown: stop accepting, close the idle keep-alive
+    // connection (c, still open on our side), wait for busy ones.
     ln.close();  // wakes the accept loop
     server.wait();
-    conns.wait();
-    std::printf("server stopped\n");
+    Connections::Report r = conns.shutdown(std::chrono::seconds(1));
+    std::string tail;
+    for (std::size_t n; (n = c.read(buf)) > 0;) tail.append(reinterpret_cast<const char*>(buf.data()), n);
+    std::printf("server stopped: %d idle connection closed (the client read %zu more bytes, then end of stream)\n",
+                r.idle_closed, tail.size());
 }
 
 #ifdef GORO_EXAMPLE_STANDALONE
@@ -148,24 +159,38 @@ long env_long(const char* name, long dflt) {
 }
 
 // --serve: the benchmark server (same contract as the Go peer: "port N" on
-// stdout, exit after HTTP_SERVE_S seconds).
+// stdout, exit after HTTP_SERVE_S seconds), and a server that shuts down
+// gracefully on SIGINT or SIGTERM, as at the end of HTTP_SERVE_S: it stops
+// accepting, closes idle connections, gives busy ones HTTP_GRACE_MS
+// (default 5000) to answer the request in hand, closes the rest, prints
+// what it did on stderr and exits 0. HTTP_WORK_MS (default 0) delays every
+// answer, to keep requests in flight.
 int serve_main() {
     long port = env_long("HTTP_PORT", 0);
     long seconds = env_long("HTTP_SERVE_S", 60);
+    auto grace = std::chrono::milliseconds(env_long("HTTP_GRACE_MS", 5000));
+    auto work = std::chrono::milliseconds(env_long("HTTP_WORK_MS", 0));
+    goro::Chan<int> signals = goro::signal_notify({SIGINT, SIGTERM});
     auto ln = goro::net::TcpListener::listen("127.0.0.1", static_cast<std::uint16_t>(port));
     std::printf("port %u\n", unsigned(ln.port()));
     std::fflush(stdout);
-    static goro::WaitGroup conns;  // outlives this frame: connections may still be open at the end
+    Connections conns;
     goro::WaitGroup server;
     server.add(1);
     goro::go([&] {
-        serve(ln, conns);
+        serve(ln, conns, work);
         server.done();
     });
-    goro::sleep_for(std::chrono::seconds(seconds));
+    int sig = 0;
+    goro::select(goro::case_recv(signals, [&](std::optional<int> s) { sig = s.value_or(0); }),
+                 goro::case_recv(goro::after(std::chrono::seconds(seconds)), [](auto) {}));
+    goro::signal_stop(signals);  // a second SIGINT/SIGTERM now ends the process at once
     ln.close();
     server.wait();
-    return 0;  // run() cancels the connections still open
+    Connections::Report r = conns.shutdown(grace);
+    std::fprintf(stderr, "http_hello: %s; shut down: %d idle connections closed, %d requests finished, %d connections closed at the deadline\n",
+                 sig ? (sig == SIGTERM ? "SIGTERM" : "SIGINT") : "time is up", r.idle_closed, r.finished, r.forced);
+    return 0;
 }
 
 }  // namespace

@@ -88,6 +88,8 @@ class RequestReader {
 public:
     // Where the next read goes.
     std::span<char> room() noexcept { return std::span<char>(buf_.data() + have_, buf_.size() - have_); }
+    // Whether part of a request is held, waiting for the rest of it.
+    bool mid_request() const noexcept { return have_ != 0; }
 
     // After n bytes were read into room(): calls on_reply(Reply) once per
     // answer due, in order, and says whether to read on or close.
