@@ -303,6 +303,15 @@ public:
                              std::optional<std::chrono::duration<Rep, Period>> timeout) {
         return connect(host, port, detail::to_nanos(timeout));
     }
+    /// connect(addrs) tries each endpoint in turn, in the order given,
+    /// within `timeout` overall: what connect(host) does with the
+    /// addresses the name resolves to. std::system_error of the last
+    /// failure (EADDRNOTAVAIL for an empty list).
+    static TcpStream connect(std::span<const IpEndpoint> addrs, std::optional<std::chrono::nanoseconds> timeout = {});
+    template <class Rep, class Period>
+    static TcpStream connect(std::span<const IpEndpoint> addrs, std::chrono::duration<Rep, Period> timeout) {
+        return connect(addrs, std::optional<std::chrono::nanoseconds>(detail::to_nanos(timeout)));
+    }
     ///@}
 
     /// from_fd() adopts a connected stream socket (made non-blocking here).

@@ -94,31 +94,58 @@ int finish_connect(PollDesc* pd, std::uint32_t seen, const TimePoint* deadline, 
 
 // ---------------------------------------------------------------- TcpStream
 
+namespace {
+// Tries each address in turn, within one deadline for all of them; the
+// first that connects wins (Go's dialSerial), and its descriptor is
+// returned. The error of the last one is thrown when none does.
+PollDesc* connect_first(const std::vector<rt::SockAddr>& addrs, const TimePoint* deadline, const std::string& where) {
+    int last_err = EADDRNOTAVAIL;  // no address at all
+    for (const rt::SockAddr& a : addrs) {
+        FdGuard fd{::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP)};
+        if (fd.fd < 0) {
+            last_err = errno;  // e.g. EAFNOSUPPORT: no IPv6 here; the next address may do
+            continue;
+        }
+        set_nodelay(fd.fd);
+        struct Owner {
+            PollDesc* pd;
+            ~Owner() {
+                if (pd) rt::pd_release(pd);
+            }
+        } owner{rt::pd_open(fd.release())};
+        PdOp op(owner.pd, "connect");
+        std::uint32_t seen = owner.pd->seq[kWrite].load(std::memory_order_acquire);
+        int err = 0;
+        if (::connect(owner.pd->fd, a.get(), a.len) != 0) {
+            err = errno;
+            // EINTR: the connection goes on in the background, as EINPROGRESS.
+            if (err == EINPROGRESS || err == EINTR) err = finish_connect(owner.pd, seen, deadline, where);
+        }
+        if (err == 0) return std::exchange(owner.pd, nullptr);
+        last_err = err;
+    }
+    throw_errno(last_err, "connect to " + where);
+}
+}  // namespace
+
 TcpStream TcpStream::connect(std::string_view host, std::uint16_t port,
                              std::optional<std::chrono::nanoseconds> timeout) {
     goro::detail::entry_cancellation_point();
     Deadline dl(timeout);
-    const TimePoint* deadline = dl.get();
-    std::string where = endpoint(host, port);
-    std::vector<rt::SockAddr> addrs = rt::resolve_tcp(host, port, /*passive=*/false, deadline);
-    int last_err = 0;
-    for (const rt::SockAddr& a : addrs) {
-        FdGuard fd{::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP)};
-        if (fd.fd < 0) throw_errno(errno, "socket");
-        set_nodelay(fd.fd);
-        TcpStream s(rt::pd_open(fd.release()));
-        PdOp op(s.pd_, "connect");
-        std::uint32_t seen = s.pd_->seq[kWrite].load(std::memory_order_acquire);
-        int err = 0;
-        if (::connect(s.pd_->fd, a.get(), a.len) != 0) {
-            err = errno;
-            // EINTR: the connection goes on in the background, as EINPROGRESS.
-            if (err == EINPROGRESS || err == EINTR) err = finish_connect(s.pd_, seen, deadline, where);
-        }
-        if (err == 0) return s;
-        last_err = err;
+    std::vector<rt::SockAddr> addrs = rt::resolve_tcp(host, port, /*passive=*/false, dl.get());
+    return TcpStream(connect_first(addrs, dl.get(), endpoint(host, port)));
+}
+
+TcpStream TcpStream::connect(std::span<const IpEndpoint> addrs, std::optional<std::chrono::nanoseconds> timeout) {
+    goro::detail::entry_cancellation_point();
+    Deadline dl(timeout);
+    std::vector<rt::SockAddr> sas(addrs.size());
+    std::string where;
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
+        sas[i].len = static_cast<socklen_t>(addrs[i].to_sockaddr(&sas[i].storage, sizeof sas[i].storage));
+        where += (i ? " or " : "") + addrs[i].to_string();
     }
-    throw_errno(last_err, "connect to " + where);
+    return TcpStream(connect_first(sas, dl.get(), where.empty() ? std::string("no address") : where));
 }
 
 TcpStream TcpStream::from_fd(int fd) {
@@ -158,6 +185,13 @@ TcpListener TcpListener::listen(std::string_view host, std::uint16_t port, int b
     if (fd.fd < 0) throw_errno(errno, "socket");
     int one = 1;
     ::setsockopt(fd.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (a.family() == AF_INET6) {
+        // Dual-stack where the system allows it (Go does the same): "::"
+        // also accepts IPv4 clients, seen as ::ffff:a.b.c.d. Best effort: a
+        // system with bindv6only forced keeps the socket IPv6-only.
+        int zero = 0;
+        ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    }
     if (::bind(fd.fd, a.get(), a.len) != 0) throw_errno(errno, "bind " + endpoint(host, port));
     if (::listen(fd.fd, backlog) != 0) throw_errno(errno, "listen " + endpoint(host, port));
     sockaddr_storage ss{};

@@ -8,6 +8,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <cerrno>
+#include <optional>
+#include <span>
 #include <string>
 
 using goro::net::IpEndpoint;
@@ -93,5 +97,67 @@ TEST_CASE("tcp_over_ipv6_loopback_reports_v6_addresses", "[net][endpoint]") {
         CHECK(s.peer_addr().is_v6());
         CHECK(s.peer_addr() == c.local_addr());
         CHECK(s.peer_addr().is_loopback());
+    });
+}
+
+TEST_CASE("tcp_dual_stack_listener_accepts_ipv4_and_ipv6_clients", "[net][endpoint]") {
+    for_each_maxprocs({1, 2}, [](int) {
+        goro::net::TcpListener ln;
+        try {
+            ln = goro::net::TcpListener::listen("::", 0);
+        } catch (const std::system_error& e) {
+            WARN("skipped: no IPv6 here (" << e.what() << ")");
+            return;
+        }
+        auto v4 = goro::spawn([port = ln.port()] { return goro::net::TcpStream::connect("127.0.0.1", port, 5s); });
+        auto s4 = ln.accept();
+        auto c4 = v4.get();
+        CHECK(c4.local_addr().is_v4());
+        CHECK(s4.peer_addr().is_v6());  // the v4 client, as ::ffff:127.0.0.1
+        CHECK(s4.peer_addr().unmap() == c4.local_addr());
+        auto v6 = goro::spawn([port = ln.port()] { return goro::net::TcpStream::connect("::1", port, 5s); });
+        auto s6 = ln.accept();
+        auto c6 = v6.get();
+        CHECK(s6.peer_addr() == c6.local_addr());
+        CHECK(s6.peer_addr().unmap().is_v6());
+    });
+}
+
+TEST_CASE("tcp_connect_tries_every_address_in_order", "[net][endpoint]") {
+    for_each_maxprocs({1, 2}, [](int) {
+        // What connect("localhost", port) meets when the name resolves to
+        // ::1 first and only 127.0.0.1 listens, or the other way round.
+        auto v4 = goro::net::TcpListener::listen("127.0.0.1", 0);
+        std::array<IpEndpoint, 2> v6_first{IpEndpoint("::1", v4.port()), IpEndpoint("127.0.0.1", v4.port())};
+        auto c = goro::net::TcpStream::connect(std::span<const IpEndpoint>(v6_first), 5s);
+        CHECK(c.peer_addr() == IpEndpoint("127.0.0.1", v4.port()));
+
+        std::optional<goro::net::TcpListener> v6;
+        try {
+            v6.emplace(goro::net::TcpListener::listen("::1", 0));
+        } catch (const std::system_error& e) {
+            WARN("the IPv6 half is skipped: no IPv6 loopback here (" << e.what() << ")");
+        }
+        if (v6) {
+            std::array<IpEndpoint, 2> v4_first{IpEndpoint("127.0.0.1", v6->port()), IpEndpoint("::1", v6->port())};
+            auto c6 = goro::net::TcpStream::connect(std::span<const IpEndpoint>(v4_first), 5s);
+            CHECK(c6.peer_addr() == IpEndpoint("::1", v6->port()));
+        }
+
+        // None answers: the last one's error. No address: EADDRNOTAVAIL.
+        v4.close();
+        try {
+            goro::net::TcpStream::connect(std::span<const IpEndpoint>(v6_first), 5s);
+            FAIL("connected to a closed port");
+        } catch (const std::system_error& e) {
+            CHECK(e.code().value() == ECONNREFUSED);
+            CHECK(std::string(e.what()).find("127.0.0.1") != std::string::npos);
+        }
+        try {
+            goro::net::TcpStream::connect(std::span<const IpEndpoint>(), 5s);
+            FAIL("connected to no address");
+        } catch (const std::system_error& e) {
+            CHECK(e.code().value() == EADDRNOTAVAIL);
+        }
     });
 }
