@@ -233,9 +233,9 @@ protected:
     /// destroyed through a pointer to the base.
     ~Stream();
 
-    goro::detail::PollDesc* pd_ = nullptr;
-    std::optional<std::chrono::nanoseconds> read_timeout_;   // nullopt: none
-    std::optional<std::chrono::nanoseconds> write_timeout_;  // nullopt: none
+    goro::detail::PollDesc* pd_ = nullptr;                  ///< the socket's descriptor (null: none)
+    std::optional<std::chrono::nanoseconds> read_timeout_;   ///< per read(); nullopt: none
+    std::optional<std::chrono::nanoseconds> write_timeout_;  ///< per write()/write_all(); nullopt: none
 };
 
 /// Listener is what TcpListener and UnixListener share: a listening socket
@@ -271,7 +271,7 @@ protected:
     /// as net/http does) and retries instead of failing or spinning.
     goro::detail::PollDesc* accept_pd(const char* what);
 
-    goro::detail::PollDesc* pd_ = nullptr;
+    goro::detail::PollDesc* pd_ = nullptr;  ///< the listening socket's descriptor (null: none)
 };
 
 /// TcpStream is a connected TCP socket (TCP_NODELAY set, as in Go). Reading,

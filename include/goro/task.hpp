@@ -400,7 +400,6 @@ requires(std::invocable<std::decay_t<F>&> &&
     return wait_for(spawn(std::forward<F>(fn)), d);
 }
 
-/// @name Timeout scopes
 /// timeout(d, fn) runs fn() here, on the calling goroutine, and returns its
 /// result; if fn has not returned within d, the goroutine gets a
 /// cancellation request (goro::Cancelled at its next blocking call), and
@@ -424,7 +423,8 @@ requires(std::invocable<std::decay_t<F>&> &&
 /// (fn must then return a value, not a reference).
 ///
 ///     std::string page = goro::timeout(2s, [&] { return fetch(url); });
-///@{
+///
+/// This form takes the deadline as the runtime's steady time point.
 template <class F>
 requires std::invocable<std::decay_t<F>&>
 std::invoke_result_t<std::decay_t<F>&> timeout_at(detail::TimePoint deadline, F&& fn) {
@@ -460,17 +460,18 @@ std::invoke_result_t<std::decay_t<F>&> timeout_at(detail::TimePoint deadline, F&
         throw;
     }
 }
+/// timeout_at(t, fn): the scope of timeout(), ending at a time point of any clock.
 template <class C, class D, class F>
 requires std::invocable<std::decay_t<F>&>
 std::invoke_result_t<std::decay_t<F>&> timeout_at(std::chrono::time_point<C, D> t, F&& fn) {
     return timeout_at(detail::deadline_at(t), std::forward<F>(fn));
 }
+/// timeout(d, fn): runs fn() on the calling goroutine, cancelled after d (see timeout_at above).
 template <class Rep, class Period, class F>
 requires std::invocable<std::decay_t<F>&>
 std::invoke_result_t<std::decay_t<F>&> timeout(std::chrono::duration<Rep, Period> d, F&& fn) {
     return timeout_at(detail::deadline_after(d), std::forward<F>(fn));
 }
-///@}
 
 /// shield(t) is a task that ends as t ends (its value, its exception, or
 /// Cancelled if t is cancelled), except that cancelling the shield does not
