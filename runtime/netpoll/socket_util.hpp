@@ -1,4 +1,4 @@
-// netpoll/socket_util.hpp — what the socket files (tcp.cpp, udp.cpp) share:
+// netpoll/socket_util.hpp — what the socket files (tcp.cpp, udp.cpp, unix.cpp) share:
 // errno as std::system_error, an optional timeout as a deadline, and a
 // socket's own or peer address as an IpEndpoint. Internal.
 #pragma once
@@ -9,18 +9,29 @@
 #include <goro/net.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 
 namespace goro::net::sock {
 
 [[noreturn]] inline void throw_errno(int err, const std::string& what) {
     throw std::system_error(err, std::system_category(), "goro::net: " + what);
 }
+
+// A socket fd that closes itself unless released to a descriptor.
+struct FdGuard {
+    int fd;
+    ~FdGuard() {
+        if (fd >= 0) ::close(fd);
+    }
+    int release() { return std::exchange(fd, -1); }
+};
 
 // A deadline for a timeout that may be absent. A zero timeout is a deadline
 // of now: every wait under it only polls (pd_wait).

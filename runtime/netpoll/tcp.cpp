@@ -43,6 +43,7 @@ using rt::kWrite;
 using rt::PdOp;
 using rt::PollDesc;
 using sock::Deadline;
+using sock::FdGuard;
 using sock::throw_errno;
 
 namespace {
@@ -57,15 +58,6 @@ std::uint16_t port_of(const sockaddr_storage& ss) {
     if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
     return 0;
 }
-
-// A socket fd that closes itself unless handed to a descriptor.
-struct FdGuard {
-    int fd;
-    ~FdGuard() {
-        if (fd >= 0) ::close(fd);
-    }
-    int release() { return std::exchange(fd, -1); }
-};
 
 std::string endpoint(std::string_view host, std::uint16_t port) {
     return std::string(host) + ":" + std::to_string(port);

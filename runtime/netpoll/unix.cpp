@@ -48,6 +48,7 @@ using goro::detail::TimePoint;
 using rt::PdOp;
 using rt::PollDesc;
 using sock::Deadline;
+using sock::FdGuard;
 using sock::throw_errno;
 
 namespace {
@@ -92,14 +93,6 @@ int unix_socket() {
     if (fd < 0) throw_errno(errno, "socket");
     return fd;
 }
-
-struct FdGuard {
-    int fd;
-    ~FdGuard() {
-        if (fd >= 0) ::close(fd);
-    }
-    int release() { return std::exchange(fd, -1); }
-};
 
 // Whether a listener accepts on the socket file at a.sun (a probe connect;
 // ECONNREFUSED means its listener is gone).
