@@ -2,18 +2,30 @@
 //
 // Stacks are carved from large mmap'd slabs (MAP_NORESERVE: a page costs
 // memory only once touched), so a million stacks need a few thousand
-// mappings, not a million. Below every stack lies a kGuardSize region:
-//  * a guard (PROT_NONE) for as many stacks as the process's mapping budget
-//    allows: a guard splits a slab's mapping, so each guarded stack costs two
-//    of vm.max_map_count's mappings, and the guards may use half of what is
-//    left when the first pool is made (about 16,000 guarded stacks at
-//    Debian's 65530). An overflow faults in it; fiber/guard.cpp names it.
-//  * beyond the budget, a moat: the same bytes left readable and writable
-//    and never used, so an overflow of up to kGuardSize lands there and not
-//    in a neighbour's stack. Such a stack's lowest kCanaryBytes must stay
-//    zero; the scheduler checks them when its goroutine exits (and the
-//    stack pointer at every switch; see stack_intact_at_exit below) and
-//    stops the process if they are not.
+// mappings, not a million. Below every stack lies a kGuardSize region, made
+// one of two ways, chosen once per process (guard_regions_in_use()):
+//  * a guard region (MADV_GUARD_INSTALL, Linux >= 6.13), on every stack:
+//    page-table markers inside the slab's one mapping that fault on any
+//    access. It does not split the mapping, so it costs none of
+//    vm.max_map_count's mappings and needs no budget; trimming
+//    (MADV_DONTNEED) keeps it. A batch's guards are installed with one
+//    process_madvise call when its stacks are first handed out.
+//  * where the kernel refuses guard regions (EINVAL), the older scheme: a
+//    PROT_NONE guard for as many stacks as the process's mapping budget
+//    allows (an mprotect splits the slab's mapping: two of
+//    vm.max_map_count's mappings per guarded stack, half of what is left
+//    when the first pool is made, about 16,000 guarded stacks at Debian's
+//    65530), and beyond it a moat: the same bytes left readable and
+//    writable and never used, so an overflow of up to kGuardSize lands
+//    there and not in a neighbour's stack. Such a stack's lowest
+//    kCanaryBytes must stay zero; the scheduler checks them when its
+//    goroutine exits (stack_intact_at_exit below) and stops the process if
+//    they are not.
+// An overflow faults in a guard; fiber/guard.cpp names it. The stack
+// pointer is also checked at every switch away from a goroutine.
+// The top page of every stack is faulted in with its batch (one
+// MADV_POPULATE_WRITE for the batch) when the stack is first handed out or
+// comes back from a trim: a first run then takes no page fault.
 // Free stacks are recycled through a pool; beyond kWarmStacks free stacks
 // (plus the workers' own caches) their pages go back to the kernel
 // (MADV_DONTNEED), so a spike of goroutines leaves no lasting RSS behind.
@@ -30,8 +42,9 @@
 // Invariant (asserted under the pool's lock): free stacks in the pool (warm
 // plus cold) plus the uncarved stacks of mapped slabs >= outstanding
 // reservations. Slabs are carved lazily, at a stack's first allocate_batch,
-// so a reservation costs an mmap per slab and nothing per stack. A trim
-// never takes a stack a reservation needs.
+// so a reservation costs an mmap per slab and nothing per stack (its guard
+// and its top page come at the carving). A trim never takes a stack a
+// reservation needs.
 #pragma once
 
 #include <goro/detail/clock.hpp>
@@ -46,14 +59,16 @@ namespace goro::rt {
 struct Stack {
     void* base = nullptr;  // lowest usable address
     std::size_t size = 0;  // usable bytes
-    bool guarded = false;  // a PROT_NONE guard lies below base (else a moat)
+    bool guarded = false;  // a guard lies below base (else a moat: fallback only)
+    bool region = false;   // that guard is a guard region (MADV_GUARD_INSTALL), not a PROT_NONE mapping
     void* top() const noexcept { return static_cast<char*>(base) + size; }
     explicit operator bool() const noexcept { return base != nullptr; }
 };
 
 inline constexpr std::size_t kDefaultStackSize = 64 * 1024;
 // The guard (or moat) below every stack. Address space only: it costs no
-// memory, and one mapping whatever its size. 64 KiB: a function with a
+// memory (a guard region's markers cost page-table entries), and at most
+// one mapping whatever its size. 64 KiB: a function with a
 // 64 KiB local array that writes its low end from a shallow depth still
 // faults in it, even when not built with -fstack-clash-protection.
 inline constexpr std::size_t kGuardSize = 64 * 1024;
@@ -67,8 +82,18 @@ inline constexpr std::size_t kCanaryBytes = 64;
 inline constexpr std::size_t kWarmStacks = 256;
 inline constexpr std::chrono::milliseconds kTrimSettle{1000};
 
-// How many guarded stacks the process may have, from vm.max_map_count and
-// the mappings in use when first asked (computed once per process).
+// Whether slabs mapped from now on get guard regions on every stack (the
+// kernel accepts MADV_GUARD_INSTALL: probed once per process, on a scratch
+// mapping) rather than PROT_NONE guards within the budget below.
+bool guard_regions_in_use() noexcept;
+// For tests: true makes slabs mapped from now on use the fallback
+// (mprotect guards within the budget, moats and canaries beyond it) as on a
+// kernel without guard regions; false undoes it. Slabs already mapped keep
+// their kind.
+void force_mprotect_guards(bool on) noexcept;
+// How many PROT_NONE-guarded stacks the process may have (the fallback),
+// from vm.max_map_count and the mappings in use when first asked (computed
+// once per process).
 std::size_t guarded_stacks_budget() noexcept;
 
 // The stack pointer where this is inlined (an address in the caller's frame).
@@ -84,10 +109,13 @@ std::size_t guarded_stacks_budget() noexcept;
 
 // The checks the scheduler makes. At every switch away from a goroutine:
 // its stack pointer lies inside its stack (one compare). At its exit, for
-// an unguarded stack, also: the canary bytes are still zero. The canary is
-// not read at switches: its page is usually untouched, and reading it maps
-// a page (counted in RSS on the kernel measured; bench/RESULTS.md), which
-// would double what a parked goroutine costs beyond the guard budget.
+// an unguarded stack (the fallback, beyond the budget), also: the canary
+// bytes are still zero. The canary is not read at switches: its page is
+// usually untouched, and reading it maps a page (counted in RSS on the
+// kernel measured; bench/RESULTS.md), which would double what a parked
+// goroutine costs beyond the guard budget. Even at exit that read faults in
+// the bottom page of every unguarded stack (part of the sleep_many
+// regression, bench/RESULTS.md): with guard regions no stack has a canary.
 inline bool stack_pointer_inside(const Stack& s, const void* sp) noexcept { return sp >= s.base; }
 [[gnu::no_sanitize_address]] inline bool stack_intact_at_exit(const Stack& s, const void* sp) noexcept {
     if (sp < s.base) [[unlikely]]
@@ -136,14 +164,16 @@ public:
     void trim_if_settled(detail::TimePoint now) noexcept;
 
     // For tests and bench/: free stacks held with their pages (warm) and
-    // given back to the kernel (cold), and stacks ever carved.
+    // given back to the kernel (cold), and stacks of all slabs (total).
+    // guarded: carved stacks that got a guard; regions: of those, guard
+    // regions (with guard regions in use: every carved stack).
     // reserved: outstanding reservations as the pool counts them (settled
     // in batches: it may exceed the true number by what workers have not
     // settled yet).
     // uncarved: stacks of mapped slabs never handed out yet (carved, with
     // their guards, at their first allocate_batch); total counts them too.
     struct Counts {
-        std::size_t warm = 0, cold = 0, total = 0, guarded = 0, reserved = 0, uncarved = 0;
+        std::size_t warm = 0, cold = 0, total = 0, guarded = 0, regions = 0, reserved = 0, uncarved = 0;
     };
     Counts counts() const noexcept;
 
@@ -152,13 +182,16 @@ public:
     void fail_slabs_after(std::size_t slabs) noexcept;
 
 private:
-    // Maps and prepares a slab without holding the pool's lock (mmap and
-    // mprotect take the kernel's memory-map lock, which is slow enough to
-    // serialise every worker behind ours). Throws std::system_error.
+    // Maps a slab without holding the pool's lock (mmap takes the kernel's
+    // memory-map lock, which is slow enough to serialise every worker
+    // behind ours). Throws std::system_error.
     void add_slab();
     struct Slab;
     std::size_t carve_locked(Stack* out, std::size_t n) noexcept;  // REQUIRES(impl_->mu)
-    void make_guards(Stack* fresh, std::size_t n) noexcept;        // outside the lock
+    // Outside the lock, for a batch out[0..n) of warm stacks, then cold ones
+    // from out[cold_from], then fresh ones from out[fresh_from]: the fresh
+    // ones' guards, then the top pages of the cold and fresh ones.
+    void prepare(Stack* out, std::size_t cold_from, std::size_t fresh_from, std::size_t n) noexcept;
     // Gives the pages of the oldest warm stacks back to the kernel, outside
     // the lock, then files them as cold.
     void trim() noexcept;
