@@ -1,10 +1,15 @@
-// tests/fiber/stack_safety_test.cpp: runtime/fiber/stack.* and guard.* (issue 13, defects 1, 4, 5).
+// tests/fiber/stack_safety_test.cpp: runtime/fiber/stack.* and guard.* (issue 13, defects 1, 4, 5; issue 15's
+// guard regions).
 //
 //  * Every stack overflow stops the process with "goro: goroutine N (name) overflowed its 64 KiB stack;
-//    raise GORO_STACK_SIZE": a guarded stack (runaway recursion; a 64 KiB local array), a stack beyond the
-//    guard budget (a bounded overflow that returns, caught at the goroutine's exit; runaway recursion). Each runs
-//    in a child process, at maxprocs 1 and 2. Under ASan the frames and fault handling differ: the child
-//    must still die abnormally, with goro's message or ASan's report.
+//    raise GORO_STACK_SIZE". On both kinds of guard (guard regions where the kernel has them, and the
+//    mprotect fallback, forced with force_mprotect_guards in the child): a guarded stack's runaway
+//    recursion, a 64 KiB local array. With guard regions, a stack past the old ~16,000-stack mprotect
+//    budget is guarded too, and its overflow is named at the fault (the process's mappings do not grow
+//    with the stacks). In the fallback, a stack beyond the budget (a moat and a canary): a bounded
+//    overflow that returns, caught at the goroutine's exit; runaway recursion. Each runs in a child
+//    process, at maxprocs 1 and 2. Under ASan the frames and fault handling differ: the child must still
+//    die abnormally, with goro's message or ASan's report.
 //  * Memory comes back: after a spike of goroutines that each touched a few stack pages, RSS falls back
 //    near where it was, while the runtime still runs.
 //  * Out of memory (RLIMIT_AS in a child) is a std::system_error from go() in the spawning goroutine, and
@@ -26,6 +31,7 @@
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <vector>
 
 using namespace goro_test;
 
@@ -115,6 +121,33 @@ GORO_TEST_NOIPA long big_frame() {
 
 std::uint64_t current_id() { return goro::detail::current_g()->id; }
 bool current_stack_guarded() { return goro::detail::current_g()->stack.guarded; }
+bool current_stack_region() { return goro::detail::current_g()->stack.region; }
+
+// The guard kinds a case runs on: guard regions where the kernel has them (a kernel >= 6.13 without
+// them fails guard_regions_test.cpp), and the mprotect fallback, forced in the child before run().
+struct GuardKind {
+    const char* name;
+    bool mprotect;
+};
+std::vector<GuardKind> guard_kinds() {
+    std::vector<GuardKind> k;
+    if (goro_test::rt::guard_regions_in_use()) k.push_back({"guard regions", false});
+    k.push_back({"mprotect fallback", true});
+    return k;
+}
+// In the goroutine: its stack has the guard the case is about (else the child exits 3).
+void require_guard(const GuardKind& kind) {
+    if (!current_stack_guarded() || current_stack_region() == kind.mprotect) ::_exit(3);
+}
+
+std::size_t count_mappings() {
+    std::size_t n = 0;
+    if (std::FILE* f = std::fopen("/proc/self/maps", "re")) {
+        for (int c; (c = std::fgetc(f)) != EOF;) n += c == '\n';
+        std::fclose(f);
+    }
+    return n;
+}
 
 // Enough live goroutines that the next stack is past the guard budget: they park on `release`.
 void fill_guard_budget(goro::Event& release, goro::WaitGroup& wg) {
@@ -132,28 +165,32 @@ void fill_guard_budget(goro::Event& release, goro::WaitGroup& wg) {
 }  // namespace
 
 TEST_CASE("overflow_of_a_guarded_stack_is_named", "[fiber][overflow]") {
-    for (int procs : {1, 2}) {
-        INFO("maxprocs " << procs);
-        std::uint64_t id = 0;
-        int fds[2];
-        REQUIRE(::pipe(fds) == 0);
-        ChildResult r = in_child([&] {
-            goro::run(goro::Config{procs, 0}, [&] {
-                goro::Event done;
-                goro::go([&] {
-                    std::uint64_t me = current_id();
-                    (void)!::write(fds[1], &me, sizeof me);
-                    recurse(0, 1L << 40);  // never returns
-                    done.set();
+    for (const GuardKind& kind : guard_kinds())
+        for (int procs : {1, 2}) {
+            INFO(kind.name << ", maxprocs " << procs);
+            std::uint64_t id = 0;
+            int fds[2];
+            REQUIRE(::pipe(fds) == 0);
+            ChildResult r = in_child([&] {
+                goro_test::rt::force_mprotect_guards(kind.mprotect);
+                goro::run(goro::Config{procs, 0}, [&] {
+                    goro::Event done;
+                    goro::go([&] {
+                        require_guard(kind);
+                        std::uint64_t me = current_id();
+                        (void)!::write(fds[1], &me, sizeof me);
+                        recurse(0, 1L << 40);  // never returns
+                        done.set();
+                    });
+                    done.wait();
                 });
-                done.wait();
             });
-        });
-        ::close(fds[1]);
-        REQUIRE(::read(fds[0], &id, sizeof id) == static_cast<ssize_t>(sizeof id));
-        ::close(fds[0]);
-        expect_overflow_named(r, std::to_string(id));
-    }
+            ::close(fds[1]);
+            INFO("child stderr: " << r.err);
+            REQUIRE(::read(fds[0], &id, sizeof id) == static_cast<ssize_t>(sizeof id));
+            ::close(fds[0]);
+            expect_overflow_named(r, std::to_string(id));
+        }
 }
 
 TEST_CASE("overflow_names_a_named_goroutine", "[fiber][overflow]") {
@@ -180,27 +217,29 @@ TEST_CASE("overflow_names_a_named_goroutine", "[fiber][overflow]") {
 }
 
 TEST_CASE("a_64k_local_array_does_not_jump_the_guard", "[fiber][overflow]") {
-    for (int procs : {1, 2}) {
-        INFO("maxprocs " << procs);
-        ChildResult r = in_child([&] {
-            goro::run(goro::Config{procs, 0}, [&] {
-                goro::Event done;
-                goro::go([&] {
-                    if (!current_stack_guarded()) ::_exit(3);
-                    big_frame();
-                    done.set();
+    for (const GuardKind& kind : guard_kinds())
+        for (int procs : {1, 2}) {
+            INFO(kind.name << ", maxprocs " << procs);
+            ChildResult r = in_child([&] {
+                goro_test::rt::force_mprotect_guards(kind.mprotect);
+                goro::run(goro::Config{procs, 0}, [&] {
+                    goro::Event done;
+                    goro::go([&] {
+                        require_guard(kind);
+                        big_frame();
+                        done.set();
+                    });
+                    done.wait();
                 });
-                done.wait();
             });
-        });
-        INFO("stderr: " << r.err);
-        CHECK(!r.exited_ok());
-        CHECK(!(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 3));
-        if (!kSanitized) {
-            CHECK(r.aborted());
-            CHECK(r.err.find("overflowed its 64 KiB stack; raise GORO_STACK_SIZE") != std::string::npos);
+            INFO("stderr: " << r.err);
+            CHECK(!r.exited_ok());
+            CHECK(!(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 3));
+            if (!kSanitized) {
+                CHECK(r.aborted());
+                CHECK(r.err.find("overflowed its 64 KiB stack; raise GORO_STACK_SIZE") != std::string::npos);
+            }
         }
-    }
 }
 
 TEST_CASE("a_bounded_overflow_beyond_the_guard_budget_is_caught_at_exit", "[fiber][overflow]") {
@@ -210,6 +249,7 @@ TEST_CASE("a_bounded_overflow_beyond_the_guard_budget_is_caught_at_exit", "[fibe
         int fds[2];
         REQUIRE(::pipe(fds) == 0);
         ChildResult r = in_child([&] {
+            goro_test::rt::force_mprotect_guards(true);  // the fallback: moats beyond its budget
             goro::run(goro::Config{procs, 0}, [&] {
                 goro::Event release, done;
                 goro::WaitGroup wg;
@@ -247,6 +287,7 @@ TEST_CASE("runaway_recursion_beyond_the_guard_budget_is_named", "[fiber][overflo
         int fds[2];
         REQUIRE(::pipe(fds) == 0);
         ChildResult r = in_child([&] {
+            goro_test::rt::force_mprotect_guards(true);  // the fallback: moats beyond its budget
             goro::run(goro::Config{procs, 0}, [&] {
                 goro::Event release, done;
                 goro::WaitGroup wg;
@@ -267,6 +308,49 @@ TEST_CASE("runaway_recursion_beyond_the_guard_budget_is_named", "[fiber][overflo
         REQUIRE(::read(fds[0], &id, sizeof id) == static_cast<ssize_t>(sizeof id));
         ::close(fds[0]);
         CHECK(!(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 3));
+        expect_overflow_named(r, std::to_string(id));
+    }
+}
+
+// Guard regions split no mapping, so the stacks past the old mprotect budget are guarded too: a runaway
+// recursion there faults in its own guard and is named at once (the fallback named it only when it reached
+// its slab's lowest guard, writing over its neighbours on the way), and the process's mappings do not grow
+// with the goroutines.
+TEST_CASE("overflow_past_the_old_guard_budget_hits_a_guard_region", "[fiber][overflow]") {
+    if (!goro_test::rt::guard_regions_in_use()) {
+        WARN("no guard regions on this kernel (guard_regions_test.cpp fails if it should have them)");
+        SUCCEED("skipped");
+        return;
+    }
+    for (int procs : {1, 2}) {
+        INFO("maxprocs " << procs);
+        std::uint64_t id = 0;
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);
+        ChildResult r = in_child([&] {
+            goro::run(goro::Config{procs, 0}, [&] {
+                goro::Event release, done;
+                goro::WaitGroup wg;
+                const std::size_t maps_before = count_mappings();
+                fill_guard_budget(release, wg);  // the budget's worth of live goroutines, and 256 more
+                if (count_mappings() > maps_before + 64) ::_exit(4);
+                goro::go([&] {
+                    require_guard(GuardKind{"guard regions", false});
+                    std::uint64_t me = current_id();
+                    (void)!::write(fds[1], &me, sizeof me);
+                    recurse(0, 1L << 40);
+                    done.set();
+                });
+                done.wait();
+                release.set();
+                wg.wait();
+            });
+        });
+        ::close(fds[1]);
+        INFO("child stderr: " << r.err);
+        REQUIRE(::read(fds[0], &id, sizeof id) == static_cast<ssize_t>(sizeof id));
+        ::close(fds[0]);
+        CHECK(!(WIFEXITED(r.status) && (WEXITSTATUS(r.status) == 3 || WEXITSTATUS(r.status) == 4)));
         expect_overflow_named(r, std::to_string(id));
     }
 }

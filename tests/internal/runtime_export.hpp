@@ -23,6 +23,10 @@
 //  * StackPool / Stack / kWarmStacks (runtime/fiber/stack.hpp): the pool used without a runtime, for
 //    its reservation accounting (tests/internal/stack_reservation_test.cpp); fail_slabs_after() makes
 //    its next mapping fail as one out of memory would.
+//  * guard_regions_in_use / force_mprotect_guards / kGuardSize / kDefaultStackSize
+//    (runtime/fiber/stack.hpp): which kind of guard new slabs get, and the switch that forces the
+//    mprotect fallback, so that tests/fiber runs the overflow cases on both kinds and
+//    tests/fiber/guard_regions_test.cpp probes the guards of a pool's stacks.
 //  * env/config.hpp: the environment parsing tested by tests/env/config_test.cpp (namespace goro::rt).
 // goro_internal_dep compiles these tests with goro's own defines (GORO_ASSERTIONS, and
 // GORO_RUNQ_CAPACITY when the meson option runtime_runq_capacity is set), so that an internal
@@ -56,6 +60,12 @@ using SpinLock = goro::detail::SpinLock;
 using Stack = goro::rt::Stack;
 using StackPool = goro::rt::StackPool;
 using goro::rt::kWarmStacks;
+using goro::rt::kGuardSize;
+using goro::rt::kDefaultStackSize;
+// guard_regions_in_use(): slabs mapped from now on get a guard region (MADV_GUARD_INSTALL) below every
+// stack; force_mprotect_guards(true) makes them use the fallback instead (false undoes it).
+using goro::rt::guard_regions_in_use;
+using goro::rt::force_mprotect_guards;
 
 using TaskCore = goro::detail::TaskCore;
 template <class R>
