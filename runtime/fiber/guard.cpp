@@ -7,7 +7,12 @@
 // the fault address lies in the kGuardSize region below that goroutine's
 // stack, or when the interrupted stack pointer lies below the stack's base
 // (an unguarded stack's runaway recursion faults wherever it first meets an
-// unmapped page or another stack's guard). Anything else is passed on: to
+// unmapped page or another stack's guard). Both kinds of guard
+// (fiber/stack.hpp) raise SIGSEGV with the faulting address in si_addr: a
+// guard region (MADV_GUARD_INSTALL) as SEGV_MAPERR, like an unmapped page, a
+// PROT_NONE guard as SEGV_ACCERR. The handler reads only the address and
+// the stack pointer, never si_code, so one test covers both (checked on
+// both by tests/fiber/stack_safety_test.cpp). Anything else is passed on: to
 // the previous SA_SIGINFO handler, to a previous plain handler, or, for the
 // default action, by restoring it and returning, so that the faulting
 // instruction faults again and the process dies of the signal as it would
@@ -21,8 +26,9 @@
 // on, for the runaway to reach its guard and be named (measured: more than
 // 300 ms on the loaded 2-CPU test machine, when the runaway has to fault in
 // ~90 MiB of fresh stack pages on its way down). The price: a genuine crash
-// of such a goroutine comes 2 s late. Guarded stacks (the first ~16,000)
-// never wait.
+// of such a goroutine comes 2 s late. Guarded stacks never wait: with guard
+// regions that is every stack (no runaway can reach a neighbour, so no
+// victims), in the mprotect fallback the first ~16,000.
 //
 // Alternate stacks: enable_alt_signal_stack() maps one (64 KiB, with a guard
 // page below) for each thread that runs goroutines; a thread_local frees it

@@ -8,8 +8,9 @@
 //
 // (without " (name)" for a goroutine that has none), then abort(). Two ways
 // lead there: a fault that the handler recognises as the running
-// goroutine's (the fault address in the guard below its stack, or the
-// faulting stack pointer below its stack's base), and a check after the
+// goroutine's (the fault address in the guard below its stack, a guard
+// region or a PROT_NONE guard alike, or the faulting stack pointer below
+// its stack's base), and a check after the
 // fact: a goroutine switching away with its stack pointer below its base,
 // or ending with its unguarded stack's canary bytes written (fiber/stack.hpp
 // stack_pointer_inside / stack_intact_at_exit, called by the scheduler). Faults
