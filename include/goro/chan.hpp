@@ -202,7 +202,7 @@ private:
     // The rest of send(): s is null (the nil channel) or locked by send(),
     // and its fast path did not apply.
     [[gnu::noinline]] void send_slow(detail::ChanState<T>* s, T& v) const {
-        if (!s) detail::block_forever();
+        if (!s) detail::block_forever(detail::WaitReason::ChanSendNil);
         detail::WaitNode* partner = nullptr;
         switch (s->try_send_locked(v, partner)) {
             case detail::ChanResult::Done:
@@ -215,13 +215,13 @@ private:
         detail::WaitNode node;
         node.data = &v;
         s->sendq_.push_back(&node);
-        detail::block(s->lock_, node);
+        detail::block(s->lock_, node, detail::WaitReason::ChanSend);
         if (!node.ok) throw ChannelClosed("goro: send on closed channel");
     }
 
     // The rest of recv(), as send_slow. `out` is empty on entry.
     [[gnu::noinline]] void recv_slow(detail::ChanState<T>* s, std::optional<T>& out) const {
-        if (!s) detail::block_forever();
+        if (!s) detail::block_forever(detail::WaitReason::ChanReceiveNil);
         detail::WaitNode* partner = nullptr;
         switch (s->try_recv_locked(out, partner)) {
             case detail::ChanResult::Done:
@@ -234,7 +234,7 @@ private:
         detail::WaitNode node;
         node.data = &out;
         s->recvq_.push_back(&node);
-        detail::block(s->lock_, node);  // out stays nullopt when woken by close()
+        detail::block(s->lock_, node, detail::WaitReason::ChanReceive);  // out stays nullopt when woken by close()
     }
 
     bool try_send_impl(T& v) const {

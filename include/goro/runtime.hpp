@@ -40,6 +40,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -106,6 +107,15 @@ template <class F>
 void go(F&& fn) {
     detail::spawn_goroutine(std::forward<F>(fn));
     detail::entry_preempt_point();  // a hog asked to yield does it here (see below)
+}
+
+/// go(name, fn) is go(fn) for a goroutine with a name: the goroutine dump
+/// (goro/debug.hpp) and a panic's message show it. The descriptor keeps its
+/// own copy of the name until the goroutine ends.
+template <class F>
+void go(std::string name, F&& fn) {
+    detail::spawn_named_goroutine(std::move(name), std::forward<F>(fn));
+    detail::entry_preempt_point();
 }
 
 /// yield() lets other goroutines run (runtime.Gosched). On a plain thread it

@@ -538,7 +538,7 @@ public:
             }
             detail::WaitNode node;
             st_->waiters.push_back(&node);
-            detail::block(st_->lock, node);
+            detail::block(st_->lock, node, detail::WaitReason::TaskWait);
         }
     }
 

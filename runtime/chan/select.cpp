@@ -110,7 +110,7 @@ std::size_t select_impl(SelectCase** cases, std::size_t n) {
         cases[default_case]->finish(ChanResult::Done);
         return default_case;
     }
-    if (nlocks == 0) block_forever();  // only nil channels: select {} parks forever
+    if (nlocks == 0) block_forever(n == 0 ? WaitReason::SelectNoCases : WaitReason::Select);  // only nil channels: select {} parks forever
 
     // 3. Enqueue on every channel, in poll order, then park.
     std::atomic<int> winner{-1};
@@ -139,7 +139,7 @@ std::size_t select_impl(SelectCase** cases, std::size_t n) {
             }
             continue;  // a case won meanwhile: take it
         }
-        park();
+        park(WaitReason::Select);
     }
 
     // 4. Unlink the nodes that lost (the winner's was unlinked by its waker).

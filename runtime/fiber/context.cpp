@@ -150,6 +150,34 @@ extern "C" void* __cxa_get_globals() noexcept;
 // compiler may reuse their result across a call, which is wrong across a
 // switch. This wrapper is not inlined, and the volatile asm with a memory
 // clobber keeps the compiler from inferring that it is const itself.
+const void* context_entry_address() noexcept { return reinterpret_cast<const void*>(&fresh_trampoline); }
+
+bool saved_registers(const Context& c, SavedRegisters& out) noexcept {
+#if defined(__x86_64__) && defined(__ELF__)
+    // Boost.Context's jump_fcontext (x86_64 SysV) leaves, at fctx: the
+    // MXCSR and x87 control words (8 bytes), r12, r13, r14, r15, rbx, rbp,
+    // then the address it resumes at, which goro_jump_fcontext pushed (its
+    // label "1", a bare ret); above that is the return address into
+    // switch_context. So the suspended context is, as its caller sees it
+    // once that ret has run: rip = [fctx+0x40], rsp = fctx+0x48.
+    auto* f = static_cast<const std::uint64_t*>(c.fctx);
+    if (!f) return false;
+    out.r12 = f[1];
+    out.r13 = f[2];
+    out.r14 = f[3];
+    out.r15 = f[4];
+    out.rbx = f[5];
+    out.rbp = f[6];
+    out.rip = f[8];
+    out.rsp = reinterpret_cast<std::uint64_t>(f + 9);
+    return true;
+#else
+    (void)c;
+    (void)out;
+    return false;
+#endif
+}
+
 [[gnu::noinline]] ThreadSlots thread_slots() noexcept {
     asm volatile("" ::: "memory");
     ThreadSlots s = t_slots;

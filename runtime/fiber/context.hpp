@@ -21,6 +21,7 @@
 #include "fiber/stack.hpp"
 
 #include <cstddef>
+#include <cstdint>
 
 // GORO_ASAN / GORO_TSAN: the runtime is built under that sanitizer (the whole
 // build is: a meson option), so the contexts carry its bookkeeping.
@@ -79,6 +80,10 @@ struct Context {
     ContextEntry entry = nullptr;
     EhState eh;
     int saved_errno = 0;
+    // Not the context's: a goroutine's G keeps the time of its latest park
+    // here (sched/g.hpp G::wait_since_ms), in what was padding, so that the
+    // descriptor stays 192 bytes. A thread's context leaves it unused.
+    std::uint32_t wait_since_ms = 0;
     // Sanitizer bookkeeping, only in sanitized builds: every goroutine
     // descriptor holds a Context, and a million of them must stay small.
 #if GORO_ASAN
@@ -92,6 +97,17 @@ struct Context {
 };
 
 // Prepares `ctx` to start running `entry` on `stack` at its first resume.
+// For the goroutine dump (debug/dump.cpp): the callee-saved registers of a
+// suspended context, as its switch_context frame sees them (x86_64 only:
+// false elsewhere, and for a context that never ran). The caller must know
+// that the context stays suspended while it reads them and its stack.
+struct SavedRegisters {
+    std::uint64_t rip, rsp, rbp, rbx, r12, r13, r14, r15;
+};
+bool saved_registers(const Context& c, SavedRegisters& out) noexcept;
+// The entry every fresh context starts in: an unwinder stops there.
+const void* context_entry_address() noexcept;
+
 void context_init(Context& ctx, const Stack& stack, ContextEntry entry);
 // Makes `ctx` describe the calling thread's own stack (a worker's g0), and
 // gives the thread an alternate signal stack (fiber/guard.hpp).

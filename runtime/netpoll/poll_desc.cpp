@@ -349,7 +349,7 @@ bool pd_wait(PollDesc* pd, IoMode mode, std::uint32_t seen, const TimePoint* dea
     bool ok;
     {
         WaiterCount count(np);
-        ok = detail::block(lk, node, deadline);  // unlocks; may throw Cancelled (node unlinked)
+        ok = detail::block(lk, node, detail::WaitReason::IOWait, deadline);  // unlocks; may throw Cancelled (node unlinked)
     }
     if (pd->closing.load(std::memory_order_relaxed)) throw_closed("wait");
     return ok;

@@ -136,7 +136,7 @@ Lookup lookup_parked(const std::string& host, std::uint16_t port, bool passive, 
     std::unique_lock<detail::SpinLock> lk(job->lk);
     if (!job->done) {
         job->waiter.push_back(&node);
-        if (!detail::block(lk, node, deadline)) throw Timeout("goro::net: resolving " + host + " timed out");
+        if (!detail::block(lk, node, detail::WaitReason::IOWait, deadline)) throw Timeout("goro::net: resolving " + host + " timed out");
         lk.lock();
     }
     Lookup r = std::move(job->result);

@@ -110,11 +110,14 @@ void g_abandon(G* g) noexcept {
     if (!m) rt::unpin_runtime();  // pinned in g_alloc
 }
 
-void g_start(G* g, const EntryOps* ops, const std::string* name, bool user) noexcept {
+void g_start(G* g, const EntryOps* ops, const std::string* name, bool user, bool owns_name) noexcept {
     g->ops = ops;
     g->name = name;
+    g->owns_name = owns_name;
     g->user = user;
     rt::M* m = rt::this_m();
+    G* parent = m ? m->curg : nullptr;
+    g->parent_id = parent ? parent->id : 0;  // the dump's "created by"
     Runtime* r = m ? rt::worker_runtime() : rt::g_runtime.load(std::memory_order_relaxed);  // pinned in g_alloc
     r->start_g(g);
     if (!m) rt::unpin_runtime();  // pinned in g_alloc

@@ -52,7 +52,11 @@
 
 namespace goro::detail {
 
-enum class GStatus : std::uint32_t { Free, Runnable, Notified, Parked };
+// Held and HeldWoken: a Parked G that the goroutine dump (debug.cpp) is
+// reading; its stack and fields stay still until the dump lets go. A ready()
+// meanwhile moves Held -> HeldWoken (an RMW, so the waker's writes reach the
+// G through the dump's release), and the dump then queues the G itself.
+enum class GStatus : std::uint32_t { Free, Runnable, Notified, Parked, Held, HeldWoken };
 
 // 192 bytes (three cache lines) in a release build, the callable's inline
 // storage included: a million descriptors are 192 MB of page faults.
@@ -63,7 +67,14 @@ struct alignas(64) G {
     std::atomic<bool> cancel_requested{false};
     bool user = true;  // counted by num_goroutines()
     bool is_main = false;
-    std::uint32_t fn_align = 0;  // of a callable on the heap (fn != inline_fn)
+    // Why it last parked (park.hpp WaitReason), written by the G itself at
+    // each park that switches away; read by the goroutine dump (debug.cpp)
+    // while it holds the G (status Held). The time of that park, in
+    // milliseconds of CLOCK_MONOTONIC_COARSE modulo 2^32, is in
+    // ctx.wait_since_ms (the Context's padding).
+    detail::WaitReason wait_reason = detail::WaitReason::Unknown;
+    std::uint16_t fn_align = 0;  // of a callable on the heap (fn != inline_fn); at most 32768 (spawn.hpp)
+    bool owns_name = false;      // name is a heap string of go(name, fn), deleted with the G
     // Cancellation requests made of this goroutine (g_cancel) and not taken
     // back by the timeout scope that made them: asyncio's cancelling(). Only
     // timeout scopes read it (park.cpp); zeroed when the descriptor is freed.
@@ -73,6 +84,9 @@ struct alignas(64) G {
     void* fn = nullptr;  // the callable: inline_fn or a heap block
     const std::string* name = nullptr;
     G* next = nullptr;  // intrusive link for free lists and batches (list owner only)
+    // The id of the goroutine that started it (0: a plain thread), for the
+    // dump's "created by". Written at spawn, before the G is published.
+    std::uint64_t parent_id = 0;
     alignas(16) unsigned char inline_fn[kInlineFnSize];
 
     bool fn_on_heap() const noexcept { return fn && fn != inline_fn; }

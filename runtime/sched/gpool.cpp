@@ -143,7 +143,7 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
             throw std::system_error(ENOMEM, std::generic_category(), "goro: no memory for a goroutine's function");
         }
         g->fn = fn;
-        g->fn_align = static_cast<std::uint32_t>(fn_align);
+        g->fn_align = static_cast<std::uint16_t>(fn_align);
     }
     *storage = g->fn;
     return g;
@@ -155,6 +155,11 @@ void Runtime::free_g(P* p, G* g) {
     if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));
     g->fn = nullptr;
     g->ops = nullptr;
+    if (g->owns_name) {
+        g->owns_name = false;
+        delete g->name;
+    }
+    g->name = nullptr;
     g->status.store(GStatus::Free, std::memory_order_release);  // stale ready()s now see Free and do nothing
     if (!p) {
         g->next = nullptr;

@@ -26,7 +26,9 @@
 #include <goro/runtime.hpp>
 #include <goro/time.hpp>
 
+#include <ctime>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -119,7 +121,28 @@ void Waker::wake(Order order) const noexcept {
     }
 }
 
-void park() {
+const char* wait_reason_name(WaitReason r) noexcept {
+    static constexpr const char* names[] = {
+        "wait",           "chan receive",   "chan send",           "chan receive (nil chan)",
+        "chan send (nil chan)", "select",   "select (no cases)",   "sleep",
+        "IO wait",        "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+        "sync.Cond.Wait", "semacquire",     "sync.WaitGroup.Wait", "sync.Once.Do",
+        "event wait",     "task wait",      "run_blocking",        "context wait",
+        "timer wait",     "shutdown wait",  "forever",
+    };
+    static_assert(std::size(names) == static_cast<std::size_t>(WaitReason::Count_));
+    auto i = static_cast<std::size_t>(r);
+    return i < std::size(names) ? names[i] : "wait";
+}
+
+std::uint32_t coarse_now_ms() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // the vDSO, no syscall: a few ns
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ts.tv_sec) * 1000u +
+                                      static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u);
+}
+
+void park(WaitReason reason) {
     rt::M* m = rt::this_m();
     if (G* g = m ? m->curg : nullptr) {
         // A permit already granted: consume it without switching. (Load
@@ -129,6 +152,10 @@ void park() {
             g->status.compare_exchange_strong(s, GStatus::Runnable,
                                               std::memory_order_acq_rel))  // pairs with the waker's CAS (ready_from)
             return;
+        // For the goroutine dump (debug.cpp): two plain stores, published by
+        // the release CAS that makes the G Parked (worker.cpp after_switch).
+        g->wait_reason = reason;
+        g->ctx.wait_since_ms = coarse_now_ms();
         worker_runtime()->g_switch_away(m, g, rt::Action::Park);
         return;
     }
@@ -160,18 +187,18 @@ struct WakeTimer : rt::TimerNode {
     // Returns only once the timers code no longer references the node.
     void disarm(Runtime* r) {
         if (r->remove_timer(this)) return;
-        while (!fired.load(std::memory_order_acquire)) park();
+        while (!fired.load(std::memory_order_acquire)) park(WaitReason::TimerWait);
     }
 };
 }  // namespace
 
-bool park_until(TimePoint deadline) {
+bool park_until(TimePoint deadline, WaitReason reason) {
     if (Clock::now() >= deadline) return false;
     if (current_g()) {
         Runtime* r = worker_runtime();
         WakeTimer t;
         t.arm(r, deadline);
-        park();
+        park(reason);
         t.disarm(r);
     } else {
         this_thread_parker()->park(&deadline);
@@ -212,7 +239,7 @@ void preempt_if_requested() noexcept {
     if (r->take_preempt_request(m->p)) r->g_switch_away(m, g, rt::Action::Yield);
 }
 
-void block_forever() {
+void block_forever(WaitReason reason) {
     // Nothing can ever wake us, except cancellation.
     for (;;) {
         cancellation_point();
@@ -220,7 +247,7 @@ void block_forever() {
             std::this_thread::sleep_for(std::chrono::hours(24));
             continue;
         }
-        park();
+        park(reason);
     }
 }
 
@@ -313,7 +340,7 @@ bool timeout_exit(TimeoutScope* t, bool cancelled) noexcept {
     } else {
         // It fired, or is firing on another worker: wait until it is done
         // with t (its wake ends the park; spurious returns loop).
-        while (!t->fired.load(std::memory_order_acquire)) park();
+        while (!t->fired.load(std::memory_order_acquire)) park(WaitReason::TimerWait);
         fired = true;
     }
     std::uint32_t base = t->base;
@@ -362,7 +389,7 @@ void sleep_until_steady(TimePoint deadline) {
             t.disarm(r);
             throw_cancelled();
         }
-        park();
+        park(WaitReason::Sleep);
     }
 }
 

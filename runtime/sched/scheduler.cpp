@@ -160,9 +160,48 @@ void Runtime::ready_from(M* m, G* g, bool next) {
                 // a plain "it will run anyway" lost wake-ups).
                 if (g->status.compare_exchange_weak(s, GStatus::Notified, std::memory_order_acq_rel)) return;
                 break;
+            case GStatus::Held:
+            case GStatus::HeldWoken:
+                // Parked, and the goroutine dump is reading it: leave the
+                // wake-up with the dump (release_held queues the G), by a CAS
+                // so that the dump's release carries our writes to the G.
+                if (g->status.compare_exchange_weak(s, GStatus::HeldWoken, std::memory_order_acq_rel)) return;
+                break;
             case GStatus::Free: return;  // a stale wake
         }
     }
+}
+
+bool Runtime::hold_parked(G* g) noexcept {
+    GStatus s = GStatus::Parked;
+    // acquire: pairs with the release CAS that made it Parked (after_switch),
+    // so its saved context and wait reason are visible.
+    return g->status.load(std::memory_order_relaxed) == GStatus::Parked &&
+           g->status.compare_exchange_strong(s, GStatus::Held, std::memory_order_acq_rel);
+}
+
+void Runtime::running_goroutines(std::vector<std::pair<const G*, bool>>& out) {
+    std::lock_guard lk(procs_mu_);
+    for (const auto& m : allm_) {
+        // Owner-only fields, read here without their owner's order: the
+        // answer is a snapshot that may be stale by the time it is printed.
+        G* g = std::atomic_ref<G*>(m->curg).load(std::memory_order_relaxed);
+        P* p = std::atomic_ref<P*>(m->p).load(std::memory_order_relaxed);
+        if (!g) continue;
+        bool blocking = p && p->blocking_seq.load(std::memory_order_relaxed) != 0;
+        out.emplace_back(g, blocking);
+    }
+}
+
+void Runtime::release_held(G* g) noexcept {
+    GStatus s = GStatus::Held;
+    if (g->status.compare_exchange_strong(s, GStatus::Parked, std::memory_order_acq_rel)) return;
+    // HeldWoken: a wake-up came while we held it; do what that ready() would have.
+    g->status.store(GStatus::Runnable, std::memory_order_release);
+    M* m = this_m();
+    if (m && m->p && worker_runtime() == this) enqueue_local(m->p, g, false);
+    else global_.push(g);
+    wakep_from(m && worker_runtime() == this ? m : nullptr);
 }
 
 void Runtime::runq_put_slow(P* p, G* g) {
@@ -373,7 +412,7 @@ void Runtime::shutdown_from_main() {
     cancel_all();
     // Exiting goroutines wake us once they see shutting_down; the timed park
     // is a backstop for one that ended just before it could see the flag.
-    while (live_goroutines() > 1) detail::park_until(detail::Clock::now() + std::chrono::milliseconds(10));
+    while (live_goroutines() > 1) detail::park_until(detail::Clock::now() + std::chrono::milliseconds(10), detail::WaitReason::ShutdownWait);
     detail::g_requests_pending.fetch_sub(1, std::memory_order_relaxed);
     stop_all();
 }

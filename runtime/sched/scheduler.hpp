@@ -47,6 +47,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace goro::rt {
@@ -247,6 +248,18 @@ public:
     void m_main(M* m);  // a worker's loop, on its g0
     [[noreturn]] void g_exit(M* m, G* g);
     void g_switch_away(M* m, G* self, Action a);        // park or yield the running G
+    // The goroutine dump's hold on a parked G (g.hpp Held): hold_parked()
+    // succeeds only on a Parked G, which then stays still (not resumed, its
+    // stack unchanged) until release_held(), which queues it if a wake-up
+    // came meanwhile. Callable from any thread while the runtime runs.
+    bool hold_parked(G* g) noexcept;
+    void release_held(G* g) noexcept;
+    // For the dump: the descriptor chunks (gpool.hpp), and the goroutines
+    // that workers run at this instant (each M's curg, read racily: a hint
+    // for "running" versus "runnable"), with whether each is inside
+    // goro::blocking() (its P's blocking_seq).
+    std::vector<G*> g_chunks() const { return gpool_.chunks(); }
+    void running_goroutines(std::vector<std::pair<const G*, bool>>& out);
     void after_switch(M* m, Handoff* h);                // carry out the sender's Handoff
     bool periodic_visit_due(P* p, std::uint32_t seq) noexcept;  // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor

@@ -43,7 +43,7 @@ void Once::call_slow(void* fn, void (*invoke)(void*)) const {
         if (!st.running_) break;  // ours to run, lock held
         WaitNode node;
         st.waiters_.push_back(&node);
-        detail::block(st.lock_, node);  // a cancellation point: throws Cancelled, unlinked
+        detail::block(st.lock_, node, detail::WaitReason::OnceDo);  // a cancellation point: throws Cancelled, unlinked
     }
     st.running_ = true;
     st.lock_.unlock();

@@ -58,7 +58,7 @@ void RWMutex::lock() const {
     WaitNode node;
     st.writeq_.push_back(&node);
     try {
-        detail::block(st.lock_, node);  // signalled == made the owner
+        detail::block(st.lock_, node, detail::WaitReason::RWMutexLock);  // signalled == made the owner
     } catch (...) {
         // Cancelled before anyone handed us the lock (block() unlinked us).
         // Readers that queued behind us must not wait for us any longer.
@@ -109,7 +109,7 @@ void RWMutex::rlock() const {
     }
     WaitNode node;
     st.readq_.push_back(&node);
-    detail::block(st.lock_, node);  // signalled == counted in; a cancelled reader was never counted
+    detail::block(st.lock_, node, detail::WaitReason::RWMutexRLock);  // signalled == counted in; a cancelled reader was never counted
 }
 
 bool RWMutex::try_rlock() const noexcept {

@@ -144,7 +144,7 @@ void WaitGroup::wait() const {
     WaitNode node;
     st.waiters_.push_back(&node);
     try {
-        detail::block(st.lock_, node);
+        detail::block(st.lock_, node, detail::WaitReason::WaitGroupWait);
     } catch (...) {
         // Cancelled: block() unlinked the node (so no add() counted it); uncount it.
         std::lock_guard lk(st.lock_);
@@ -173,12 +173,12 @@ void Mutex::lock_impl(bool cancellable) const {
     WaitNode node;
     st.waiters_.push_back(&node);
     if (cancellable) {
-        detail::block(st.lock_, node);  // signalled == ownership handed to us
+        detail::block(st.lock_, node, detail::WaitReason::MutexLock);  // signalled == ownership handed to us
         return;
     }
     node.waker = detail::current_waker();
     st.lock_.unlock();
-    while (!node.signalled.load(std::memory_order_acquire)) detail::park();  // pairs with release in signal()
+    while (!node.signalled.load(std::memory_order_acquire)) detail::park(detail::WaitReason::MutexLock);  // pairs with release in signal()
 }
 
 bool Mutex::try_lock() const noexcept {
@@ -221,7 +221,7 @@ void CondVar::wait(std::unique_lock<Mutex>& lock) const {
     };
     st.lock_.lock();
     try {
-        detail::block(st.lock_, node);
+        detail::block(st.lock_, node, detail::WaitReason::CondWait);
     } catch (...) {
         relock();
         throw;
@@ -268,7 +268,7 @@ void Semaphore::acquire() const {
     }
     WaitNode node;
     st.waiters_.push_back(&node);
-    detail::block(st.lock_, node);  // signalled == one unit handed to us
+    detail::block(st.lock_, node, detail::WaitReason::Semacquire);  // signalled == one unit handed to us
 }
 
 bool Semaphore::try_acquire() const noexcept {
@@ -346,7 +346,7 @@ void Event::wait() const {
     }
     WaitNode node;
     st.waiters_.push_back(&node);
-    detail::block(st.lock_, node);
+    detail::block(st.lock_, node, detail::WaitReason::EventWait);
 }
 
 }  // namespace goro

@@ -166,7 +166,7 @@ void run_blocking_job(BlockingJob& job) {
         throw;
     }
     // fn cannot be interrupted and may reference our frame: wait it out.
-    while (!job.finished.load(std::memory_order_acquire)) park();  // pairs with release in thread_main
+    while (!job.finished.load(std::memory_order_acquire)) park(WaitReason::RunBlocking);  // pairs with release in thread_main
     rt::end_external_wait();                                       // release: pairs with acquire in may_be_deadlocked
     cancellation_point();
 }

@@ -182,7 +182,7 @@ bool TaskCore::wait_done(const TimePoint* deadline, bool cancellable) {
     }
     WaitNode node;
     waiters_.push_back(&node);
-    if (cancellable) return block(lock_, node, deadline);
+    if (cancellable) return block(lock_, node, WaitReason::TaskWait, deadline);
     // The same loop as block(), minus cancellation.
     node.waker = current_waker();
     lock_.unlock();
@@ -198,8 +198,8 @@ bool TaskCore::wait_done(const TimePoint* deadline, bool cancellable) {
             lock_.unlock();
             deadline = nullptr;  // a completer owns the node: its signal is imminent
         }
-        if (deadline) park_until(*deadline);
-        else park();
+        if (deadline) park_until(*deadline, WaitReason::TaskWait);
+        else park(WaitReason::TaskWait);
     }
 }
 
@@ -272,8 +272,8 @@ bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const Tim
             break;
         }
         if (deadline && Clock::now() >= *deadline) break;
-        if (deadline) park_until(*deadline);
-        else park();
+        if (deadline) park_until(*deadline, WaitReason::TaskWait);
+        else park(WaitReason::TaskWait);
     }
     for (std::size_t i = 0; i < n; ++i) {
         if (nodes[i].amount != 1) continue;
@@ -285,7 +285,7 @@ bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const Tim
         }
         cores[i]->lock_.unlock();
         // Taken by the completer, which signals it after its unlock.
-        while (!nodes[i].signalled.load(std::memory_order_acquire)) park();  // pairs with release in signal()
+        while (!nodes[i].signalled.load(std::memory_order_acquire)) park(WaitReason::TaskWait);  // pairs with release in signal()
     }
     if (cancelled) throw_cancelled();
     return result;

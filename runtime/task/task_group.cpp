@@ -126,7 +126,7 @@ void TaskGroup::admit() {
     }
     WaitNode node;
     st.slot_waiters.push_back(&node);
-    detail::block(st.mu, node);  // signalled: a finishing child handed us its slot
+    detail::block(st.mu, node, detail::WaitReason::TaskWait);  // signalled: a finishing child handed us its slot
 }
 
 void TaskGroup::unadmit() noexcept {
@@ -171,7 +171,7 @@ void TaskGroup::wait() {
         if (st.running != 0) {
             WaitNode node;
             st.done_waiters.push_back(&node);
-            detail::block(st.mu, node);
+            detail::block(st.mu, node, detail::WaitReason::TaskWait);
         } else {
             st.mu.unlock();
         }
@@ -203,7 +203,7 @@ void TaskGroup::wait_uncancellable() noexcept {
     node.waker = detail::current_waker();
     st.done_waiters.push_back(&node);
     st.mu.unlock();
-    while (!node.signalled.load(std::memory_order_acquire)) detail::park();  // pairs with release in signal()
+    while (!node.signalled.load(std::memory_order_acquire)) detail::park(detail::WaitReason::TaskWait);  // pairs with release in signal()
 }
 
 }  // namespace goro

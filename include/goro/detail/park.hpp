@@ -49,10 +49,45 @@ Waker current_waker() noexcept;
 // The waker of `self`, the caller's current_g() (null: this plain thread).
 Waker waker_of(G* self) noexcept;
 
+// Why a goroutine parks, in Go's words (wait_reason_name() gives them; the
+// goroutine dump, goro/debug.hpp, prints them): the blocking call records it
+// in the G at each park that switches away, with a coarse timestamp. Kept in
+// one byte of the descriptor (sched/g.hpp).
+enum class WaitReason : std::uint8_t {
+    Unknown,           // "wait": a park with no reason given
+    ChanReceive,       // "chan receive"
+    ChanSend,          // "chan send"
+    ChanReceiveNil,    // "chan receive (nil chan)"
+    ChanSendNil,       // "chan send (nil chan)"
+    Select,            // "select"
+    SelectNoCases,     // "select (no cases)"
+    Sleep,             // "sleep"
+    IOWait,            // "IO wait": sockets, pipes, signals, DNS resolution
+    MutexLock,         // "sync.Mutex.Lock"
+    RWMutexRLock,      // "sync.RWMutex.RLock"
+    RWMutexLock,       // "sync.RWMutex.Lock"
+    CondWait,          // "sync.Cond.Wait"
+    Semacquire,        // "semacquire"
+    WaitGroupWait,     // "sync.WaitGroup.Wait"
+    OnceDo,            // "sync.Once.Do"
+    EventWait,         // "event wait"
+    TaskWait,          // "task wait": get, gather, wait, wait_for, as_completed, TaskGroup
+    RunBlocking,       // "run_blocking"
+    ContextDone,       // "context wait"
+    TimerWait,         // "timer wait": stopping a timer that is firing
+    ShutdownWait,      // "shutdown wait": run() waiting for its leftovers
+    Forever,           // "forever": block_forever() without a more precise reason
+    Count_
+};
+// The name of r; never null.
+const char* wait_reason_name(WaitReason r) noexcept;
+
 // park() sleeps until a permit is granted (it may already be). park_until()
 // also returns at `deadline`; it returns false once the deadline has passed.
-void park();
-bool park_until(TimePoint deadline);
+// `reason` is recorded for the goroutine dump when the goroutine switches away
+// (plain threads record nothing).
+void park(WaitReason reason = WaitReason::Unknown);
+bool park_until(TimePoint deadline, WaitReason reason = WaitReason::Unknown);
 
 // Cancellation. cancel_pending() tells whether the current goroutine has a
 // cancellation request it may receive now (none on plain threads, none while
@@ -63,7 +98,7 @@ bool cancel_pending(G* self) noexcept;
 [[noreturn]] void throw_cancelled();
 // block_forever() parks until cancelled (a nil channel's operations, a sleep
 // without end); on a plain thread it never returns.
-[[noreturn]] void block_forever();
+[[noreturn]] void block_forever(WaitReason reason = WaitReason::Forever);
 inline void cancellation_point() {
     if (cancel_pending()) throw_cancelled();
 }

@@ -47,11 +47,14 @@ void g_abandon(G* g) noexcept;
 // Makes the goroutine runnable. `name`, if non-null, must outlive it (a Task
 // keeps its name alive); `user` is false for the runtime's own helpers, which
 // num_goroutines() does not count.
-void g_start(G* g, const EntryOps* ops, const std::string* name, bool user) noexcept;
+// owns_name: name is a heap string that the descriptor deletes when it is
+// freed (go(name, fn)); otherwise its owner (a task) outlives the goroutine.
+void g_start(G* g, const EntryOps* ops, const std::string* name, bool user, bool owns_name = false) noexcept;
 
 template <class F>
 G* spawn_goroutine(F&& f, const std::string* name = nullptr, bool user = true) {
     using Fn = std::decay_t<F>;
+    static_assert(alignof(Fn) <= 32768, "goro: a goroutine's callable may be aligned to at most 32768 bytes");
     void* storage = nullptr;
     G* g = g_alloc(sizeof(Fn), alignof(Fn), &storage);
     try {
@@ -65,6 +68,24 @@ G* spawn_goroutine(F&& f, const std::string* name = nullptr, bool user = true) {
 }
 
 // Cancellation of a specific goroutine: deliver one request (see goro::Cancelled).
+// spawn_goroutine with a name of its own (go(name, fn)).
+template <class F>
+G* spawn_named_goroutine(std::string name, F&& f) {
+    using Fn = std::decay_t<F>;
+    static_assert(alignof(Fn) <= 32768, "goro: a goroutine's callable may be aligned to at most 32768 bytes");
+    auto owned = std::make_unique<std::string>(std::move(name));
+    void* storage = nullptr;
+    G* g = g_alloc(sizeof(Fn), alignof(Fn), &storage);
+    try {
+        ::new (storage) Fn(std::forward<F>(f));
+    } catch (...) {
+        g_abandon(g);
+        throw;
+    }
+    g_start(g, &entry_ops_for<Fn>, owned.release(), true, true);
+    return g;
+}
+
 void g_cancel(G* g) noexcept;
 
 }  // namespace goro::detail

@@ -114,8 +114,9 @@ inline void signal_chain(WaitNode* chain, Waker::Order order = Waker::Order::Nex
 // unlinks the node and throws Cancelled, unless the node was already taken by
 // a waker, in which case the wait completes normally and the request stays
 // pending for the next blocking call.
+// `reason` is what the goroutine dump shows while it waits (park.hpp).
 template <class Lock>
-bool block(Lock& lk, WaitNode& node, const TimePoint* deadline = nullptr) {
+bool block(Lock& lk, WaitNode& node, WaitReason reason, const TimePoint* deadline = nullptr) {
     G* const self = current_g();  // looked up once: we stay this goroutine (or thread)
     if (!node.waker) node.waker = waker_of(self);
     lk.unlock();
@@ -137,8 +138,8 @@ bool block(Lock& lk, WaitNode& node, const TimePoint* deadline = nullptr) {
             cancel_tried = true;
             deadline = nullptr;
         }
-        if (deadline) park_until(*deadline);
-        else park();
+        if (deadline) park_until(*deadline, reason);
+        else park(reason);
     }
 }
 

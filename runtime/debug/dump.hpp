@@ -1,0 +1,32 @@
+// debug/dump.hpp — the goroutine dump's internal entry points (dump.cpp):
+// goro::dump_goroutines() and the reports that print it (the deadlock report
+// in sched/idle.cpp, SIGQUIT, a goroutine's panic in sched/worker.cpp).
+#pragma once
+
+#include "sched/g.hpp"
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace goro::rt {
+
+class Runtime;
+
+// What a dump saw: how many goroutines, and how many wait for each reason.
+struct DumpSummary {
+    int goroutines = 0;
+    std::map<std::string, int> reasons;  // wait reason (or "running", ...) -> count
+};
+
+// Writes every goroutine of r to out (see goro/debug.hpp); the block of
+// `except` (the panicking goroutine, printed apart) is left out. Fills
+// *summary when given.
+void dump_runtime(Runtime* r, std::FILE* out, DumpSummary* summary = nullptr, const detail::G* except = nullptr);
+
+// The header and stack of the calling goroutine g (it is running: its own
+// stack is unwound directly), as dump_runtime prints it, with `state` in the
+// brackets (e.g. "running"). For a panic's report.
+std::string self_block(const detail::G* g, const char* state);
+
+}  // namespace goro::rt
