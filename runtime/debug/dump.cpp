@@ -38,6 +38,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -102,7 +103,6 @@ private:
             char* dem = abi::__cxa_demangle(sym, nullptr, nullptr, &status);
             if (status == 0 && dem) {
                 s = dem;
-                if (s.back() != ')') s += "()";  // a mangled name without a parameter list (a variable)
             } else {
                 s = sym;
                 s += "()";
@@ -136,8 +136,8 @@ private:
 
 // Walks the stack that uc describes, up to kMaxFrames program counters,
 // stopping before the fresh-context trampoline (nothing above it is ours).
-// skip_to: when not null, frames before the one whose function starts there
-// are dropped (the dump's own frames, for the calling goroutine).
+// skip_to: when not null, frames up to and including the one whose function
+// starts there are dropped (the dump's own frames, for the calling goroutine).
 int unwind(unw_context_t* uc, std::uintptr_t* pcs, std::uintptr_t skip_to) {
     unw_cursor_t c;
     if (unw_init_local(&c, uc) < 0) return 0;
@@ -150,8 +150,11 @@ int unwind(unw_context_t* uc, std::uintptr_t* pcs, std::uintptr_t skip_to) {
         unw_proc_info_t pi;
         const bool have_pi = unw_get_proc_info(&c, &pi) == 0;
         if (have_pi && pi.start_ip == entry) break;
-        if (skipping && have_pi && pi.start_ip == skip_to) skipping = false;
-        if (!skipping) pcs[n++] = ip;
+        if (skipping) {
+            if (have_pi && pi.start_ip == skip_to) skipping = false;  // the marker itself is dropped too
+        } else {
+            pcs[n++] = ip;
+        }
         if (unw_step(&c) <= 0) break;
     }
     return n;
@@ -230,10 +233,40 @@ std::string finish(const Block& b, const std::unordered_map<std::uint64_t, const
 
 }  // namespace
 
+namespace {
+
+// A goroutine's stack is small (64 KiB by default) and libdw's reading of
+// the process's modules is deep: the caller's own frames are unwound on its
+// stack (libunwind needs a few KiB), and the rest of the work runs on a
+// helper thread that the caller joins.
+template <class F>
+void off_goroutine_stack(F&& f) {
+    if (!detail::current_g()) {
+        f();
+        return;
+    }
+    std::thread t(std::forward<F>(f));
+    t.join();
+}
+
+void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* except, const G* self,
+                 const std::uintptr_t* self_pcs, int self_n);
+
+}  // namespace
+
 void dump_runtime(Runtime* r, std::FILE* out, DumpSummary* summary, const G* except) {
-    std::lock_guard lk(g_dump_mu);
-    Symbolizer sym;
     const G* self = detail::current_g();
+    std::uintptr_t self_pcs[kMaxFrames];
+    int self_n = self ? unwind_self(self_pcs, reinterpret_cast<std::uintptr_t>(&dump_runtime)) : 0;
+    std::lock_guard lk(g_dump_mu);
+    off_goroutine_stack([&] { dump_locked(r, out, summary, except, self, self_pcs, self_n); });
+}
+
+namespace {
+
+void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* except, const G* self,
+                 const std::uintptr_t* self_pcs, int self_n) {
+    Symbolizer sym;
     std::vector<std::pair<const G*, bool>> running;
     r->running_goroutines(running);
     const std::uint32_t now_ms = coarse_now_ms();
@@ -248,8 +281,7 @@ void dump_runtime(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exc
         b.name_known = true;
         if (self->name) b.name = *self->name;
         b.head = header(b.id, "running", &b.name);
-        int n = unwind_self(pcs, reinterpret_cast<std::uintptr_t>(&goro::dump_goroutines));
-        append_frames(b.frames, sym, pcs, n);
+        append_frames(b.frames, sym, self_pcs, self_n);
         blocks.push_back(std::move(b));
         if (summary) summary->reasons["running"]++;
     }
@@ -308,8 +340,14 @@ void dump_runtime(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exc
     funlockfile(out);
 }
 
+}  // namespace
+
 std::string self_block(const G* g, const char* state) {
+    std::uintptr_t pcs[kMaxFrames];
+    int n = unwind_self(pcs, 0);
     std::lock_guard lk(g_dump_mu);
+    std::string result;
+    off_goroutine_stack([&] {
     Symbolizer sym;
     Block b;
     b.id = g->id;
@@ -318,10 +356,10 @@ std::string self_block(const G* g, const char* state) {
     b.name_known = true;
     if (g->name) b.name = *g->name;
     b.head = header(b.id, state, &b.name);
-    std::uintptr_t pcs[kMaxFrames];
-    int n = unwind_self(pcs, 0);
     append_frames(b.frames, sym, pcs, n);
-    return finish(b, {});
+    result = finish(b, {});
+    });
+    return result;
 }
 
 }  // namespace goro::rt

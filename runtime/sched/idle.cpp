@@ -39,10 +39,13 @@
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
+#include "debug/dump.hpp"
 
 #include <goro/detail/park.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 #include <mutex>
 
 namespace goro::rt {
@@ -269,6 +272,22 @@ bool Runtime::last_idle_worker() const {
 // Go prints "all goroutines are asleep - deadlock!" and exits; goro cancels
 // the main goroutine so that run() can unwind everything and throw Deadlock.
 void Runtime::declare_deadlock() {
+    // Go's report: the message, then every goroutine (all parked: nothing
+    // moves while the dump holds each in turn). Deadlock::what() repeats
+    // the count and the wait reasons (run_runtime throws it).
+    std::fflush(stdout);
+    std::fputs("fatal error: all goroutines are asleep - deadlock!\n\n", stderr);
+    DumpSummary sum;
+    dump_runtime(this, stderr, &sum);
+    std::string what = "goro: all goroutines are asleep - deadlock! (" + std::to_string(sum.goroutines) +
+                       (sum.goroutines == 1 ? " goroutine" : " goroutines");
+    const char* sep = ": ";
+    for (const auto& [reason, n] : sum.reasons) {
+        what += sep + std::to_string(n) + " " + reason;
+        sep = ", ";
+    }
+    what += ")";
+    deadlock_what = std::move(what);
     deadlocked.store(true, std::memory_order_release);  // pairs with acquire in run_runtime
     if (!shutting_down.load(std::memory_order_acquire) && main_g) detail::g_cancel(main_g);
 }

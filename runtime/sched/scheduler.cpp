@@ -441,7 +441,7 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
         }
     } unpublish;
     rt->run_main(main);
-    if (rt->deadlocked.load(std::memory_order_acquire)) throw Deadlock();
+    if (rt->deadlocked.load(std::memory_order_acquire)) throw Deadlock(rt->deadlock_what);
 }
 
 }  // namespace goro::detail

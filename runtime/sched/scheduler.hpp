@@ -332,6 +332,7 @@ public:
     std::atomic<bool> shutting_down{false};  // set when main returns: leftovers see Cancelled at every park
     std::atomic<bool> stopping{false};       // set when every goroutine ended: workers exit
     std::atomic<bool> deadlocked{false};     // set when every goroutine sleeps and nothing can wake one
+    std::string deadlock_what;               // Deadlock::what(), written before deadlocked (release)
     // Work outside the scheduler that will wake a goroutine later (a
     // run_blocking job in flight): deadlock detection waits for it.
     std::atomic<std::int64_t> external_pending{0};

@@ -63,6 +63,11 @@ public:
         if (!name_ready_.load(std::memory_order_acquire)) format_name();  // pairs with release in format_name
         return name_;
     }
+    // The name given to spawn(name, fn), or null (an unnamed task's "Task-N"
+    // is formatted lazily). Read at spawn, before anyone formats a name.
+    const std::string* name_if_given() const noexcept {
+        return name_ready_.load(std::memory_order_acquire) ? &name_ : nullptr;
+    }
     // error() is valid once done() (written before the state is published).
     const std::exception_ptr& error() const noexcept { return error_; }
 

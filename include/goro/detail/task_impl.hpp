@@ -195,8 +195,9 @@ auto spawn_task(Name&& name, F&& fn) {
         throw;
     }
     st->owned_by_goroutine(g);
-    // No name for the goroutine: a task's body catches everything, so it never panics.
-    g_start(g, &entry_ops_for<Entry>, nullptr, true);
+    // A named task's goroutine shows the name in the goroutine dump (the
+    // state, which holds it, lives as long as the goroutine).
+    g_start(g, &entry_ops_for<Entry>, st->name_if_given(), true);
     return task;
 }
 
