@@ -29,7 +29,11 @@
 #include <cxxabi.h>
 #include <elfutils/libdwfl.h>
 #include <libunwind.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
@@ -360,6 +364,44 @@ std::string self_block(const G* g, const char* state) {
     result = finish(b, {});
     });
     return result;
+}
+
+namespace {
+int g_sigquit_pipe[2] = {-1, -1};
+
+void on_sigquit(int) {
+    const int saved = errno;
+    char c = 'q';
+    [[maybe_unused]] ssize_t n = ::write(g_sigquit_pipe[1], &c, 1);  // async-signal-safe
+    errno = saved;
+}
+
+void sigquit_thread() {
+    char c;
+    while (::read(g_sigquit_pipe[0], &c, 1) != 1) {
+    }
+    std::fflush(stdout);
+    std::fputs("SIGQUIT: quit\n\n", stderr);
+    {
+        RuntimeRef ref;
+        if (Runtime* r = ref.get()) dump_runtime(r, stderr);
+    }
+    std::fflush(stderr);
+    ::_exit(2);
+}
+}  // namespace
+
+void install_sigquit_dump() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (::pipe2(g_sigquit_pipe, O_CLOEXEC) != 0) return;
+        std::thread(sigquit_thread).detach();
+        struct sigaction sa {};
+        sa.sa_handler = &on_sigquit;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        ::sigaction(SIGQUIT, &sa, nullptr);
+    });
 }
 
 }  // namespace goro::rt

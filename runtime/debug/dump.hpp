@@ -29,4 +29,10 @@ void dump_runtime(Runtime* r, std::FILE* out, DumpSummary* summary = nullptr, co
 // brackets (e.g. "running"). For a panic's report.
 std::string self_block(const detail::G* g, const char* state);
 
+// GORO_DEBUG=sigquit=1 (run_runtime): from now on SIGQUIT prints
+// "SIGQUIT: quit" and the goroutine dump to stderr and exits with status 2,
+// as Go does. The handler only writes a byte to a pipe; a thread of its own
+// (started here, once per process) does the dump. Installed once; it stays.
+void install_sigquit_dump();
+
 }  // namespace goro::rt

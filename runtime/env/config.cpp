@@ -241,6 +241,33 @@ int maxprocs_from_env() {
     return 0;
 }
 
+DebugOptions parse_goro_debug(std::string_view var_name, std::string_view value) {
+    DebugOptions o;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+        auto comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        if (item.empty()) continue;
+        auto eq = item.find('=');
+        std::string_view key = item.substr(0, eq);
+        std::string_view v = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+        if (key == "sigquit") {
+            if (v == "1") o.sigquit = true;
+            else if (v == "0") o.sigquit = false;
+            else throw_bad_value(var_name, value, "is not valid: sigquit takes 0 or 1, not '" + std::string(v) + "'");
+        } else {
+            throw_bad_value(var_name, value, "is not valid: unknown key '" + std::string(key) + "' (known: sigquit)");
+        }
+    }
+    return o;
+}
+
+DebugOptions debug_from_env() {
+    auto value = env_value("GORO_DEBUG");
+    return value ? parse_goro_debug("GORO_DEBUG", *value) : DebugOptions{};
+}
+
 std::size_t stack_size_from_env() {
     auto value = env_value("GORO_STACK_SIZE");
     return value ? parse_stack_size("GORO_STACK_SIZE", *value) : 0;

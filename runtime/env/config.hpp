@@ -55,4 +55,13 @@ int cpu_quota_limit(std::int64_t quota_us, std::int64_t period_us);
 // Computed once, on first call (thread-safe), and cached: later affinity or quota changes are not seen.
 int num_cpu_detect();
 
+// GORO_DEBUG: comma-separated key=value settings, GODEBUG-style. The only key
+// so far is sigquit (0 or 1: SIGQUIT prints the goroutine dump and exits 2).
+// An unknown key or a bad value throws std::invalid_argument naming it.
+struct DebugOptions {
+    bool sigquit = false;
+};
+DebugOptions parse_goro_debug(std::string_view var_name, std::string_view value);
+DebugOptions debug_from_env();
+
 }  // namespace goro::rt

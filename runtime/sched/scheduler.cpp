@@ -25,6 +25,7 @@
 
 #include "env/config.hpp"
 #include "fiber/guard.hpp"
+#include "debug/dump.hpp"
 #include "sched/futex.hpp"
 
 #include <goro/detail/park.hpp>
@@ -427,6 +428,7 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
     if (current_g()) throw InvalidState("goro: run() called from inside a goroutine");
     int procs = resolve_maxprocs(cfg);
     std::size_t stack_size = resolve_stack_size(cfg);
+    if (debug_from_env().sigquit) install_sigquit_dump();  // throws on a bad GORO_DEBUG
 
     auto rt = std::make_unique<Runtime>(procs, stack_size);
     Runtime* expected = nullptr;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,4 +224,46 @@ TEST_CASE("a deadlock prints the dump and names the wait reasons", "[debug]") {
     CHECK(err.find("name: stuck-reader") != std::string::npos);
     CHECK(err.find("dumped_chan_recv") != std::string::npos);
     CHECK(err.find("2 goroutines: 2 chan receive") != std::string::npos);
+}
+
+TEST_CASE("GORO_DEBUG=sigquit=1: SIGQUIT prints the dump and exits 2", "[debug]") {
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(pipefd[1], 2);
+        ::setenv("GORO_DEBUG", "sigquit=1", 1);
+        goro::run(goro::Config{2, 0}, [] {
+            goro::Chan<int> a;
+            goro::go("quit-waiter", [a] { dumped_chan_recv(a); });
+            goro::sleep_for(std::chrono::hours(1));
+        });
+        ::_exit(0);
+    }
+    ::close(pipefd[1]);
+    ::usleep(300000);
+    ::kill(pid, SIGQUIT);
+    std::string err;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<std::size_t>(n));
+    ::close(pipefd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    INFO(err);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+    CHECK(err.find("SIGQUIT: quit") != std::string::npos);
+    CHECK(err.find("[sleep]") != std::string::npos);
+    CHECK(err.find("name: quit-waiter") != std::string::npos);
+    CHECK(err.find("dumped_chan_recv") != std::string::npos);
+}
+
+TEST_CASE("GORO_DEBUG: a bad key or value is an invalid_argument naming it", "[debug]") {
+    ::setenv("GORO_DEBUG", "sigquit=2", 1);
+    CHECK_THROWS_WITH(goro::run([] {}), Catch::Contains("GORO_DEBUG") && Catch::Contains("sigquit"));
+    ::setenv("GORO_DEBUG", "schedtrace=1000", 1);
+    CHECK_THROWS_WITH(goro::run([] {}), Catch::Contains("GORO_DEBUG") && Catch::Contains("schedtrace"));
+    ::unsetenv("GORO_DEBUG");
+    CHECK_NOTHROW(goro::run([] {}));
 }
