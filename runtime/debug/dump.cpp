@@ -357,7 +357,7 @@ void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exce
 
 std::string self_block(const G* g, const char* state) {
     std::uintptr_t pcs[kMaxFrames];
-    int n = unwind_self(pcs, 0);
+    int n = unwind_self(pcs, reinterpret_cast<std::uintptr_t>(&self_block));
     std::lock_guard lk(g_dump_mu);
     std::string result;
     off_goroutine_stack([&] {

@@ -30,7 +30,13 @@
 
 #include <sys/prctl.h>
 
+#include "debug/dump.hpp"
+
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <string>
+#include <typeinfo>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -48,12 +54,24 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {
     return s * 2685821657736338717ull;
 }
 
+// Called inside the catch handler of g's entry: the first line as before,
+// then the exception's type (demangled) and g's block as the dump prints it
+// (id, name, stack from the handler down, "created by").
 [[noreturn]] void panic(G* g, const char* what) {
     std::fflush(stdout);
     if (g->name)
         std::fprintf(stderr, "goro: panic in goroutine %llu (%s): %s\n", static_cast<unsigned long long>(g->id),
                      g->name->c_str(), what);
     else std::fprintf(stderr, "goro: panic in goroutine %llu: %s\n", static_cast<unsigned long long>(g->id), what);
+    if (const std::type_info* t = abi::__cxa_current_exception_type()) {
+        int status = -1;
+        char* dem = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
+        std::fprintf(stderr, "exception type: %s\n", status == 0 && dem ? dem : t->name());
+        std::free(dem);
+    }
+    std::fputs("\n", stderr);
+    std::string block = self_block(g, "running");
+    std::fwrite(block.data(), 1, block.size(), stderr);
     std::fflush(stderr);
     std::_Exit(2);
 }

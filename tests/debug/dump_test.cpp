@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -266,4 +267,33 @@ TEST_CASE("GORO_DEBUG: a bad key or value is an invalid_argument naming it", "[d
     CHECK_THROWS_WITH(goro::run([] {}), Catch::Contains("GORO_DEBUG") && Catch::Contains("schedtrace"));
     ::unsetenv("GORO_DEBUG");
     CHECK_NOTHROW(goro::run([] {}));
+}
+
+TEST_CASE("a panic prints the goroutine's block: name, exception type, created by", "[debug]") {
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(pipefd[1], 2);
+        goro::run(goro::Config{1, 0}, [] {
+            goro::go("boomer", [] { throw std::logic_error("boom"); });
+            goro::sleep_for(std::chrono::seconds(5));
+        });
+        ::_exit(0);
+    }
+    ::close(pipefd[1]);
+    std::string err;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<std::size_t>(n));
+    ::close(pipefd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    INFO(err);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+    CHECK(err.find("goro: panic in goroutine 2 (boomer): boom") != std::string::npos);
+    CHECK(err.find("exception type: std::logic_error") != std::string::npos);
+    CHECK(err.find("goroutine 2 [running]:\nname: boomer\n") != std::string::npos);
+    CHECK(err.find("created by goroutine 1") != std::string::npos);
 }
