@@ -1,34 +1,38 @@
-// goro/debug.hpp — see every goroutine: the goroutine dump.
+/// @file goro/debug.hpp
+/// @brief See every goroutine: dump_goroutines(), the goroutine dump.
 ///
-/// \file
 /// dump_goroutines() prints every live goroutine in Go's format: a header
-/// with its id, what it waits for (Go's words: "chan receive", "sync.Mutex.Lock",
-/// "IO wait", ...) and for how long, its name if it has one, its stack with
-/// demangled function names (and file:line where debug information exists),
-/// and the goroutine that started it:
+/// with its id, what it waits for (Go's words: "chan receive",
+/// "sync.Mutex.Lock", "IO wait", ...) and for how long, its name if it has
+/// one, its stack with demangled function names (and file:line where debug
+/// information exists), and the goroutine that started it:
 ///
-/// \code
+/// @code
 /// #include <goro/debug.hpp>
 /// #include <goro/goro.hpp>
-///
-/// #include <cstdio>
 ///
 /// int main() {
 ///     goro::run([] {
 ///         goro::Chan<int> ch;
 ///         goro::go("reader", [ch]() mutable { ch.recv(); });
-///         goro::sleep_for(std::chrono::milliseconds(10));
+///         goro::sleep_for(10ms);
 ///         goro::dump_goroutines(stderr);  // goroutine 2 [chan receive]: ...
 ///         ch.send(1);
 ///     });
 /// }
-/// \endcode
+/// @endcode
 ///
 /// The same dump is printed when run() finds every goroutine asleep (before
-/// it throws goro::Deadlock), on SIGQUIT when the environment has
-/// GORO_DEBUG=sigquit=1, and for every goroutine besides the panicking one
-/// when an exception escapes a goroutine and GORO_TRACEBACK=all.
+/// it throws goro::Deadlock), and on SIGQUIT when the environment has
+/// GORO_DEBUG=sigquit=1 (then the process exits with status 2). A panic (an
+/// exception escaping go()) prints the panicking goroutine's block.
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 202002L
+// Stop at once with a message, as the other headers do.
+#error "goro needs C++20 (-std=c++20)"
+#include "goro needs C++20 (-std=c++20)"
+#endif
 
 #include <cstdio>
 
