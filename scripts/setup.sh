@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev libunwind-dev libdw-dev)
+packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev libdw-dev)
 # When the tests are built (not with -Dtests=disabled): clang and its libFuzzer runtime, for the fuzz test
 # (tests/fuzz/run_fuzz.sh); cmake, for the CMake consumer (tests/consumers/run.sh).
 test_packages=(clang libclang-rt-dev cmake)

@@ -3,10 +3,12 @@
 //
 // Owns: the process-wide dump lock (one dump at a time: the symbolizer's
 // state and the holds are per dump), the unwinding of suspended contexts
-// (libunwind, from the registers fiber/context.cpp reads out of the saved
-// fcontext) and symbolization (libdw: names from the symbol tables,
-// file:line from DWARF where it exists). runtime/DESIGN.md "The goroutine
-// dump" argues the choices.
+// (libdw's unwinder, elfutils, started from the registers fiber/context.cpp
+// reads out of the saved fcontext, reading memory only inside that
+// goroutine's stack), the unwinding of the caller's own stack (the C++
+// runtime's _Unwind_Backtrace) and symbolization (libdw: names from the
+// symbol tables, file:line from DWARF where it exists). runtime/DESIGN.md
+// "The goroutine dump" argues the choices.
 //
 // Invariants: a goroutine's stack is read only while the goroutine cannot
 // run: the caller's own stack, or a Parked G that this dump holds (status
@@ -25,13 +27,12 @@
 #include <goro/debug.hpp>
 #include <goro/detail/park.hpp>
 
-#define UNW_LOCAL_ONLY
 #include <cxxabi.h>
 #include <elfutils/libdwfl.h>
-#include <libunwind.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include <cerrno>
 
@@ -76,7 +77,15 @@ public:
         if (rc != 0) {
             dwfl_end(dwfl_);
             dwfl_ = nullptr;
+            return;
         }
+        // The unwinder's view of "threads": one at a time, the suspended
+        // context in target_. No ptrace, no /proc: memory is read directly,
+        // and only inside the goroutine's stack.
+        static const Dwfl_Thread_Callbacks thread_callbacks = {
+            &no_next_thread, &the_target, &read_stack_word, &set_saved_registers, nullptr, nullptr,
+        };
+        can_unwind_ = dwfl_attach_state(dwfl_, nullptr, getpid(), &thread_callbacks, &target_);
     }
     ~Symbolizer() {
         if (dwfl_) dwfl_end(dwfl_);
@@ -92,6 +101,11 @@ public:
         if (fresh) it->second = describe(pc);
         return it->second;
     }
+
+    // The stack of a suspended context whose registers are r and whose
+    // stack is [lo, hi), up to kMaxFrames program counters, stopping before
+    // the fresh-context trampoline. The caller holds the context still.
+    int unwind(const SavedRegisters& r, std::uintptr_t lo, std::uintptr_t hi, std::uintptr_t* pcs);
 
 private:
     std::string describe(std::uintptr_t pc) {
@@ -134,69 +148,110 @@ private:
         return s;
     }
 
+    struct Target {
+        SavedRegisters regs{};
+        std::uintptr_t lo = 0, hi = 0;  // the stack's bounds: no read outside them
+    };
+    struct Walk {
+        std::uintptr_t* pcs = nullptr;
+        int n = 0;
+        int steps = 0;
+        std::uintptr_t entry = 0;
+    };
+
+    static pid_t no_next_thread(Dwfl*, void*, void**) { return 0; }
+    static bool the_target(Dwfl*, pid_t, void* target, void** thread_arg) {
+        *thread_arg = target;
+        return true;
+    }
+    // A corrupt frame can point anywhere: a read outside the stack ends the
+    // trace instead of faulting.
+    static bool read_stack_word(Dwfl*, Dwarf_Addr addr, Dwarf_Word* out, void* target) {
+        const auto* t = static_cast<const Target*>(target);
+        if (addr < t->lo || addr > t->hi || t->hi - addr < sizeof(Dwarf_Word)) return false;
+        std::memcpy(out, reinterpret_cast<const void*>(static_cast<std::uintptr_t>(addr)), sizeof *out);
+        return true;
+    }
+    // x86-64's DWARF register numbers: rbx 3, rbp 6, rsp 7, r12-r15 12-15.
+    // The callee-saved registers are all that a switch preserves, and all
+    // that the callers' CFI refers to.
+    static bool set_saved_registers(Dwfl_Thread* thread, void* target) {
+        const SavedRegisters& r = static_cast<const Target*>(target)->regs;
+        const Dwarf_Word rbx = r.rbx, rbp_rsp[2] = {r.rbp, r.rsp}, r12_r15[4] = {r.r12, r.r13, r.r14, r.r15};
+        if (!dwfl_thread_state_registers(thread, 3, 1, &rbx) || !dwfl_thread_state_registers(thread, 6, 2, rbp_rsp) ||
+            !dwfl_thread_state_registers(thread, 12, 4, r12_r15))
+            return false;
+        dwfl_thread_state_register_pc(thread, r.rip);
+        return true;
+    }
+    static int on_frame(Dwfl_Frame* frame, void* arg) {
+        auto* w = static_cast<Walk*>(arg);
+        Dwarf_Addr pc = 0;
+        if (!dwfl_frame_pc(frame, &pc, nullptr) || pc == 0) return DWARF_CB_ABORT;
+        // The trampoline is a few instructions; a return address into it
+        // lies within its first 256 bytes.
+        if (pc > w->entry && pc - w->entry < 256) return DWARF_CB_ABORT;
+        w->pcs[w->n++] = pc;
+        return w->n < kMaxFrames && ++w->steps < 4 * kMaxFrames ? DWARF_CB_OK : DWARF_CB_ABORT;
+    }
+
     Dwfl* dwfl_ = nullptr;
+    bool can_unwind_ = false;
+    Target target_;
     std::unordered_map<std::uintptr_t, std::string> cache_;
 };
 
-// Walks the stack that uc describes, up to kMaxFrames program counters,
-// stopping before the fresh-context trampoline (nothing above it is ours).
-// skip_to: when not null, frames up to and including the one whose function
-// starts there are dropped (the dump's own frames, for the calling goroutine).
-int unwind(unw_context_t* uc, std::uintptr_t* pcs, std::uintptr_t skip_to) {
-    // libunwind's default global cache takes a lock with every signal
-    // blocked (two sigprocmask calls) on each lookup: 80 us a goroutine. A
-    // per-thread cache needs no lock.
-    static std::once_flag policy;
-    std::call_once(policy, [] { unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); });
-    unw_cursor_t c;
-    if (unw_init_local(&c, uc) < 0) return 0;
-    const auto entry = reinterpret_cast<std::uintptr_t>(context_entry_address());
-    int n = 0;
-    bool skipping = skip_to != 0;
-    for (int steps = 0; n < kMaxFrames && steps < 4 * kMaxFrames; ++steps) {
-        unw_word_t ip = 0;
-        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-        // The trampoline is a few instructions; the return address into it
-        // lies within its first 256 bytes. (Asking libunwind for the
-        // function's start, unw_get_proc_info, costs a dl_iterate_phdr with
-        // every signal blocked, per frame.)
-        if (ip > entry && ip - entry < 256) break;
-        unw_proc_info_t pi;
-        const bool have_pi = skipping && unw_get_proc_info(&c, &pi) == 0;
-        if (skipping) {
-            if (have_pi && pi.start_ip == skip_to) skipping = false;  // the marker itself is dropped too
-        } else {
-            pcs[n++] = ip;
-        }
-        if (unw_step(&c) <= 0) break;
-    }
-    return n;
+int Symbolizer::unwind(const SavedRegisters& r, std::uintptr_t lo, std::uintptr_t hi, std::uintptr_t* pcs) {
+    if (!can_unwind_) return 0;
+    target_ = Target{r, lo, hi};
+    Walk w;
+    w.pcs = pcs;
+    w.entry = reinterpret_cast<std::uintptr_t>(context_entry_address());
+    dwfl_getthread_frames(dwfl_, 1, &on_frame, &w);  // ends with an error or an abort: w.n is what was found
+    return w.n;
 }
 
-// The stack of a suspended context (its G held by the caller).
-int unwind_suspended(const Context& ctx, std::uintptr_t* pcs) {
-    SavedRegisters r;
-    if (!saved_registers(ctx, r)) return 0;
-    unw_context_t uc;
-    unw_getcontext(&uc);  // the parts libunwind wants besides the registers
-    auto& gr = uc.uc_mcontext.gregs;
-    gr[REG_RIP] = static_cast<greg_t>(r.rip);
-    gr[REG_RSP] = static_cast<greg_t>(r.rsp);
-    gr[REG_RBP] = static_cast<greg_t>(r.rbp);
-    gr[REG_RBX] = static_cast<greg_t>(r.rbx);
-    gr[REG_R12] = static_cast<greg_t>(r.r12);
-    gr[REG_R13] = static_cast<greg_t>(r.r13);
-    gr[REG_R14] = static_cast<greg_t>(r.r14);
-    gr[REG_R15] = static_cast<greg_t>(r.r15);
-    return unwind(&uc, pcs, 0);
+// The calling goroutine's own stack, with the C++ runtime's unwinder (the
+// one exceptions use), up to kMaxFrames program counters, stopping before
+// the fresh-context trampoline. Frames up to and including the one of the
+// function that starts at skip_to (the dump's own) are dropped; if that
+// function is not found, nothing is dropped.
+struct SelfWalk {
+    std::uintptr_t* pcs = nullptr;
+    std::uintptr_t skip_to = 0;
+    std::uintptr_t entry = 0;
+    int n = 0;
+    int steps = 0;
+    bool skipping = true;
+    std::uintptr_t all[kMaxFrames];
+    int n_all = 0;
+};
+
+_Unwind_Reason_Code on_self_frame(_Unwind_Context* c, void* arg) {
+    auto* w = static_cast<SelfWalk*>(arg);
+    const std::uintptr_t ip = _Unwind_GetIP(c);
+    if (ip == 0 || (ip > w->entry && ip - w->entry < 256) || ++w->steps > 4 * kMaxFrames) return _URC_END_OF_STACK;
+    if (w->n_all < kMaxFrames) w->all[w->n_all++] = ip;
+    if (w->skipping) {
+        if (reinterpret_cast<std::uintptr_t>(_Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip - 1))) == w->skip_to)
+            w->skipping = false;  // the marker itself is dropped too
+        return _URC_NO_REASON;
+    }
+    w->pcs[w->n++] = ip;
+    return w->n < kMaxFrames ? _URC_NO_REASON : _URC_END_OF_STACK;
 }
 
 [[gnu::noinline]] int unwind_self(std::uintptr_t* pcs, std::uintptr_t skip_to) {
-    unw_context_t uc;
-    unw_getcontext(&uc);
-    int n = unwind(&uc, pcs, skip_to);
-    if (n == 0 && skip_to != 0) n = unwind(&uc, pcs, 0);  // the marker frame was not found: show all
-    return n;
+    SelfWalk w;
+    w.pcs = pcs;
+    w.skip_to = skip_to;
+    w.entry = reinterpret_cast<std::uintptr_t>(context_entry_address());
+    _Unwind_Backtrace(&on_self_frame, &w);
+    if (w.skipping) {  // the marker frame was not found: show all
+        std::copy(w.all, w.all + w.n_all, pcs);
+        return w.n_all;
+    }
+    return w.n;
 }
 
 std::uint32_t coarse_now_ms() noexcept {
@@ -250,7 +305,7 @@ namespace {
 
 // A goroutine's stack is small (64 KiB by default) and libdw's reading of
 // the process's modules is deep: the caller's own frames are unwound on its
-// stack (libunwind needs a few KiB), and the rest of the work runs on a
+// stack (the unwinder needs a few KiB), and the rest of the work runs on a
 // helper thread that the caller joins.
 template <class F>
 void off_goroutine_stack(F&& f) {
@@ -316,7 +371,11 @@ void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exce
                     const std::uint32_t waited = now_ms - g->ctx.wait_since_ms;  // modulo 2^32
                     if (waited >= 60000u) state += ", " + std::to_string(waited / 60000u) + " minutes";
                     b.head = header(b.id, state, &b.name);
-                    int n = unwind_suspended(g->ctx, pcs);
+                    int n = 0;
+                    SavedRegisters regs;
+                    if (saved_registers(g->ctx, regs))
+                        n = sym.unwind(regs, reinterpret_cast<std::uintptr_t>(g->stack.base),
+                                       reinterpret_cast<std::uintptr_t>(g->stack.top()), pcs);
                     append_frames(b.frames, sym, pcs, n);
                     blocks.push_back(std::move(b));
                 }
