@@ -28,6 +28,7 @@
 #include <goro/detail/park.hpp>
 
 #include <cxxabi.h>
+#include <exception>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -213,12 +214,14 @@ int Symbolizer::unwind(const SavedRegisters& r, std::uintptr_t lo, std::uintptr_
 
 // The calling goroutine's own stack, with the C++ runtime's unwinder (the
 // one exceptions use), up to kMaxFrames program counters, stopping before
-// the fresh-context trampoline. Frames up to and including the one of the
-// function that starts at skip_to (the dump's own) are dropped; if that
-// function is not found, nothing is dropped.
+// the fresh-context trampoline. Frames up to and including the first whose
+// function starts at one of skip[0..nskip) (the dump's own, or the throw
+// machinery's) are dropped; if none is found, nothing is dropped, or with
+// all_if_unmarked false, nothing is returned.
 struct SelfWalk {
     std::uintptr_t* pcs = nullptr;
-    std::uintptr_t skip_to = 0;
+    const std::uintptr_t* skip = nullptr;
+    int nskip = 0;
     std::uintptr_t entry = 0;
     int n = 0;
     int steps = 0;
@@ -233,7 +236,8 @@ _Unwind_Reason_Code on_self_frame(_Unwind_Context* c, void* arg) {
     if (ip == 0 || (ip > w->entry && ip - w->entry < 256) || ++w->steps > 4 * kMaxFrames) return _URC_END_OF_STACK;
     if (w->n_all < kMaxFrames) w->all[w->n_all++] = ip;
     if (w->skipping) {
-        if (reinterpret_cast<std::uintptr_t>(_Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip - 1))) == w->skip_to)
+        const auto start = reinterpret_cast<std::uintptr_t>(_Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip - 1)));
+        if (std::find(w->skip, w->skip + w->nskip, start) != w->skip + w->nskip)
             w->skipping = false;  // the marker itself is dropped too
         return _URC_NO_REASON;
     }
@@ -241,13 +245,15 @@ _Unwind_Reason_Code on_self_frame(_Unwind_Context* c, void* arg) {
     return w->n < kMaxFrames ? _URC_NO_REASON : _URC_END_OF_STACK;
 }
 
-[[gnu::noinline]] int unwind_self(std::uintptr_t* pcs, std::uintptr_t skip_to) {
+[[gnu::noinline]] int unwind_self(std::uintptr_t* pcs, const std::uintptr_t* skip, int nskip, bool all_if_unmarked = true) {
     SelfWalk w;
     w.pcs = pcs;
-    w.skip_to = skip_to;
+    w.skip = skip;
+    w.nskip = nskip;
     w.entry = reinterpret_cast<std::uintptr_t>(context_entry_address());
     _Unwind_Backtrace(&on_self_frame, &w);
-    if (w.skipping) {  // the marker frame was not found: show all
+    if (w.skipping) {  // no marker frame was found: show all
+        if (!all_if_unmarked) return 0;
         std::copy(w.all, w.all + w.n_all, pcs);
         return w.n_all;
     }
@@ -325,7 +331,8 @@ void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exce
 void dump_runtime(Runtime* r, std::FILE* out, DumpSummary* summary, const G* except) {
     const G* self = detail::current_g();
     std::uintptr_t self_pcs[kMaxFrames];
-    int self_n = self ? unwind_self(self_pcs, reinterpret_cast<std::uintptr_t>(&dump_runtime)) : 0;
+    const std::uintptr_t marker = reinterpret_cast<std::uintptr_t>(&dump_runtime);
+    int self_n = self ? unwind_self(self_pcs, &marker, 1) : 0;
     std::lock_guard lk(g_dump_mu);
     off_goroutine_stack([&] { dump_locked(r, out, summary, except, self, self_pcs, self_n); });
 }
@@ -416,7 +423,15 @@ void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exce
 
 std::string self_block(const G* g, const char* state) {
     std::uintptr_t pcs[kMaxFrames];
-    int n = unwind_self(pcs, reinterpret_cast<std::uintptr_t>(&self_block));
+    // Skip to the throw site when there is one, else to the caller.
+    const std::uintptr_t throw_markers[] = {
+        reinterpret_cast<std::uintptr_t>(&__cxxabiv1::__cxa_throw),
+        reinterpret_cast<std::uintptr_t>(&__cxxabiv1::__cxa_rethrow),
+        reinterpret_cast<std::uintptr_t>(static_cast<void (*)(std::exception_ptr)>(&std::rethrow_exception)),
+    };
+    const std::uintptr_t self_marker = reinterpret_cast<std::uintptr_t>(&self_block);
+    int n = unwind_self(pcs, throw_markers, 3, false);
+    if (n == 0) n = unwind_self(pcs, &self_marker, 1);
     std::lock_guard lk(g_dump_mu);
     std::string result;
     off_goroutine_stack([&] {

@@ -268,6 +268,19 @@ DebugOptions debug_from_env() {
     return value ? parse_goro_debug("GORO_DEBUG", *value) : DebugOptions{};
 }
 
+Traceback parse_traceback(std::string_view var_name, std::string_view value) {
+    if (value == "none" || value == "0") return Traceback::None;
+    if (value == "single" || value == "1" || value.empty()) return Traceback::Single;
+    if (value == "all" || value == "system" || value == "2") return Traceback::All;
+    if (value == "crash") return Traceback::Crash;
+    throw_bad_value(var_name, value, "is not valid (want none, single, all, system or crash)");
+}
+
+Traceback traceback_from_env() {
+    auto value = env_value("GORO_TRACEBACK");
+    return value ? parse_traceback("GORO_TRACEBACK", *value) : Traceback::Single;
+}
+
 std::size_t stack_size_from_env() {
     auto value = env_value("GORO_STACK_SIZE");
     return value ? parse_stack_size("GORO_STACK_SIZE", *value) : 0;

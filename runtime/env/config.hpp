@@ -64,4 +64,13 @@ struct DebugOptions {
 DebugOptions parse_goro_debug(std::string_view var_name, std::string_view value);
 DebugOptions debug_from_env();
 
+// GORO_TRACEBACK, Go's GOTRACEBACK: what a panic prints after its first
+// lines. none: nothing more; single (the default; also 1): the panicking
+// goroutine's block; all (also system, 2): every goroutine's; crash: as
+// all, then abort() (a core dump where the system allows one) instead of
+// exit status 2. Anything else throws std::invalid_argument naming it.
+enum class Traceback { None, Single, All, Crash };
+Traceback parse_traceback(std::string_view var_name, std::string_view value);
+Traceback traceback_from_env();
+
 }  // namespace goro::rt

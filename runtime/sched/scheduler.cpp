@@ -429,6 +429,8 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
     int procs = resolve_maxprocs(cfg);
     std::size_t stack_size = resolve_stack_size(cfg);
     if (debug_from_env().sigquit) install_sigquit_dump();  // throws on a bad GORO_DEBUG
+    set_traceback(traceback_from_env());                   // throws on a bad GORO_TRACEBACK
+    install_panic_handler();
 
     auto rt = std::make_unique<Runtime>(procs, stack_size);
     Runtime* expected = nullptr;

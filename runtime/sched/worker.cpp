@@ -40,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <utility>
 
 namespace goro::rt {
@@ -54,9 +55,12 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {
     return s * 2685821657736338717ull;
 }
 
-// Called inside the catch handler of g's entry: the first line as before,
-// then the exception's type (demangled) and g's block as the dump prints it
-// (id, name, stack from the handler down, "created by").
+// The first line of a panic, then the exception's type (demangled), then
+// g's block as the dump prints it (id, name, stack, "created by"), then, per
+// GORO_TRACEBACK, every other goroutine's block; then exit(2), or abort()
+// for a core dump with GORO_TRACEBACK=crash. Called from the terminate
+// handler while the throw is still on the stack (see run_goroutine_body):
+// the stack shown starts at the throw site.
 [[noreturn]] void panic(G* g, const char* what) {
     std::fflush(stdout);
     if (g->name)
@@ -69,11 +73,49 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {
         std::fprintf(stderr, "exception type: %s\n", status == 0 && dem ? dem : t->name());
         std::free(dem);
     }
-    std::fputs("\n", stderr);
-    std::string block = self_block(g, "running");
-    std::fwrite(block.data(), 1, block.size(), stderr);
+    const Traceback tb = traceback_setting();
+    if (tb != Traceback::None) {
+        std::fputs("\n", stderr);
+        std::string block = self_block(g, "running");
+        std::fwrite(block.data(), 1, block.size(), stderr);
+        if (tb == Traceback::All || tb == Traceback::Crash) dump_runtime(worker_runtime(), stderr, nullptr, g);
+    }
     std::fflush(stderr);
+    if (tb == Traceback::Crash) std::abort();
     std::_Exit(2);
+}
+
+// The terminate handler goro installs (once, at the first run()): a
+// terminate on a goroutine with an exception in flight is a panic; any
+// other goes to the handler that was installed before.
+std::terminate_handler g_previous_terminate = nullptr;
+std::atomic<Traceback> g_traceback{Traceback::Single};
+
+[[noreturn]] void on_terminate() {
+    G* g = detail::current_g();
+    if (g && g->user && std::current_exception()) {
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            panic(g, e.what());
+        } catch (...) {
+            panic(g, "an exception not derived from std::exception");
+        }
+    }
+    if (g_previous_terminate) g_previous_terminate();
+    std::abort();
+}
+
+// A goroutine's body. noexcept, so that an exception other than Cancelled
+// makes the C++ runtime call std::terminate in its search phase, before any
+// frame is unwound (GCC's and LLVM's personality routines do): the throw
+// site is still on the stack when on_terminate reports the panic.
+[[gnu::noinline]] void run_goroutine_body(G* g) noexcept {
+    try {
+        g->ops->run(g->fn);
+    } catch (const Cancelled&) {
+        // A cancelled goroutine ends quietly.
+    }
 }
 
 // A check at a switch or exit found g's stack overflowed
@@ -91,19 +133,19 @@ void g_entry(HandoffHeader* first) {
     M* m = h->m;
     rt->after_switch(m, h);
     G* g = m->curg;
-    try {
-        g->ops->run(g->fn);
-    } catch (const Cancelled&) {
-        // A cancelled goroutine ends quietly.
-    } catch (const std::exception& e) {
-        panic(g, e.what());
-    } catch (...) {
-        panic(g, "an exception not derived from std::exception");
-    }
+    run_goroutine_body(g);
     rt->g_exit(this_m(), g);
 }
 
 }  // namespace
+
+void set_traceback(Traceback t) noexcept { g_traceback.store(t, std::memory_order_relaxed); }
+Traceback traceback_setting() noexcept { return g_traceback.load(std::memory_order_relaxed); }
+
+void install_panic_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] { g_previous_terminate = std::set_terminate(&on_terminate); });
+}
 
 // ---------------------------------------------------------------- the loop
 
