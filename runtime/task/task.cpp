@@ -84,10 +84,16 @@
 #include <goro/detail/spawn.hpp>
 #include <goro/errors.hpp>
 
+#include <cxxabi.h>
+
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <typeinfo>
 
 namespace goro::detail {
 
@@ -107,6 +113,33 @@ void TaskCore::format_name() const {
     if (name_ready_.load(std::memory_order_relaxed)) return;  // written under lock_
     name_ = "Task-" + std::to_string(number_);
     name_ready_.store(true, std::memory_order_release);  // pairs with acquire in name()
+}
+
+// asyncio logs the same words when a failed task is garbage-collected with
+// its exception unread; here the last handle's release is that moment.
+void TaskCore::report_unretrieved() const noexcept {
+    std::string what;
+    const char* type = nullptr;
+    try {
+        std::rethrow_exception(error_);
+    } catch (const Cancelled&) {
+        return;  // a cancellation is an outcome, not an error
+    } catch (const std::exception& e) {
+        what = e.what();
+        type = typeid(e).name();
+    } catch (...) {
+        what = "an exception not derived from std::exception";
+        if (const std::type_info* t = abi::__cxa_current_exception_type()) type = t->name();
+    }
+    int status = -1;
+    char* demangled = type ? abi::__cxa_demangle(type, nullptr, nullptr, &status) : nullptr;
+    try {
+        std::fprintf(stderr, "goro: Task exception was never retrieved: task '%s': %s: %s\n", name().c_str(),
+                     status == 0 && demangled ? demangled : (type ? type : "?"), what.c_str());
+    } catch (...) {
+        // name() could not allocate: the report is lost, nothing else
+    }
+    std::free(demangled);
 }
 
 static_assert(static_cast<std::uint32_t>(TaskState::Pending) == 0 &&
@@ -235,7 +268,7 @@ bool satisfied(TaskCore* const* cores, std::size_t n, ReturnWhen when) {
         ++ndone;
         if (when == ReturnWhen::FirstCompleted) return true;
         // asyncio: FIRST_EXCEPTION ignores cancelled tasks.
-        if (when == ReturnWhen::FirstException && s == TaskState::Finished && cores[i]->error()) return true;
+        if (when == ReturnWhen::FirstException && s == TaskState::Finished && cores[i]->failed()) return true;
     }
     return ndone == n;
 }

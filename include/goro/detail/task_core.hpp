@@ -69,7 +69,17 @@ public:
         return name_ready_.load(std::memory_order_acquire) ? &name_ : nullptr;
     }
     // error() is valid once done() (written before the state is published).
-    const std::exception_ptr& error() const noexcept { return error_; }
+    // Reading it retrieves it (asyncio's exception()): a task that failed and
+    // whose exception nobody read logs "Task exception was never retrieved"
+    // when its state is deleted. A relaxed flag: the last owner's acquire in
+    // release() orders every reader's store before that check.
+    const std::exception_ptr& error() const noexcept {
+        if (error_ && !retrieved_.load(std::memory_order_relaxed)) retrieved_.store(true, std::memory_order_relaxed);
+        return error_;
+    }
+    // failed(): whether it ended with an exception, without retrieving it
+    // (wait()'s FIRST_EXCEPTION test).
+    bool failed() const noexcept { return error_ != nullptr; }
 
     // cancel() delivers one cancellation request to the task's goroutine;
     // false once done.
@@ -135,7 +145,9 @@ protected:
     explicit TaskCore(std::string name) : name_ready_(true), name_(std::move(name)) {}
     // An unnamed task: its name "Task-N" is formatted on first use.
     explicit TaskCore(std::uint64_t number) : number_(number) {}
-    ~TaskCore() = default;
+    ~TaskCore() {
+        if (error_ && !retrieved_.load(std::memory_order_relaxed)) report_unretrieved();
+    }
 
 private:
     friend bool wait_some(TaskCore* const* cores, std::size_t n, ReturnWhen when, const TimePoint* deadline);
@@ -155,6 +167,10 @@ private:
         return static_cast<TaskState>(word_.fetch_or(kWatched, std::memory_order_acquire) & kStateMask);
     }
     void format_name() const;
+    // Writes "goro: Task exception was never retrieved" with the task's name,
+    // the exception's type and what() to stderr, unless the error is a
+    // cancellation.
+    void report_unretrieved() const noexcept;
 
     // word_: the TaskState in bits 0-1, kWatched, and the reference count
     // above them. The state moves once, away from Pending, in complete().
@@ -167,6 +183,7 @@ private:
     bool taken_ = false;                         // guarded by lock_: the move-only result was moved out
     std::atomic<bool> cancel_requested_{false};  // set by cancel(); read at the goroutine's start
     mutable std::atomic<bool> name_ready_{false};
+    mutable std::atomic<bool> retrieved_{false};  // error() was called (see there)
     G* g_ = nullptr;                        // the task's goroutine; used under lock_ while Pending
     std::exception_ptr error_;              // written once before the state leaves Pending
     WaitList waiters_;                      // guarded by lock_: get(), gather, wait, wait_for

@@ -81,8 +81,8 @@ private:
 
 struct TaskAccess;
 
-// schedule_callbacks() runs cbs on a new goroutine, each with the task; with
-// no runtime running (a task done before run() ended), on the caller.
+// schedule_callbacks() runs cbs on a new goroutine named "<task's name>
+// (done callback)", each with the task; with no runtime running (a task done before run() ended), on the caller.
 template <class R>
 void schedule_callbacks(Task<R> t, TaskCore::DoneCallbacks cbs);
 
@@ -113,12 +113,15 @@ struct TaskAccess {
 
 template <class R>
 void schedule_callbacks(Task<R> t, TaskCore::DoneCallbacks cbs) {
+    // The goroutine is named after the task, so that a panic in a callback
+    // (or a dump meanwhile) says whose callback it is.
+    std::string name = maxprocs() > 0 ? TaskAccess::core(t)->name() + " (done callback)" : std::string();
     auto body = [t = std::move(t), cbs = std::move(cbs)]() mutable {
         for (auto& cb : cbs) cb(*TaskAccess::core(t));
     };
     if (maxprocs() > 0) {
         try {
-            spawn_goroutine(std::move(body));
+            spawn_named_goroutine(std::move(name), std::move(body));
             return;
         } catch (const InvalidState&) {
             // the runtime ended meanwhile: run here
@@ -222,9 +225,12 @@ std::vector<TaskCore*> cores_of(const std::vector<Task<R>>& tasks) {
     return cores;
 }
 
+// Every error is retrieved, as asyncio's gather retrieves each child's.
 inline void rethrow_first_error(TaskCore* const* cores, std::size_t n) {
+    std::exception_ptr first;
     for (std::size_t i = 0; i < n; ++i)
-        if (cores[i]->error()) std::rethrow_exception(cores[i]->error());
+        if (const std::exception_ptr& e = cores[i]->error(); e && !first) first = e;
+    if (first) std::rethrow_exception(first);
 }
 
 template <class R>
