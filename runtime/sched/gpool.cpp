@@ -20,6 +20,7 @@
 // hands it out still Free, and only start_g() (api.cpp) makes it Runnable.
 #include "sched/gpool.hpp"
 
+#include "debug/gdb_info.hpp"
 #include "sched/scheduler.hpp"
 
 #include <cerrno>
@@ -30,6 +31,7 @@
 namespace goro::rt {
 
 GPool::~GPool() {
+    debug_info_set_chunks(nullptr, 0);
 #if GORO_TSAN
     for (auto& chunk : chunks_)
         for (std::size_t i = 0; i < kGChunk; ++i) context_destroy(chunk[i].ctx);
@@ -46,8 +48,12 @@ void GPool::add_chunk() {
     for (std::size_t i = 0; i < kGChunk; ++i) chunk[i].next = (i + 1) % kGBatch ? &chunk[i + 1] : nullptr;
     std::lock_guard lk(mu_);
     batches_.reserve(batches_.size() + kGChunk / kGBatch);  // may throw: nothing linked yet
+    chunks_.reserve(chunks_.size() + 1);
+    chunk_index_.reserve(chunks_.size() + 1);
     G* gs = chunk.get();
     chunks_.push_back(std::move(chunk));
+    chunk_index_.push_back(gs);
+    debug_info_set_chunks(chunk_index_.data(), chunk_index_.size());
     for (std::size_t i = 0; i < kGChunk; i += kGBatch) batches_.push_back(Batch{&gs[i], kGBatch});
 }
 
@@ -90,11 +96,8 @@ void GPool::give_batch(G* head, int count) {
 }
 
 std::vector<G*> GPool::chunks() const {
-    std::vector<G*> out;
     std::lock_guard lk(mu_);
-    out.reserve(chunks_.size());
-    for (auto& c : chunks_) out.push_back(c.get());
-    return out;
+    return chunk_index_;
 }
 
 // ---------------------------------------------------------------- the Runtime's side

@@ -49,6 +49,9 @@ private:
     // a std::mutex here made the workers sleep in futex calls under load.
     mutable detail::SpinLock mu_{detail::LockRank::GPool};
     std::vector<std::unique_ptr<detail::G[]>> chunks_;  // guarded by mu_; never freed before the pool
+    // The same chunks as plain pointers, for the gdb extension
+    // (debug/gdb_info.hpp goro_debug_info); guarded by mu_.
+    std::vector<detail::G*> chunk_index_;
     std::vector<Batch> batches_;                        // guarded by mu_
 };
 

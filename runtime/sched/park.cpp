@@ -17,6 +17,7 @@
 // when there are none. While the runtime shuts down, every blocking call and
 // park of a leftover goroutine is cancelled (shutting_down); the main
 // goroutine is exempt.
+#include "debug/gdb_info.hpp"
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
@@ -121,18 +122,21 @@ void Waker::wake(Order order) const noexcept {
     }
 }
 
+// At namespace scope (not a function's static) so that goro_debug_info
+// (debug/gdb_info.cpp) can point the gdb extension at it.
+extern const char* const kWaitReasonNames[] = {
+    "wait",           "chan receive",   "chan send",           "chan receive (nil chan)",
+    "chan send (nil chan)", "select",   "select (no cases)",   "sleep",
+    "IO wait",        "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+    "sync.Cond.Wait", "semacquire",     "sync.WaitGroup.Wait", "sync.Once.Do",
+    "event wait",     "task wait",      "run_blocking",        "context wait",
+    "timer wait",     "shutdown wait",  "forever",
+};
+static_assert(std::size(kWaitReasonNames) == static_cast<std::size_t>(WaitReason::Count_));
+
 const char* wait_reason_name(WaitReason r) noexcept {
-    static constexpr const char* names[] = {
-        "wait",           "chan receive",   "chan send",           "chan receive (nil chan)",
-        "chan send (nil chan)", "select",   "select (no cases)",   "sleep",
-        "IO wait",        "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
-        "sync.Cond.Wait", "semacquire",     "sync.WaitGroup.Wait", "sync.Once.Do",
-        "event wait",     "task wait",      "run_blocking",        "context wait",
-        "timer wait",     "shutdown wait",  "forever",
-    };
-    static_assert(std::size(names) == static_cast<std::size_t>(WaitReason::Count_));
     auto i = static_cast<std::size_t>(r);
-    return i < std::size(names) ? names[i] : "wait";
+    return i < std::size(kWaitReasonNames) ? kWaitReasonNames[i] : "wait";
 }
 
 std::uint32_t coarse_now_ms() noexcept {
