@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev catch2 libbenchmark-dev libdw-dev)
 # When the tests are built (not with -Dtests=disabled): clang and its libFuzzer runtime, for the fuzz test
-# (tests/fuzz/run_fuzz.sh); cmake, for the CMake consumer (tests/consumers/run.sh).
-test_packages=(clang libclang-rt-dev cmake)
+# (tests/fuzz/run_fuzz.sh); cmake, for the CMake consumer (tests/consumers/run.sh); gdb, for the gdb
+# extension's test (tests/debug/gdb_test.py).
+test_packages=(clang libclang-rt-dev cmake gdb)
 case " $* " in
     *" -Dtests=false "* | *" -Dtests=disabled "*) ;;
     *) packages+=("${test_packages[@]}") ;;

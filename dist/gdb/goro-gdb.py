@@ -114,7 +114,7 @@ class _Info:
     def __init__(self):
         addr = _address_of(_INFO_SYMBOL)
         if addr is None:
-            raise GoroError("%s not found: is this program linked with goro (0.2.1 or later)?" % _INFO_SYMBOL)
+            raise GoroError("%s not found: is this program linked with goro 0.2 or later?" % _INFO_SYMBOL)
         words = struct.unpack("<%dQ" % len(_INFO_FIELDS), _read(addr, 8 * len(_INFO_FIELDS)))
         for name, value in zip(_INFO_FIELDS, words):
             setattr(self, name, value)
@@ -321,7 +321,9 @@ def _tidy_bt(text, borrowed):
             n = int(m.group(1))
             skipping = borrowed and n == 0
             if borrowed and not skipping:
-                line = "#%d%s%s" % (n - 1, m.group(2), line[m.end():])
+                number = "#%d" % (n - 1)
+                pad = " " * (m.end(1) - m.start(1) + 1 - len(number))  # #10 -> #9 keeps the column
+                line = number + pad + m.group(2) + line[m.end():]
         elif line.startswith("Backtrace stopped") and out and " make_fcontext " in out[-1]:
             break
         if not skipping:
