@@ -409,6 +409,8 @@ waits, in Go's words ("chan receive", "sleep", "sync.Mutex.Lock", ...).
             gs = goroutines()
         except GoroError as e:
             raise gdb.GdbError("goro: %s" % e)
+        except gdb.MemoryError as e:
+            raise gdb.GdbError("goro: %s (a core file without the runtime's memory?)" % e)
         if not gs:
             gdb.write("No goroutines (no goro runtime is running).\n")
             return
@@ -465,6 +467,8 @@ unwinder: works on a live process and on a core file alike)."""
                     gdb.write("\n")
         except GoroError as e:
             raise gdb.GdbError("goro: %s" % e)
+        except gdb.MemoryError as e:
+            raise gdb.GdbError("goro: %s (a core file without the runtime's memory?)" % e)
 
 
 InfoGoroutines()
