@@ -21,6 +21,8 @@
 // of unheld goroutines are not read).
 #include "debug/dump.hpp"
 
+#include "debug/racy.hpp"
+
 #include "fiber/context.hpp"
 #include "sched/scheduler.hpp"
 
@@ -391,11 +393,11 @@ void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exce
             }
             const GStatus st = g->status.load(std::memory_order_acquire);
             if (st != GStatus::Runnable && st != GStatus::Notified) continue;  // free, or parked/held by another moment
-            if (!std::atomic_ref<bool>(g->user).load(std::memory_order_relaxed)) continue;
+            if (!racy_load(g->user)) continue;
             Block b;
-            b.id = std::atomic_ref<std::uint64_t>(g->id).load(std::memory_order_relaxed);
-            b.parent = std::atomic_ref<std::uint64_t>(g->parent_id).load(std::memory_order_relaxed);
-            b.is_main = std::atomic_ref<bool>(g->is_main).load(std::memory_order_relaxed);
+            b.id = racy_load(g->id);
+            b.parent = racy_load(g->parent_id);
+            b.is_main = racy_load(g->is_main);
             std::string state = "runnable";
             for (auto& [rg, blocking] : running)
                 if (rg == g) state = blocking ? "syscall" : "running";

@@ -23,6 +23,8 @@
 // a queue while its stack is in use.
 #include "sched/scheduler.hpp"
 
+#include "debug/racy.hpp"
+
 #include "env/config.hpp"
 #include "fiber/guard.hpp"
 #include "debug/dump.hpp"
@@ -186,8 +188,8 @@ void Runtime::running_goroutines(std::vector<std::pair<const G*, bool>>& out) {
     for (const auto& m : allm_) {
         // Owner-only fields, read here without their owner's order: the
         // answer is a snapshot that may be stale by the time it is printed.
-        G* g = std::atomic_ref<G*>(m->curg).load(std::memory_order_relaxed);
-        P* p = std::atomic_ref<P*>(m->p).load(std::memory_order_relaxed);
+        G* g = racy_load(m->curg);
+        P* p = racy_load(m->p);
         if (!g) continue;
         bool blocking = p && p->blocking_seq.load(std::memory_order_relaxed) != 0;
         out.emplace_back(g, blocking);
