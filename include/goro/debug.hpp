@@ -25,7 +25,10 @@
 /// The same dump is printed when run() finds every goroutine asleep (before
 /// it throws goro::Deadlock), and on SIGQUIT when the environment has
 /// GORO_DEBUG=sigquit=1 (then the process exits with status 2). A panic (an
-/// exception escaping go()) prints the panicking goroutine's block.
+/// exception escaping go()) prints the panicking goroutine's block with the
+/// stack from where the exception was thrown; GORO_TRACEBACK=all adds every
+/// other goroutine's block, `crash` then calls abort() (a core dump) instead
+/// of exiting with status 2, `none` leaves only the first lines.
 #pragma once
 
 #if !defined(__cplusplus) || __cplusplus < 202002L
