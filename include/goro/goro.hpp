@@ -26,6 +26,7 @@
 #include <goro/context.hpp>
 #include <goro/errors.hpp>
 #include <goro/net.hpp>
+#include <goro/metrics.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
 #include <goro/signal.hpp>

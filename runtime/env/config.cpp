@@ -241,6 +241,23 @@ int maxprocs_from_env() {
     return 0;
 }
 
+std::optional<std::int64_t> parse_duration_ns(std::string_view s) {
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    auto n = parse_digits(s.substr(0, digits));
+    if (!n) return std::nullopt;
+    const std::string_view unit = s.substr(digits);
+    std::uint64_t scale;
+    if (unit == "ns") scale = 1;
+    else if (unit == "us") scale = 1'000;
+    else if (unit == "ms") scale = 1'000'000;
+    else if (unit == "s") scale = 1'000'000'000;
+    else return std::nullopt;
+    constexpr std::uint64_t kHour = 3'600'000'000'000;
+    if (*n > kHour / scale) return std::nullopt;
+    return static_cast<std::int64_t>(*n * scale);
+}
+
 DebugOptions parse_goro_debug(std::string_view var_name, std::string_view value) {
     DebugOptions o;
     std::string_view rest = value;
@@ -252,12 +269,35 @@ DebugOptions parse_goro_debug(std::string_view var_name, std::string_view value)
         auto eq = item.find('=');
         std::string_view key = item.substr(0, eq);
         std::string_view v = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+        auto flag = [&](bool& out) {
+            if (v == "1") out = true;
+            else if (v == "0") out = false;
+            else
+                throw_bad_value(var_name, value,
+                                "is not valid: " + std::string(key) + " takes 0 or 1, not '" + std::string(v) + "'");
+        };
         if (key == "sigquit") {
-            if (v == "1") o.sigquit = true;
-            else if (v == "0") o.sigquit = false;
-            else throw_bad_value(var_name, value, "is not valid: sigquit takes 0 or 1, not '" + std::string(v) + "'");
+            flag(o.sigquit);
+        } else if (key == "scheddetail") {
+            flag(o.scheddetail);
+        } else if (key == "schedtrace") {
+            auto ms = parse_digits(v);
+            if (!ms || *ms > 3'600'000)
+                throw_bad_value(var_name, value,
+                                "is not valid: schedtrace takes milliseconds from 0 to 3600000, not '" +
+                                    std::string(v) + "'");
+            o.schedtrace_ms = static_cast<std::int64_t>(*ms);
+        } else if (key == "slow") {
+            auto ns = parse_duration_ns(v);
+            if (!ns)
+                throw_bad_value(var_name, value,
+                                "is not valid: slow takes a duration with a unit (ns, us, ms, s; e.g. 100ms), not '" +
+                                    std::string(v) + "'");
+            o.slow_ns = *ns;
         } else {
-            throw_bad_value(var_name, value, "is not valid: unknown key '" + std::string(key) + "' (known: sigquit)");
+            throw_bad_value(var_name, value,
+                            "is not valid: unknown key '" + std::string(key) +
+                                "' (known: sigquit, schedtrace, scheddetail, slow)");
         }
     }
     return o;

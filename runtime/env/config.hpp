@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace goro::rt {
@@ -55,12 +56,23 @@ int cpu_quota_limit(std::int64_t quota_us, std::int64_t period_us);
 // Computed once, on first call (thread-safe), and cached: later affinity or quota changes are not seen.
 int num_cpu_detect();
 
-// GORO_DEBUG: comma-separated key=value settings, GODEBUG-style. The only key
-// so far is sigquit (0 or 1: SIGQUIT prints the goroutine dump and exits 2).
+// GORO_DEBUG: comma-separated key=value settings, GODEBUG-style. Keys:
+//   sigquit=0|1      SIGQUIT prints the goroutine dump and exits 2
+//   schedtrace=MS    a line of scheduler state every MS milliseconds (1 to
+//                    3600000; 0: off), to stderr (Go's format)
+//   scheddetail=0|1  with schedtrace, a line per P too
+//   slow=DURATION    report goroutines that run longer than DURATION without
+//                    a switch (a number with ns, us, ms or s; 0: off)
 // An unknown key or a bad value throws std::invalid_argument naming it.
 struct DebugOptions {
     bool sigquit = false;
+    std::int64_t schedtrace_ms = 0;
+    bool scheddetail = false;
+    std::int64_t slow_ns = 0;
 };
+// A duration with a unit: "150ms", "2s", "500us", "100000ns"; nullopt if not
+// one, or beyond an hour.
+std::optional<std::int64_t> parse_duration_ns(std::string_view s);
 DebugOptions parse_goro_debug(std::string_view var_name, std::string_view value);
 DebugOptions debug_from_env();
 

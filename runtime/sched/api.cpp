@@ -52,7 +52,11 @@ void Runtime::start_g(G* g) {
 
 Netpoller* netpoller() { return worker_runtime()->netpoller(); }
 
-void wake_poller_if_needed() { worker_runtime()->wake_poller_if_needed(); }
+void wake_poller_if_needed() {
+    M* m = this_m();  // a goroutine on a worker: its P counts the wait (metrics, stats.cpp)
+    bump(m->p->io_waits);
+    worker_runtime()->wake_poller_if_needed();
+}
 
 void begin_external_wait() noexcept {
     worker_runtime()->external_pending.fetch_add(1, std::memory_order_seq_cst);  // against may_be_deadlocked's loads

@@ -19,7 +19,8 @@ struct TimerNode;
 // The runtime's netpoller, created on first use.
 Netpoller* netpoller();
 // The caller is about to wait for I/O: make sure some idle worker polls
-// (if none is idle, the first worker to run out of work will).
+// (if none is idle, the first worker to run out of work will). Counts the
+// wait in the caller's P (goro::runtime_stats()).
 void wake_poller_if_needed();
 // Work outside the scheduler will wake the caller later (a run_blocking
 // job): deadlock detection must wait for it. begin is seq_cst (before the

@@ -162,7 +162,10 @@ void Runtime::stop_monitor() {
     if (monitor_.joinable()) monitor_.join();
     // A request nobody took must not stay counted in the process's hint.
     int n = nallocated_.load(std::memory_order_acquire);
-    for (int i = 0; i < n; ++i) retract_preempt(allp_[i].load(std::memory_order_acquire));
+    for (int i = 0; i < n; ++i) {
+        retract_preempt(allp_[i].load(std::memory_order_acquire));
+        (void)take_slow_request(allp_[i].load(std::memory_order_acquire));
+    }
 }
 
 void Runtime::notify_monitor_busy() {
@@ -198,6 +201,8 @@ void Runtime::monitor_main() {
         std::uint32_t seq = 0;  // P::schedseq at the previous look
         detail::TimePoint since{};  // when the monitor first saw that count
         std::int64_t cpu0 = -1;     // the thread's CPU time (ns) when first seen running that goroutine
+        bool slow = false;          // GORO_DEBUG=slow: this run was reported as slow (P::slow_requested)
+        std::uint64_t slow_id = 0;  // the id of the goroutine seen running then (a racy read)
     };
     std::vector<Watch> watch;
     using Dur = detail::Clock::duration;
@@ -262,8 +267,19 @@ void Runtime::monitor_main() {
             P* p = allp_[i].load(std::memory_order_acquire);
             Watch& w = watch[static_cast<std::size_t>(i)];
             const std::uint32_t seq = p->schedseq.load(std::memory_order_relaxed);
+            // schedseq extended to 64 bits for runtime_stats() (stats.cpp).
+            if (const std::uint64_t ext = p->schedseq64.load(std::memory_order_relaxed);
+                static_cast<std::uint32_t>(ext) != seq)
+                p->schedseq64.store(ext + static_cast<std::uint32_t>(seq - static_cast<std::uint32_t>(ext)),
+                                    std::memory_order_relaxed);
             if (seq != w.seq || (seq & 1) == 0) {
                 // It switched since the last look, or waits in its scheduler.
+                if (w.slow) {
+                    // A slow run that ended before its goroutine made a goro call:
+                    // report it here (without its name: it may be gone).
+                    w.slow = false;
+                    if (take_slow_request(p)) report_slow(w.slow_id, nullptr, steady_ns(now) - steady_ns(w.since));
+                }
                 w.seq = seq;
                 w.since = now;
                 w.cpu0 = -1;
@@ -287,6 +303,16 @@ void Runtime::monitor_main() {
                 continue;
             }
             // One goroutine has run on p since w.since, a period at least.
+            if (slow_ns > 0 && !w.slow && steady_ns(now) - steady_ns(w.since) >= slow_ns) {
+                // GORO_DEBUG=slow: ask it to report itself at its next goro
+                // call (it knows its name); its id is read now, racily (the
+                // descriptor is type-stable), for the report the monitor makes
+                // if the run ends first.
+                w.slow = true;
+                G* g = std::atomic_ref<G*>(p->m->curg).load(std::memory_order_relaxed);
+                w.slow_id = g ? std::atomic_ref<std::uint64_t>(g->id).load(std::memory_order_relaxed) : 0;
+                request_slow_report(p, seq, steady_ns(w.since));
+            }
             const bool marked = p->blocking_seq.load(std::memory_order_relaxed) == seq;
             if (p->handed_off.load(std::memory_order_relaxed)) {
                 if (!p->stealable.load(std::memory_order_acquire)) acted |= open_from_outside(p);
@@ -371,6 +397,7 @@ bool Runtime::hand_off(P* p) {
         return false;
     }
     set_active_locked(n);
+    handoffs.store(handoffs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // under procs_mu_
     return true;
 }
 
@@ -417,6 +444,48 @@ bool Runtime::take_preempt_request(P* p) {
         return false;
     detail::g_requests_pending.fetch_sub(1, std::memory_order_relaxed);
     return true;
+}
+
+// ---------------------------------------------------------------- GORO_DEBUG=slow
+
+// Go's asyncio-like warning for a goroutine that ran `ns` without a switch.
+void report_slow(std::uint64_t id, const std::string* name, std::int64_t ns) noexcept {
+    const long long ms = static_cast<long long>(ns / 1'000'000);
+    if (name)
+        std::fprintf(stderr, "goro: goroutine %llu (%s) ran %lld ms without yielding\n",
+                     static_cast<unsigned long long>(id), name->c_str(), ms);
+    else
+        std::fprintf(stderr, "goro: goroutine %llu ran %lld ms without yielding\n",
+                     static_cast<unsigned long long>(id), ms);
+}
+
+void Runtime::request_slow_report(P* p, std::uint32_t seq, std::int64_t since_ns) {
+    p->slow_seq.store(seq, std::memory_order_relaxed);
+    p->slow_since_ns.store(since_ns, std::memory_order_relaxed);
+    // release: the offender that sees the flag sees seq and since.
+    if (!p->slow_requested.exchange(true, std::memory_order_release))
+        detail::g_requests_pending.fetch_add(1, std::memory_order_relaxed);  // a hint counter (park.hpp)
+}
+
+bool Runtime::take_slow_request(P* p) noexcept {
+    if (!p->slow_requested.load(std::memory_order_relaxed) ||
+        !p->slow_requested.exchange(false, std::memory_order_acquire))
+        return false;
+    detail::g_requests_pending.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+}
+
+// The offender's side, from its next goro call's entry (park.cpp
+// preempt_if_requested): a request for this very run (schedseq unchanged)
+// is reported here, with the goroutine's name; a stale one (the run that
+// was slow ended) is left to the monitor.
+void Runtime::report_slow_if_requested(M* m, G* g) noexcept {
+    P* p = m->p;
+    if (!p->slow_requested.load(std::memory_order_acquire)) return;
+    if (p->slow_seq.load(std::memory_order_relaxed) != p->schedseq.load(std::memory_order_relaxed)) return;
+    const std::int64_t since = p->slow_since_ns.load(std::memory_order_relaxed);
+    if (!take_slow_request(p)) return;
+    report_slow(g->id, g->name, steady_ns(detail::Clock::now()) - since);
 }
 
 // ---------------------------------------------------------------- goro::blocking()

@@ -158,7 +158,9 @@ void park(WaitReason reason) {
             return;
         // For the goroutine dump (debug.cpp): two plain stores, published by
         // the release CAS that makes the G Parked (worker.cpp after_switch).
-        g->wait_reason = reason;
+        // The reason's store is an atomic_ref (a plain byte store all the
+        // same): runtime_stats() reads it without holding the G (stats.cpp).
+        std::atomic_ref<WaitReason>(g->wait_reason).store(reason, std::memory_order_relaxed);
         g->ctx.wait_since_ms = coarse_now_ms();
         worker_runtime()->g_switch_away(m, g, rt::Action::Park);
         return;
@@ -240,6 +242,7 @@ void preempt_if_requested() noexcept {
     G* g = m ? m->curg : nullptr;
     if (!g) return;  // a plain thread, or a worker's own stack
     Runtime* r = worker_runtime();
+    if (r->slow_ns > 0) r->report_slow_if_requested(m, g);  // GORO_DEBUG=slow (monitor.cpp)
     if (r->take_preempt_request(m->p)) r->g_switch_away(m, g, rt::Action::Yield);
 }
 

@@ -29,12 +29,15 @@
 #include "fiber/guard.hpp"
 #include "debug/dump.hpp"
 #include "sched/futex.hpp"
+#include "sched/quiet_threads.hpp"
+#include "debug/thread_name.hpp"
 
 #include <goro/detail/park.hpp>
 #include <goro/runtime.hpp>
 
 #include <sched.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cerrno>
@@ -426,15 +429,63 @@ namespace goro::detail {
 
 using namespace goro::rt;
 
+namespace {
+
+// GORO_DEBUG=schedtrace=MS: a plain thread that prints Runtime::schedtrace_line
+// every MS ms to stderr while the runtime runs (Go prints from sysmon; goro's
+// monitor sleeps while the runtime is idle, and a trace must not wake it).
+// No thread at all when the setting is off.
+class SchedTrace {
+public:
+    SchedTrace(Runtime* rt, std::int64_t ms, bool detail) {
+        if (ms <= 0) return;
+        thread_ = std::thread([this, rt, ms, detail] {
+            QuietScope quiet;  // it never wakes a goroutine (deadlock detection, quiet_threads.hpp)
+            ThreadName name("goro-schedtrace");
+            std::unique_lock lk(mu_);
+            auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+            while (!stop_) {
+                if (cv_.wait_until(lk, next, [this] { return stop_; })) break;
+                next += std::chrono::milliseconds(ms);
+                lk.unlock();
+                const std::string line = rt->schedtrace_line(detail);
+                std::fwrite(line.data(), 1, line.size(), stderr);
+                std::fflush(stderr);
+                lk.lock();
+            }
+        });
+    }
+    ~SchedTrace() { stop(); }
+    void stop() {
+        if (!thread_.joinable()) return;
+        {
+            std::lock_guard lk(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace
+
 void run_runtime(const Config& cfg, std::function<void()> main) {
     if (current_g()) throw InvalidState("goro: run() called from inside a goroutine");
     int procs = resolve_maxprocs(cfg);
     std::size_t stack_size = resolve_stack_size(cfg);
-    if (debug_from_env().sigquit) install_sigquit_dump();  // throws on a bad GORO_DEBUG
-    set_traceback(traceback_from_env());                   // throws on a bad GORO_TRACEBACK
+    const DebugOptions debug = debug_from_env();  // throws on a bad GORO_DEBUG
+    set_traceback(traceback_from_env());          // throws on a bad GORO_TRACEBACK
+    if (debug.sigquit) install_sigquit_dump();
     install_panic_handler();
 
     auto rt = std::make_unique<Runtime>(procs, stack_size);
+    rt->slow_ns = debug.slow_ns;  // before the monitor starts (run_main)
     Runtime* expected = nullptr;
     if (!g_runtime.compare_exchange_strong(expected, rt.get()))
         throw InvalidState("goro: run() called while another runtime is running in this process");
@@ -446,7 +497,9 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
                 std::this_thread::yield();  // pairs with release in ~RuntimeRef
         }
     } unpublish;
+    SchedTrace trace(rt.get(), debug.schedtrace_ms, debug.scheddetail);
     rt->run_main(main);
+    trace.stop();
     if (rt->deadlocked.load(std::memory_order_acquire)) throw Deadlock(rt->deadlock_what);
 }
 

@@ -38,6 +38,7 @@
 #include "netpoll/netpoll.hpp"
 #include "time/timers.hpp"
 
+#include <goro/metrics.hpp>
 #include <goro/runtime.hpp>
 
 #include <atomic>
@@ -46,6 +47,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -148,6 +150,15 @@ struct P {
     std::atomic<std::uint8_t> owner_op{0};
     std::atomic<std::uint32_t> blocking_seq{0};
     std::atomic<bool> preempt_requested{false};
+    // GORO_DEBUG=slow (monitor.cpp): the monitor saw the goroutine running
+    // at schedseq slow_seq run longer than Runtime::slow_ns since
+    // slow_since_ns (steady ns) and asks it to report itself at its next
+    // goro call (counted in g_requests_pending, as preempt_requested);
+    // whoever clears slow_requested (that goroutine, or the monitor when
+    // the run ended first) prints the report.
+    std::atomic<bool> slow_requested{false};
+    std::atomic<std::uint32_t> slow_seq{0};
+    std::atomic<std::int64_t> slow_since_ns{0};
     std::uint64_t rng = 0;                 // owner only (steal order)
     std::uint64_t goid_next = 0;           // owner only: ids reserved from Runtime::next_goid,
     std::uint64_t goid_end = 0;            //   [goid_next, goid_end), kGoidBatch at a time
@@ -162,7 +173,28 @@ struct P {
     std::size_t stack_binds = 0;
     std::atomic<std::int64_t> started{0};  // goroutines started on this P (owner increments)
     std::atomic<std::int64_t> ended{0};    // goroutines ended on this P (owner increments)
+    // Counters for goro::runtime_stats() (metrics.hpp), each written by one
+    // thread with a relaxed load and store (no read-modify-write) and summed
+    // on read; none is on the switch path. steals/stolen: the owner, when
+    // its steal_work takes goroutines from another P (operations, goroutines).
+    // io_waits: the owner, when one of its goroutines parks in an I/O wait
+    // (note_io_wait); io_wakeups: the owner, goroutines its polls readied.
+    std::atomic<std::uint64_t> steals{0};
+    std::atomic<std::uint64_t> stolen{0};
+    std::atomic<std::uint64_t> io_waits{0};
+    std::atomic<std::uint64_t> io_wakeups{0};
+    // schedseq extended to 64 bits, written only by the monitor at each look
+    // (the owner keeps its 32-bit store on the switch path): the low 32 bits
+    // are schedseq as the monitor last saw it, so a reader adds what moved
+    // since (fewer than 2^32 schedules between two looks). On its own line:
+    // the monitor's store must not bounce the owner's.
+    alignas(64) std::atomic<std::uint64_t> schedseq64{0};
 };
+
+// A relaxed add by the counter's only writer (P's counters above).
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
 
 struct M {
     int id = 0;
@@ -260,6 +292,17 @@ public:
     // goro::blocking() (its P's blocking_seq).
     std::vector<G*> g_chunks() const { return gpool_.chunks(); }
     void running_goroutines(std::vector<std::pair<const G*, bool>>& out);
+    // goro::runtime_stats() (sched/stats.cpp): a snapshot of counters, queue
+    // lengths and states, read without stopping anyone. scheddetail: the
+    // per-P lines of GORO_DEBUG=schedtrace (Go's format).
+    void collect_stats(RuntimeStats& out);
+    std::string schedtrace_line(bool detail);
+    // GORO_DEBUG=slow=DURATION (0: off): the monitor reports goroutines
+    // that ran longer than this without a switch (monitor.cpp).
+    std::int64_t slow_ns = 0;
+    void report_slow_if_requested(M* m, G* g) noexcept;  // the offender's side, at its next goro call
+    void request_slow_report(P* p, std::uint32_t seq, std::int64_t since_ns);
+    bool take_slow_request(P* p) noexcept;  // true once per request
     void after_switch(M* m, Handoff* h);                // carry out the sender's Handoff
     bool periodic_visit_due(P* p, std::uint32_t seq) noexcept;  // this schedule goes through g0 (see worker.cpp)
     [[gnu::noinline]] void recycle_exited(P* p, G* g);  // after_switch's Exit: its stack and descriptor
@@ -339,6 +382,8 @@ public:
     G* main_g = nullptr;
     detail::Waker main_waker;  // the main goroutine while it waits for leftovers
     std::atomic<std::uint64_t> next_goid{1};
+    const detail::TimePoint started_at = detail::Clock::now();
+    std::atomic<std::uint64_t> handoffs{0};  // hand_off() that activated a P (under procs_mu_; metrics)
 
 private:
     // --- queues (scheduler.cpp, worker.cpp)
@@ -409,6 +454,9 @@ private:
     std::atomic<std::uint32_t> monitor_wake_{0};
     std::atomic<std::int64_t> monitor_look_ns_{INT64_MAX};
 };
+
+// Prints GORO_DEBUG=slow's line (monitor.cpp); name may be null.
+void report_slow(std::uint64_t id, const std::string* name, std::int64_t ns) noexcept;
 
 inline std::int64_t steady_ns(detail::TimePoint t) noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();

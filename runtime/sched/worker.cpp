@@ -423,7 +423,11 @@ G* Runtime::steal_work(M* m) {
             // acquire: pairs with the owner's store in share_queue (all its
             // plain queue writes before it are visible).
             if (!victim->stealable.load(std::memory_order_acquire)) continue;
-            if (victim->runq.steal_into(p->runq) > 0) return p->runq.pop();
+            if (const std::uint32_t n = victim->runq.steal_into(p->runq); n > 0) {
+                bump(p->steals);  // metrics (stats.cpp): off the switch path
+                bump(p->stolen, n);
+                return p->runq.pop();
+            }
             // Last round: take the victim's runnext too (its owner may be
             // busy for long), but only if it is still there after a pause:
             // a G readied by a running one usually runs there in a moment,
@@ -441,8 +445,11 @@ G* Runtime::steal_work(M* m) {
                     while (detail::Clock::now() < until);
                     if (victim->runnext_taken.load(std::memory_order_relaxed) == taken &&
                         victim->runnext.load(std::memory_order_relaxed) == g &&
-                        victim->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire))
+                        victim->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {
+                        bump(p->steals);
+                        bump(p->stolen);
                         return g;
+                    }
                 }
             }
         }
@@ -470,7 +477,9 @@ bool Runtime::poll_io_nonblocking(detail::TimePoint now) {
     if (!np || np->waiters.load(std::memory_order_relaxed) == 0) return false;
     if (idle_.poll_m.load(std::memory_order_relaxed) != nullptr) return false;
     last_io_poll_ns_.store(steady_ns(now), std::memory_order_relaxed);
-    return np->poll(kPollNow) > 0;
+    const int n = np->poll(kPollNow);
+    if (n > 0) bump(this_m()->p->io_wakeups, static_cast<std::uint64_t>(n));
+    return n > 0;
 }
 
 // Called on every pass through find_runnable, i.e. at least every
@@ -484,7 +493,8 @@ void Runtime::poll_io_if_overdue(detail::TimePoint now) {
     if (idle_.poll_m.load(std::memory_order_relaxed) != nullptr) return;  // an idle worker watches already
     if (!last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed))
         return;          // another worker polls
-    np->poll(kPollNow);  // what it readies lands on our queue
+    const int n = np->poll(kPollNow);  // what it readies lands on our queue
+    if (n > 0) bump(this_m()->p->io_wakeups, static_cast<std::uint64_t>(n));
 }
 
 void Runtime::stop_spinning(M* m) {

@@ -145,6 +145,12 @@ struct StopAtExit {
 
 }  // namespace
 
+BlockingPoolCounts blocking_pool_counts() noexcept {
+    Pool& p = pool();
+    std::lock_guard lk(p.mu);
+    return BlockingPoolCounts{p.threads, p.idle, p.pending};
+}
+
 std::int64_t blocking_jobs_in_flight() noexcept {
     return g_in_flight.load(std::memory_order_acquire);  // pairs with release in thread_main
 }

@@ -15,6 +15,13 @@ namespace goro::detail {
 // future wake-up. Tests read it too.
 std::int64_t blocking_jobs_in_flight() noexcept;
 
+// The pool's threads (busy or idle), idle threads, and jobs queued for a
+// thread, read under its lock (goro::runtime_stats()).
+struct BlockingPoolCounts {
+    int threads = 0, idle = 0, queued = 0;
+};
+BlockingPoolCounts blocking_pool_counts() noexcept;
+
 // Limits of the run_blocking pool (documented in <goro/task.hpp>).
 inline constexpr int kBlockingMaxThreads = 64;
 inline constexpr int kBlockingIdleSeconds = 10;

@@ -13,6 +13,7 @@
 
 #include "debug/assert.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 namespace goro::rt {
@@ -84,6 +85,17 @@ Timers::Timers(int max_shards)
     : max_shards_(max_shards < 1 ? 1 : max_shards), shards_(new std::atomic<TimerShard*>[max_shards_]) {
     for (int i = 0; i < max_shards_; ++i) shards_[i].store(nullptr, std::memory_order_relaxed);
     add_shard(0);
+}
+
+std::int64_t Timers::pending(int i) const noexcept {
+    const int n = nshards_.load(std::memory_order_acquire);
+    std::int64_t total = 0;
+    for (int k = i < 0 ? 0 : i; k < (i < 0 ? n : std::min(i + 1, n)); ++k) {
+        TimerShard* s = shards_[k].load(std::memory_order_acquire);
+        std::lock_guard lk(s->mu);
+        total += static_cast<std::int64_t>(s->heap.size());
+    }
+    return total;
 }
 
 Timers::~Timers() {

@@ -137,6 +137,9 @@ public:
         return detail::TimePoint(detail::Clock::duration(hint_.load(std::memory_order_seq_cst)));
     }
     bool empty() const noexcept { return next_deadline() == detail::TimePoint::max(); }
+    // Timers pending in shard i, or in every shard when i < 0 (each shard's
+    // lock taken in turn: for metrics, not for hot paths).
+    std::int64_t pending(int i = -1) const noexcept;
 
 private:
     static constexpr std::int64_t kNone = detail::TimePoint::max().time_since_epoch().count();  // no deadline
