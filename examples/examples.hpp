@@ -48,7 +48,8 @@
     X(timeout_after, "select with after(): one call times out, one returns in time")                \
     X(context_pipeline, "Go's pipeline stopped by a Context deadline: every stage selects on done()") \
     X(ticker_heartbeat, "a Ticker heartbeat until a Timer fires; no tick after stop()")             \
-    X(skynet, "1M goroutines in a 10-ary tree sum through channels: 499999500000")
+    X(skynet, "1M goroutines in a 10-ary tree sum through channels: 499999500000")                  \
+    X(metrics_server, "runtime_stats() at /metrics in Prometheus format, scraped twice over loopback")
 
 #define GORO_EXAMPLE_DECLARE_(name, description) void example_##name();
 GORO_EXAMPLES(GORO_EXAMPLE_DECLARE_)
