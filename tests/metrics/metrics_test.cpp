@@ -561,45 +561,58 @@ TEST_CASE("GORO_DEBUG=schedtrace,scheddetail=1 adds a line per P", "[metrics]") 
 }
 
 TEST_CASE("GORO_DEBUG=slow=100ms reports a 150 ms run, once, and not a 50 ms one", "[metrics]") {
+    // Each goroutine also prints how long it really held its worker (wall
+    // time, as the report measures it): on a loaded machine the kernel may
+    // stop a thread for tens of milliseconds (CPU quota throttling), and
+    // then a 50 ms loop does run 100 ms without yielding. The check that it
+    // is not reported holds whenever it really ran less than 100 ms.
     const std::string err = child_stderr("slow=100ms", [] {
         goro::run(goro::Config{2, 0}, [] {
+            auto timed = [](const char* what, std::chrono::milliseconds d) {
+                const auto t0 = std::chrono::steady_clock::now();
+                busy_for(d);
+                const auto held = std::chrono::steady_clock::now() - t0;
+                goro::preempt_point();
+                std::fprintf(stderr, "took %s %lld\n", what,
+                             static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(held).count()));
+            };
             // Named, ending with a goro call: it reports itself, with its name.
-            goro::go("hog", [] {
-                busy_for(150ms);
-                goro::preempt_point();
-            });
+            goro::go("hog", [timed] { timed("hog", 150ms); });
             goro::sleep_for(300ms);
-            goro::go("quick", [] {
-                busy_for(50ms);
-                goro::preempt_point();
-            });
-            goro::sleep_for(150ms);
+            goro::go("quick", [timed] { timed("quick", 50ms); });
+            goro::sleep_for(200ms);
             // No goro call before it ends: the monitor reports it (no name).
             goro::go([] { busy_for(150ms); });
             goro::sleep_for(300ms);
         });
     });
     INFO(err);
-    static const std::regex named("goro: goroutine ([0-9]+) \\(hog\\) ran ([0-9]+) ms without yielding");
+    static const std::regex named("goro: goroutine ([0-9]+) \\((hog|quick)\\) ran ([0-9]+) ms without yielding");
     static const std::regex unnamed("goro: goroutine ([0-9]+) ran ([0-9]+) ms without yielding");
-    int n_named = 0, n_unnamed = 0;
+    static const std::regex took("took (hog|quick) ([0-9]+)");
+    int n_hog = 0, n_quick = 0, n_unnamed = 0;
+    long quick_took = -1;
     for (const std::string& l : lines_of(err)) {
         std::smatch m;
         if (std::regex_match(l, m, named)) {
-            ++n_named;
-            CHECK(std::stol(m[2]) >= 100);
-            CHECK(std::stol(m[2]) <= 400);
+            (m[2] == "hog" ? n_hog : n_quick)++;
+            CHECK(std::stol(m[3]) >= 100);
+            if (m[2] == "hog") CHECK(std::stol(m[3]) <= 1000);
         } else if (std::regex_match(l, m, unnamed)) {
             ++n_unnamed;
             CHECK(std::stol(m[1]) > 1);
             CHECK(std::stol(m[2]) >= 100);
+        } else if (std::regex_match(l, m, took)) {
+            if (m[1] == "quick") quick_took = std::stol(m[2]);
         } else {
             FAIL("unexpected line: " << l);
         }
     }
-    CHECK(n_named == 1);
+    CHECK(n_hog == 1);
     CHECK(n_unnamed == 1);
-    CHECK(err.find("quick") == std::string::npos);
+    REQUIRE(quick_took >= 50);
+    if (quick_took < 95) CHECK(n_quick == 0);  // (a report may be a few ms short of the real run, never long)
+    else WARN("the 50 ms loop held its worker " << quick_took << " ms (a loaded machine): its report is allowed");
 }
 
 TEST_CASE("GORO_DEBUG=slow unset: no report for a 150 ms run", "[metrics]") {
