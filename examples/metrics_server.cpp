@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -154,10 +155,15 @@ int serve_main() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc > 1 && std::string_view(argv[1]) == "--serve") return goro::run(serve_main);
-    return goro::run([] {
-        example_metrics_server();
-        return 0;
-    });
+    try {
+        if (argc > 1 && std::string_view(argv[1]) == "--serve") return goro::run(serve_main);
+        return goro::run([] {
+            example_metrics_server();
+            return 0;
+        });
+    } catch (const std::exception& e) {  // a bad GORO_DEBUG, no port to listen on, ...
+        std::fprintf(stderr, "metrics_server: error: %s\n", e.what());
+        return 1;
+    }
 }
 #endif
