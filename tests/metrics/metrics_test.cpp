@@ -307,8 +307,19 @@ TEST_CASE("runtime_stats: wait reasons, timers, workers, context switches", "[me
             goro::Mutex mu;
             mu.lock();
             goro::Event ev;
-            for (int i = 0; i < 3; ++i) goro::go([&mu] { mu.lock(); mu.unlock(); });
-            for (int i = 0; i < 4; ++i) goro::go([&ev] { ev.wait(); });
+            goro::WaitGroup wg;  // the lockers and waiters end before mu and ev go
+            wg.add(7);
+            for (int i = 0; i < 3; ++i)
+                goro::go([&mu, &wg] {
+                    mu.lock();
+                    mu.unlock();
+                    wg.done();
+                });
+            for (int i = 0; i < 4; ++i)
+                goro::go([&ev, &wg] {
+                    ev.wait();
+                    wg.done();
+                });
             for (int i = 0; i < 6; ++i) goro::go([] { goro::sleep_for(1h); });
             CHECK(eventually([] {
                 auto s = goro::runtime_stats();
@@ -331,6 +342,7 @@ TEST_CASE("runtime_stats: wait reasons, timers, workers, context switches", "[me
             CHECK(goro::runtime_stats().context_switches_total >= before + 1000);
             mu.unlock();
             ev.set();
+            wg.wait();
             // The sleepers stay: run() cancels them at its end.
         });
     }
@@ -402,6 +414,8 @@ TEST_CASE("runtime_stats: I/O waits and wake-ups, run_blocking threads", "[metri
                 });
             });
             started.wait();
+            // The job runs; the task's goroutine parks in run_blocking (maybe not yet).
+            CHECK(eventually([] { return parked(goro::runtime_stats(), "run_blocking") == 1; }));
             const auto s3 = goro::runtime_stats();
             CHECK(s3.blocking_threads >= 1);
             CHECK(s3.blocking_jobs_in_flight >= 1);
