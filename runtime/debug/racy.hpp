@@ -14,7 +14,15 @@ namespace goro::rt {
 template <class T>
 T racy_load(const T& field) noexcept {
     static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "racy_load: a word-sized field");
-    return __atomic_load_n(&field, __ATOMIC_RELAXED);
+    T value;
+    __atomic_load(&field, &value, __ATOMIC_RELAXED);
+    return value;
+}
+
+template <class T>
+void racy_store(T& field, T value) noexcept {
+    static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "racy_store: a word-sized field");
+    __atomic_store(&field, &value, __ATOMIC_RELAXED);
 }
 
 }  // namespace goro::rt

@@ -76,6 +76,7 @@
 // wakes threads under it, as set_maxprocs always did). The monitor takes no
 // other lock; its reads of other workers' state are relaxed hints, re-checked
 // at the next look.
+#include "debug/racy.hpp"
 #include "debug/thread_name.hpp"
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
@@ -309,8 +310,8 @@ void Runtime::monitor_main() {
                 // descriptor is type-stable), for the report the monitor makes
                 // if the run ends first.
                 w.slow = true;
-                G* g = std::atomic_ref<G*>(p->m->curg).load(std::memory_order_relaxed);
-                w.slow_id = g ? std::atomic_ref<std::uint64_t>(g->id).load(std::memory_order_relaxed) : 0;
+                G* g = racy_load(p->m->curg);
+                w.slow_id = g ? racy_load(g->id) : 0;
                 request_slow_report(p, seq, steady_ns(w.since));
             }
             const bool marked = p->blocking_seq.load(std::memory_order_relaxed) == seq;

@@ -17,6 +17,7 @@
 // when there are none. While the runtime shuts down, every blocking call and
 // park of a leftover goroutine is cancelled (shutting_down); the main
 // goroutine is exempt.
+#include "debug/racy.hpp"
 #include "debug/gdb_info.hpp"
 #include "sched/futex.hpp"
 #include "sched/quiet_threads.hpp"
@@ -158,9 +159,9 @@ void park(WaitReason reason) {
             return;
         // For the goroutine dump (debug.cpp): two plain stores, published by
         // the release CAS that makes the G Parked (worker.cpp after_switch).
-        // The reason's store is an atomic_ref (a plain byte store all the
+        // The reason's store is a racy_store (a plain byte store all the
         // same): runtime_stats() reads it without holding the G (stats.cpp).
-        std::atomic_ref<WaitReason>(g->wait_reason).store(reason, std::memory_order_relaxed);
+        rt::racy_store(g->wait_reason, reason);
         g->ctx.wait_since_ms = coarse_now_ms();
         worker_runtime()->g_switch_away(m, g, rt::Action::Park);
         return;

@@ -14,7 +14,7 @@
 //  * parked goroutines by wait reason: a scan of every descriptor chunk
 //    (type-stable, gpool.hpp), reading status (acquire: a Parked status was
 //    published by the release CAS of after_switch, after the G stored its
-//    reason) and the reason byte (atomic_ref: a G woken meanwhile may park
+//    reason) and the reason byte (racy_load: a G woken meanwhile may park
 //    again and store a new one). No hold, unlike the dump: the count may be
 //    off by the goroutines that move while it runs, never more.
 //    Rejected: a per-reason counter per P, bumped at each park and unpark.
@@ -24,6 +24,7 @@
 //    instead (about 1 ms for 100,000).
 //  * workers: Idle's counts, P::handed_off, and under procs_mu_ the Ms
 //    that have a thread.
+#include "debug/racy.hpp"
 #include "debug/lock_rank.hpp"
 #include "sched/scheduler.hpp"
 #include "task/blocking_pool.hpp"
@@ -122,9 +123,9 @@ void Runtime::collect_stats(RuntimeStats& s) {
             if (st != GStatus::Parked && st != GStatus::Held && st != GStatus::HeldWoken) continue;
             // `user` was written at spawn, before the park that published
             // Parked (acquire above).
-            if (!std::atomic_ref<bool>(g->user).load(std::memory_order_relaxed)) continue;
+            if (!racy_load(g->user)) continue;
             auto r = static_cast<std::size_t>(
-                std::atomic_ref<detail::WaitReason>(g->wait_reason).load(std::memory_order_relaxed));
+                racy_load(g->wait_reason));
             if (r >= kWaitReasons) r = 0;
             ++s.parked_by_reason[r];
             ++s.goroutines_parked;
