@@ -143,7 +143,7 @@ class Goroutine:
         self.parent_id = field(info.off_parent_id, "<Q")
         self.fctx = field(info.off_fctx, "<Q")
         self.stack_lo = field(info.off_stack_base, "<Q")
-        self.stack_hi = self.stack_lo + field(info.off_stack_size, "<Q")
+        self.stack_hi = self.stack_lo + field(info.off_stack_size, "<I")  # Stack::size is 32 bits
         self._info = info
         self.thread = None  # the gdb thread running it, if any
 

@@ -25,6 +25,7 @@
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
 #include <goro/errors.hpp>
+#include <goro/local.hpp>
 #include <goro/net.hpp>
 #include <goro/metrics.hpp>
 #include <goro/runtime.hpp>

@@ -28,6 +28,7 @@ static_assert(static_cast<int>(GStatus::Free) == 0 && static_cast<int>(GStatus::
               static_cast<int>(GStatus::Held) == 4 && static_cast<int>(GStatus::HeldWoken) == 5);
 static_assert(sizeof(GStatus) == 4 && sizeof(goro::detail::WaitReason) == 1);
 static_assert(sizeof(bool) == 1 && sizeof(void*) == 8);
+static_assert(sizeof(goro::rt::Stack::size) == 4, "goro-gdb.py reads Stack::size as 32 bits");
 
 constexpr std::uint64_t string_abi() {
 #if defined(_LIBCPP_VERSION)

@@ -352,7 +352,7 @@ std::size_t StackPool::carve_locked(Stack* out, std::size_t n) noexcept {
         }
         const std::size_t i = slab.carved++;
         --impl_->uncarved;
-        Stack s{slab.base + i * stride + kGuardSize, stack_size_};
+        Stack s{slab.base + i * stride + kGuardSize, static_cast<std::uint32_t>(stack_size_)};
         s.guarded = slab.regions || slab.guard_all || i == 0;
         s.region = slab.regions;
         out[take++] = s;

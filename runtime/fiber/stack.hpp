@@ -57,8 +57,8 @@
 namespace goro::rt {
 
 struct Stack {
-    void* base = nullptr;  // lowest usable address
-    std::size_t size = 0;  // usable bytes
+    void* base = nullptr;     // lowest usable address
+    std::uint32_t size = 0;   // usable bytes: at most 1 GiB (env/config.hpp), and 4 bytes keep G at 192
     bool guarded = false;  // a guard lies below base (else a moat: fallback only)
     bool region = false;   // that guard is a guard region (MADV_GUARD_INSTALL), not a PROT_NONE mapping
     void* top() const noexcept { return static_cast<char*>(base) + size; }

@@ -60,6 +60,8 @@ enum class GStatus : std::uint32_t { Free, Runnable, Notified, Parked, Held, Hel
 
 // 192 bytes (three cache lines) in a release build, the callable's inline
 // storage included: a million descriptors are 192 MB of page faults.
+struct LocalTable;
+
 struct alignas(64) G {
     rt::Context ctx;  // owner: the worker running it
     rt::Stack stack;  // bound at first run, released at exit
@@ -87,6 +89,10 @@ struct alignas(64) G {
     // The id of the goroutine that started it (0: a plain thread), for the
     // dump's "created by". Written at spawn, before the G is published.
     std::uint64_t parent_id = 0;
+    // Its GoroutineLocal values (sched/local.cpp), created at the first
+    // get() of one; owner: the G itself. Destroyed on the goroutine as it
+    // ends (worker.cpp g_entry), so null again when the G is freed.
+    LocalTable* locals = nullptr;
     alignas(16) unsigned char inline_fn[kInlineFnSize];
 
     bool fn_on_heap() const noexcept { return fn && fn != inline_fn; }

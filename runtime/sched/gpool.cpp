@@ -153,6 +153,8 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
 }
 
 void Runtime::free_g(P* p, G* g) {
+    GORO_ASSERT(g->locals == nullptr, "goroutine %llu freed with its GoroutineLocal values",
+                static_cast<unsigned long long>(g->id));  // they are destroyed on it as it ends (local.cpp)
     detail::clear_cancel_request(g);  // a request it never received no longer counts
     g->cancels.store(0, std::memory_order_relaxed);  // the next goroutine on it starts with none
     if (g->fn_on_heap()) ::operator delete(g->fn, std::align_val_t(g->fn_align));

@@ -22,6 +22,7 @@
 #include "debug/thread_name.hpp"
 #include "fiber/guard.hpp"
 #include "sched/futex.hpp"
+#include "sched/local.hpp"
 #include "sched/quiet_threads.hpp"
 #include "sched/scheduler.hpp"
 
@@ -134,6 +135,7 @@ void g_entry(HandoffHeader* first) {
     rt->after_switch(m, h);
     G* g = m->curg;
     run_goroutine_body(g);
+    if (g->locals) detail::destroy_goroutine_locals(g);  // on the goroutine: destructors may park
     rt->g_exit(this_m(), g);
 }
 

@@ -105,7 +105,9 @@ TEST_CASE("examples/hang panic: the panic report starts at the throw", "[debug][
     Run r = run_hang("panic", {"GORO_TRACEBACK=all"});
     INFO(r.out);
     CHECK(WEXITSTATUS(r.status) == 2);
-    CHECK(has(r.out, "goro: panic in goroutine 2 (config-loader): bad config line: 'listen 8080'"));
+    // Ids come from per-worker batches: not always 2 at two workers.
+    CHECK(has(r.out, "goro: panic in goroutine "));
+    CHECK(has(r.out, " (config-loader): bad config line: 'listen 8080'\n"));
     CHECK(has(r.out, "exception type: std::invalid_argument"));
     const auto block = r.out.substr(r.out.find("name: config-loader\n") + 20);
     CHECK(block.rfind("(anonymous namespace)::parse_config_line(", 0) == 0);

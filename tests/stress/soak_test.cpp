@@ -333,9 +333,15 @@ void soak(std::chrono::seconds budget, bool report) {
             // Leak checks: every goroutine of the round has ended, and every fd it opened is closed.
             INFO("after round " << round);
             REQUIRE(eventually([] { return goro::num_goroutines() == 1; }));
-            long fds = open_fds();
-            if (round == 0) fds_after_first = fds;
-            CHECK(fds == fds_after_first);
+            // The monitor opens /proc/self/task/TID/stat for a moment when a
+            // worker runs one goroutine for a while: a single count can see
+            // that descriptor (it once did, at round 50: 6 == 5). A leak
+            // stays; the monitor's descriptor goes.
+            if (round == 0) {
+                fds_after_first = open_fds();
+                for (int i = 0; i < 5; ++i, goro::sleep_for(1ms)) fds_after_first = std::min(fds_after_first, open_fds());
+            }
+            CHECK(eventually([&] { return open_fds() == fds_after_first; }, 2s));
         }
         goro::set_maxprocs(4);
     });
