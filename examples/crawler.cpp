@@ -17,6 +17,13 @@
 // delay with goroutines. http:// URLs given on the command line of the
 // standalone program are fetched instead (no TLS, no redirects).
 //
+// Each fetcher keeps a session, as the Python original keeps a requests
+// Session per thread in threading.local: here a goro::GoroutineLocal, which
+// is per goroutine on goroutines and per thread on the pool's plain threads,
+// so the sequential round uses one session, the pool four, and the
+// goroutine round one per page. A thread_local would not do for the
+// goroutines: they share the worker threads and move between them.
+//
 // The thread pool uses the very same goro::net calls from plain threads:
 // there they block the thread (in poll(2)) instead of parking a goroutine.
 // The main goroutine waits for the threads on a goro::WaitGroup, which parks
@@ -29,9 +36,11 @@
 #include <goro/goro.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -74,8 +83,18 @@ bool parse_url(std::string_view s, Url& u) {
     return !u.host.empty() && u.port != 0;
 }
 
+// A fetcher's session (a requests.Session in the Python original): made on
+// a fetcher's first request, destroyed when its goroutine or thread ends.
+struct Session {
+    int id = 0;
+    int requests = 0;
+};
+std::atomic<int> sessions_made{0};
+goro::GoroutineLocal<Session> session([] { return Session{++sessions_made, 0}; });
+
 // fetch() GETs one page and returns its size in bytes (headers included).
 std::size_t fetch(const Url& u) {
+    session->requests++;  // the calling goroutine's (or thread's) own session
     auto c = goro::net::TcpStream::connect(u.host, u.port, 10s);
     c.set_read_timeout(10s);
     std::string req = "GET " + u.path + " HTTP/1.1\r\nHost: " + u.host + "\r\nConnection: close\r\n\r\n";
@@ -127,9 +146,12 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 void crawl(const std::vector<Url>& urls) {
     std::vector<std::size_t> sizes(urls.size());
 
+    int made = sessions_made.load();
     auto t0 = Clock::now();
     for (std::size_t i = 0; i < urls.size(); ++i) sizes[i] = fetch(urls[i]);
     double sequential = ms_since(t0);
+    const int sequential_sessions = sessions_made.load() - made;
+    made = sessions_made.load();
 
     // ThreadPoolExecutor(max_workers=4): 4 plain threads take pages by index.
     t0 = Clock::now();
@@ -152,6 +174,8 @@ void crawl(const std::vector<Url>& urls) {
     pool_done.wait();  // parks this goroutine; the workers keep running the server
     for (auto& t : pool) t.join();
     double threads = ms_since(t0);
+    const int thread_sessions = sessions_made.load() - made;
+    made = sessions_made.load();
 
     // One goroutine per page.
     t0 = Clock::now();
@@ -169,13 +193,17 @@ void crawl(const std::vector<Url>& urls) {
     }
     wg.wait();
     double goroutines = ms_since(t0);
+    const int goroutine_sessions = sessions_made.load() - made;
 
     std::size_t bytes = 0;
     for (std::size_t s : sizes) bytes += s;
     std::printf("fetched %zu pages (%zu bytes each round)\n", urls.size(), bytes);
-    std::printf("  sequential:            %7.1f ms\n", sequential);
-    std::printf("  pool of 4 threads:     %7.1f ms\n", threads);
-    std::printf("  goroutine per page:    %7.1f ms\n", goroutines);
+    std::printf("  sequential:            %7.1f ms  (%d session)\n", sequential, sequential_sessions);
+    std::printf("  pool of 4 threads:     %7.1f ms  (%d sessions, one per thread)\n", threads, thread_sessions);
+    std::printf("  goroutine per page:    %7.1f ms  (%d sessions, one per goroutine)\n", goroutines, goroutine_sessions);
+    // (The main goroutine's session may date from an earlier crawl.)
+    if (sequential_sessions > 1 || thread_sessions > 4 || goroutine_sessions != static_cast<int>(urls.size()))
+        throw std::runtime_error("crawler: GoroutineLocal sessions are not one per goroutine and per thread");
 }
 
 void crawl_local() {
