@@ -13,7 +13,7 @@
 ///         goro::go([&, wg] {
 ///             session->requests++;              // this goroutine's Session
 ///             goro::yield();                    // may resume on another thread
-///             assert(session->requests == 1);   // still its own
+///             std::printf("%d\n", session->requests);  // 1: still its own
 ///             wg.done();
 ///         });                                   // its Session is destroyed here
 ///     }
