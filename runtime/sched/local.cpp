@@ -40,13 +40,20 @@ struct LocalTable {
     };
     std::vector<Entry> entries;
 
-    // Destroys every value, in slot order; a destructor that stores again
-    // in this table is seen by the next pass of the caller's loop.
+    // Destroys every value, in slot order, each taken out of its entry just
+    // before its destructor runs: a destructor still sees the values not yet
+    // destroyed, and one that stores again is seen by the caller's next
+    // round (has_values()).
     void destroy_all() noexcept {
-        std::vector<Entry> taken;
-        taken.swap(entries);
-        for (Entry& e : taken)
+        for (std::size_t i = 0; i < entries.size(); ++i) {  // size re-read: a destructor may grow it
+            Entry e = std::exchange(entries[i], Entry{});
             if (e.value) e.destroy(e.value);
+        }
+    }
+    bool has_values() const noexcept {
+        for (const Entry& e : entries)
+            if (e.value) return true;
+        return false;
     }
 };
 
@@ -69,7 +76,7 @@ KeyRegistry& registry() {
 // ones; values still stored after kDestroyRounds are dropped without their
 // destructor (as pthread does with thread-specific data). Frees the table.
 void destroy_table(LocalTable*& slot) noexcept {
-    for (int round = 0; round < kDestroyRounds && slot && !slot->entries.empty(); ++round) slot->destroy_all();
+    for (int round = 0; round < kDestroyRounds && slot && slot->has_values(); ++round) slot->destroy_all();
     delete slot;
     slot = nullptr;
 }
