@@ -109,8 +109,11 @@ public:
         if (void* v = detail::local_find(key_)) return *static_cast<T*>(v);
         return create();
     }
+    /// The same as get().
+    ///@{
     T& operator*() { return get(); }
     T* operator->() { return &get(); }
+    ///@}
 
     /// The calling goroutine's value, or null if it has none yet (creates
     /// nothing).
