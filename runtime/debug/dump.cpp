@@ -30,6 +30,7 @@
 #include <goro/detail/park.hpp>
 
 #include <cxxabi.h>
+#include <dlfcn.h>
 #include <exception>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -220,10 +222,22 @@ int Symbolizer::unwind(const SavedRegisters& r, std::uintptr_t lo, std::uintptr_
 // function starts at one of skip[0..nskip) (the dump's own, or the throw
 // machinery's) are dropped; if none is found, nothing is dropped, or with
 // all_if_unmarked false, nothing is returned.
+// Whether the function starting at `start` is the C++ runtime's throw:
+// __cxa_throw, __cxa_rethrow or std::rethrow_exception (libstdc++'s or
+// libc++'s mangling). By name, not by address: under ASan, &__cxa_throw is
+// the sanitizer's interceptor, not the function on the stack.
+bool is_throw_function(void* start) noexcept {
+    Dl_info info;
+    if (!start || !::dladdr(start, &info) || !info.dli_sname || info.dli_saddr != start) return false;
+    const std::string_view name = info.dli_sname;
+    return name == "__cxa_throw" || name == "__cxa_rethrow" || name.starts_with("_ZSt17rethrow_exception");
+}
+
 struct SelfWalk {
     std::uintptr_t* pcs = nullptr;
     const std::uintptr_t* skip = nullptr;
     int nskip = 0;
+    bool throw_names = false;  // also stop skipping at a throw function (is_throw_function)
     std::uintptr_t entry = 0;
     int n = 0;
     int steps = 0;
@@ -238,8 +252,9 @@ _Unwind_Reason_Code on_self_frame(_Unwind_Context* c, void* arg) {
     if (ip == 0 || (ip > w->entry && ip - w->entry < 256) || ++w->steps > 4 * kMaxFrames) return _URC_END_OF_STACK;
     if (w->n_all < kMaxFrames) w->all[w->n_all++] = ip;
     if (w->skipping) {
-        const auto start = reinterpret_cast<std::uintptr_t>(_Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip - 1)));
-        if (std::find(w->skip, w->skip + w->nskip, start) != w->skip + w->nskip)
+        void* const start = _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip - 1));
+        if (std::find(w->skip, w->skip + w->nskip, reinterpret_cast<std::uintptr_t>(start)) != w->skip + w->nskip ||
+            (w->throw_names && is_throw_function(start)))
             w->skipping = false;  // the marker itself is dropped too
         return _URC_NO_REASON;
     }
@@ -247,11 +262,13 @@ _Unwind_Reason_Code on_self_frame(_Unwind_Context* c, void* arg) {
     return w->n < kMaxFrames ? _URC_NO_REASON : _URC_END_OF_STACK;
 }
 
-[[gnu::noinline]] int unwind_self(std::uintptr_t* pcs, const std::uintptr_t* skip, int nskip, bool all_if_unmarked = true) {
+[[gnu::noinline]] int unwind_self(std::uintptr_t* pcs, const std::uintptr_t* skip, int nskip, bool all_if_unmarked = true,
+                                  bool throw_names = false) {
     SelfWalk w;
     w.pcs = pcs;
     w.skip = skip;
     w.nskip = nskip;
+    w.throw_names = throw_names;
     w.entry = reinterpret_cast<std::uintptr_t>(context_entry_address());
     _Unwind_Backtrace(&on_self_frame, &w);
     if (w.skipping) {  // no marker frame was found: show all
@@ -432,7 +449,7 @@ std::string self_block(const G* g, const char* state) {
         reinterpret_cast<std::uintptr_t>(static_cast<void (*)(std::exception_ptr)>(&std::rethrow_exception)),
     };
     const std::uintptr_t self_marker = reinterpret_cast<std::uintptr_t>(&self_block);
-    int n = unwind_self(pcs, throw_markers, 3, false);
+    int n = unwind_self(pcs, throw_markers, 3, false, true);
     if (n == 0) n = unwind_self(pcs, &self_marker, 1);
     std::lock_guard lk(g_dump_mu);
     std::string result;
