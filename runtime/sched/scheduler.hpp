@@ -200,7 +200,7 @@ struct M {
     int id = 0;
     P* p = nullptr;     // owner thread only (set when it acquires/retires)
     Context g0;         // the scheduler context: this thread's own stack
-    G* curg = nullptr;  // owner thread only
+    G* curg = nullptr;  // written by the owner thread only, with racy_store (debug/racy.hpp): the dump, the monitor and runtime_stats read it racily
     // Whether this M counts in Idle::nspinning: owner thread only, except
     // while it is on the idle list (then under Idle::mu).
     bool spinning = false;

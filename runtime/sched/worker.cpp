@@ -21,6 +21,7 @@
 // wake-ups, and idling itself, are in idle.cpp.
 #include "debug/thread_name.hpp"
 #include "fiber/guard.hpp"
+#include "debug/racy.hpp"
 #include "sched/futex.hpp"
 #include "sched/local.hpp"
 #include "sched/quiet_threads.hpp"
@@ -179,7 +180,7 @@ void Runtime::m_main(M* m) {
 void Runtime::execute(M* m, G* g) {
     P* p = m->p;
     if (!g->stack) bind_stack(p, g);
-    m->curg = g;
+    racy_store(m->curg, g);
     p->schedseq.store(p->schedseq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // odd: in a G
     Handoff h(m, Action::None, nullptr);
     assert_no_lock_held_at_switch();
@@ -350,7 +351,7 @@ bool Runtime::periodic_visit_due(P* p, std::uint32_t seq) noexcept {
         next = local_next(p);
     if (next) {
         if (!next->stack) bind_stack(p, next);
-        m->curg = next;
+        racy_store(m->curg, next);
         p->schedseq.store(seq + 2, std::memory_order_relaxed);
     } else {
         p->schedseq.store(seq + 1, std::memory_order_relaxed);  // even: back in g0
@@ -370,7 +371,7 @@ void Runtime::g_switch_away(M* m, G* self, Action a) {
     if (next) {
         in = switch_context(self->ctx, next->ctx, &h);
     } else {
-        m->curg = nullptr;
+        racy_store(m->curg, static_cast<G*>(nullptr));
         in = switch_context(self->ctx, m->g0, &h);
     }
     // Resumed, perhaps on another worker: the resumer's Handoff names it.
@@ -390,7 +391,7 @@ void Runtime::g_exit(M* m, G* g) {
     Handoff h(m, Action::Exit, g);
     assert_no_lock_held_at_switch();
     if (next) switch_context_final(g->ctx, next->ctx, &h);
-    m->curg = nullptr;
+    racy_store(m->curg, static_cast<G*>(nullptr));
     switch_context_final(g->ctx, m->g0, &h);
 }
 
