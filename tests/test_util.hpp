@@ -9,6 +9,8 @@
 //    runtime with `procs` workers (CONTRIBUTING.md: every behavioural test at several maxprocs).
 //  * eventually(pred) / stays(pred): bounded polling, usable on goroutines and plain threads, so that a
 //    broken runtime fails a test instead of hanging it.
+//  * in_child(body): run body in a forked child and get its exit status and stderr (panics, deadlock
+//    reports, GORO_DEBUG output: whatever ends or marks the process).
 //  * EnvVar, Tracked/LiveCount, rss_bytes(), process_cpu_time(): environment, destructor counting, and
 //    /proc-based resource probes.
 #pragma once
@@ -17,7 +19,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -325,5 +330,45 @@ inline std::chrono::microseconds process_cpu_time() {
 }
 
 inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// in_child(body) forks, runs body in the child with its stderr going to a
+// pipe, and returns the child's wait status and what it wrote there. The
+// child exits 0 when body returns, 3 when body throws. In the child, SIGABRT
+// is left to its default action (Catch2's handler would print a report of
+// the parent's test) and no core file is written.
+struct ChildResult {
+    int status = 0;
+    std::string err;
+};
+
+inline ChildResult in_child(const std::function<void()>& body) {
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    std::fflush(stdout);  // or the child's copy of the buffer is written again
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(pipefd[0]);
+        ::dup2(pipefd[1], 2);
+        ::signal(SIGABRT, SIG_DFL);
+        rlimit no_core{0, 0};
+        ::setrlimit(RLIMIT_CORE, &no_core);
+        int code = 0;
+        try {
+            body();
+        } catch (...) {
+            code = 3;
+        }
+        std::fflush(stderr);
+        ::_exit(code);
+    }
+    ::close(pipefd[1]);
+    ChildResult r;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) r.err.append(buf, static_cast<std::size_t>(n));
+    ::close(pipefd[0]);
+    ::waitpid(pid, &r.status, 0);
+    return r;
+}
 
 }  // namespace goro_test

@@ -1,6 +1,8 @@
 // tests/debug/dump_test.cpp — goro::dump_goroutines (goro/debug.hpp): every
 // goroutine's block with its wait reason, name, parked stack and creator;
 // the deadlock report; a dump while goroutines churn.
+#include "test_util.hpp"
+
 #include <goro/debug.hpp>
 #include <goro/goro.hpp>
 
@@ -190,12 +192,7 @@ TEST_CASE("dump_goroutines while goroutines churn: no crash, whole blocks", "[de
 }
 
 TEST_CASE("a deadlock prints the dump and names the wait reasons", "[debug]") {
-    int pipefd[2];
-    REQUIRE(::pipe(pipefd) == 0);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::dup2(pipefd[1], 2);
+    goro_test::ChildResult r = goro_test::in_child([] {
         int code = 0;
         try {
             goro::run(goro::Config{1, 0}, [] {
@@ -209,14 +206,9 @@ TEST_CASE("a deadlock prints the dump and names the wait reasons", "[debug]") {
         }
         std::fflush(stderr);
         ::_exit(code);
-    }
-    ::close(pipefd[1]);
-    std::string err;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<std::size_t>(n));
-    ::close(pipefd[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    });
+    const std::string& err = r.err;
+    const int status = r.status;
     INFO(err);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 3);
@@ -270,25 +262,14 @@ TEST_CASE("GORO_DEBUG: a bad key or value is an invalid_argument naming it", "[d
 }
 
 TEST_CASE("a panic prints the goroutine's block: name, exception type, created by", "[debug]") {
-    int pipefd[2];
-    REQUIRE(::pipe(pipefd) == 0);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::dup2(pipefd[1], 2);
+    goro_test::ChildResult r = goro_test::in_child([] {
         goro::run(goro::Config{1, 0}, [] {
             goro::go("boomer", [] { throw std::logic_error("boom"); });
             goro::sleep_for(std::chrono::seconds(5));
         });
-        ::_exit(0);
-    }
-    ::close(pipefd[1]);
-    std::string err;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<std::size_t>(n));
-    ::close(pipefd[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    });
+    const std::string& err = r.err;
+    const int status = r.status;
     INFO(err);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 2);

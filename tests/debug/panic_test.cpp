@@ -2,6 +2,8 @@
 // GORO_TRACEBACK: the report shows the stack where the exception was thrown,
 // the other goroutines with GORO_TRACEBACK=all, nothing more with none, and
 // a core-dumping abort with crash. Each panic runs in a forked child.
+#include "test_util.hpp"
+
 #include <goro/goro.hpp>
 
 #include <catch2/catch.hpp>
@@ -22,38 +24,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct ChildResult {
-    int status = 0;
-    std::string err;
-};
+using goro_test::ChildResult;
 
-// Runs body in a forked child with GORO_TRACEBACK=traceback (unset when
-// null) and its stderr captured; the child exits 0 if body returns.
+// Runs body in a forked child (goro_test::in_child) with GORO_TRACEBACK=
+// traceback (unset when null).
 ChildResult run_child(const char* traceback, const std::function<void()>& body) {
-    int pipefd[2];
-    REQUIRE(::pipe(pipefd) == 0);
-    std::fflush(stdout);  // or the child's copy of the buffer is written again
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::dup2(pipefd[1], 2);
-        // Catch2's own handler must not see the abort of GORO_TRACEBACK=crash
-        // (it would print a failure report of the parent's test from here).
-        ::signal(SIGABRT, SIG_DFL);
-        rlimit no_core{0, 0};
-        ::setrlimit(RLIMIT_CORE, &no_core);  // crash aborts: no core file from a test
+    return goro_test::in_child([&] {
         if (traceback) ::setenv("GORO_TRACEBACK", traceback, 1);
         else ::unsetenv("GORO_TRACEBACK");
         body();
-        ::_exit(0);
-    }
-    ::close(pipefd[1]);
-    ChildResult r;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) r.err.append(buf, static_cast<std::size_t>(n));
-    ::close(pipefd[0]);
-    ::waitpid(pid, &r.status, 0);
-    return r;
+    });
 }
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

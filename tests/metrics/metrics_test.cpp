@@ -194,33 +194,14 @@ std::string body_of(const std::string& response) {
 // (the child exits 0 when fn returns; its status is checked).
 template <class F>
 std::string child_stderr(const char* debug, F fn) {
-    int pipefd[2];
-    REQUIRE(::pipe(pipefd) == 0);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(pipefd[0]);
-        ::dup2(pipefd[1], 2);
+    goro_test::ChildResult r = goro_test::in_child([&] {
         ::setenv("GORO_DEBUG", debug, 1);
-        try {
-            fn();
-        } catch (...) {
-            ::_exit(3);
-        }
-        std::fflush(stderr);
-        ::_exit(0);
-    }
-    ::close(pipefd[1]);
-    std::string err;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<std::size_t>(n));
-    ::close(pipefd[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    INFO(err);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    return err;
+        fn();
+    });
+    INFO(r.err);
+    CHECK(WIFEXITED(r.status));
+    CHECK(WEXITSTATUS(r.status) == 0);
+    return r.err;
 }
 
 std::vector<std::string> lines_of(const std::string& s) {
