@@ -31,7 +31,6 @@
 
 #include <cxxabi.h>
 #include <dlfcn.h>
-#include <exception>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -442,14 +441,10 @@ void dump_locked(Runtime* r, std::FILE* out, DumpSummary* summary, const G* exce
 
 std::string self_block(const G* g, const char* state) {
     std::uintptr_t pcs[kMaxFrames];
-    // Skip to the throw site when there is one, else to the caller.
-    const std::uintptr_t throw_markers[] = {
-        reinterpret_cast<std::uintptr_t>(&__cxxabiv1::__cxa_throw),
-        reinterpret_cast<std::uintptr_t>(&__cxxabiv1::__cxa_rethrow),
-        reinterpret_cast<std::uintptr_t>(static_cast<void (*)(std::exception_ptr)>(&std::rethrow_exception)),
-    };
+    // Skip to the throw site when there is one (by name, is_throw_function),
+    // else to the caller.
     const std::uintptr_t self_marker = reinterpret_cast<std::uintptr_t>(&self_block);
-    int n = unwind_self(pcs, throw_markers, 3, false, true);
+    int n = unwind_self(pcs, nullptr, 0, false, true);
     if (n == 0) n = unwind_self(pcs, &self_marker, 1);
     std::lock_guard lk(g_dump_mu);
     std::string result;
