@@ -19,6 +19,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -333,24 +335,30 @@ inline double ms(Clock::duration d) { return std::chrono::duration<double, std::
 
 // in_child(body) forks, runs body in the child with its stderr going to a
 // pipe, and returns the child's wait status and what it wrote there. The
-// child exits 0 when body returns, 3 when body throws. In the child, SIGABRT
-// is left to its default action (Catch2's handler would print a report of
-// the parent's test) and no core file is written.
+// child exits 0 when body returns, 3 when body throws. In the child, SIGABRT,
+// SIGSEGV and SIGBUS are left to their default action (Catch2's handlers would
+// print a report of the parent's test; goro's own handler is installed again by
+// run()), stdout goes to /dev/null and no core file is written.
 struct ChildResult {
     int status = 0;
-    std::string err;
+    std::string err;  // the child's stderr
+    bool aborted() const { return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT; }
+    bool exited_ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 };
 
 inline ChildResult in_child(const std::function<void()>& body) {
     int pipefd[2];
     REQUIRE(::pipe(pipefd) == 0);
-    std::fflush(stdout);  // or the child's copy of the buffer is written again
+    std::fflush(nullptr);  // or the child's copy of the buffers is written again
     pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
         ::close(pipefd[0]);
         ::dup2(pipefd[1], 2);
-        ::signal(SIGABRT, SIG_DFL);
+        ::close(pipefd[1]);
+        int devnull = ::open("/dev/null", O_WRONLY);
+        if (devnull >= 0) ::dup2(devnull, 1);
+        for (int sig : {SIGABRT, SIGSEGV, SIGBUS}) ::signal(sig, SIG_DFL);
         rlimit no_core{0, 0};
         ::setrlimit(RLIMIT_CORE, &no_core);
         int code = 0;
@@ -359,15 +367,22 @@ inline ChildResult in_child(const std::function<void()>& body) {
         } catch (...) {
             code = 3;
         }
-        std::fflush(stderr);
+        std::fflush(nullptr);
         ::_exit(code);
     }
     ::close(pipefd[1]);
     ChildResult r;
     char buf[4096];
-    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) r.err.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        r.err.append(buf, static_cast<std::size_t>(n));
+    }
     ::close(pipefd[0]);
-    ::waitpid(pid, &r.status, 0);
+    while (::waitpid(pid, &r.status, 0) < 0 && errno == EINTR) {
+    }
     return r;
 }
 

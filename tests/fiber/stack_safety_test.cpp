@@ -37,49 +37,6 @@ using namespace goro_test;
 
 namespace {
 
-struct ChildResult {
-    int status = 0;
-    std::string err;  // the child's stderr
-    bool aborted() const { return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT; }
-    bool exited_ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-};
-
-// Runs body() in a forked child with stderr captured; the child exits 0 when body returns.
-template <class F>
-ChildResult in_child(F&& body) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        // The test framework's crash handlers would report the child's expected death as a failure of
-        // its own: the child dies of its signals plainly (goro's handler is installed again by run()).
-        for (int sig : {SIGABRT, SIGSEGV, SIGBUS}) ::signal(sig, SIG_DFL);
-        ::close(fds[0]);
-        ::dup2(fds[1], 2);
-        ::close(fds[1]);
-        body();
-        std::fflush(stdout);
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    ChildResult r;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        r.err.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    while (::waitpid(pid, &r.status, 0) < 0 && errno == EINTR) {
-    }
-    return r;
-}
-
 // The checks every overflow case makes on its child.
 void expect_overflow_named(const ChildResult& r, const std::string& who) {
     INFO("child stderr: " << r.err);

@@ -8,51 +8,10 @@
 
 #include <goro/detail/park.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-
 using goro::detail::LockRank;
 using goro::detail::SpinLock;
-
-namespace {
-
-struct ChildResult {
-    bool aborted = false;
-    std::string err;  // what the child wrote to stderr
-};
-
-// Runs body in a forked child with stderr captured; the child exits 0 if body returns.
-ChildResult run_child(const std::function<void()>& body) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    std::fflush(nullptr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        // Catch's own SIGABRT handler would report the expected abort as a failure on the shared stdout.
-        ::signal(SIGABRT, SIG_DFL);
-        int devnull = ::open("/dev/null", O_WRONLY);
-        if (devnull >= 0) ::dup2(devnull, 1);
-        ::dup2(fds[1], 2);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        body();
-        std::_Exit(0);
-    }
-    ::close(fds[1]);
-    ChildResult r;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) r.err.append(buf, static_cast<std::size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    r.aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
-    return r;
-}
-
-}  // namespace
+using goro_test::ChildResult;
+using goro_test::in_child;
 
 TEST_CASE("lock_rank_aborts_on_an_inverted_acquire", "[sched][lock_rank]") {
     // Allowed: a primitive's lock, then the timers' lock.
@@ -65,28 +24,28 @@ TEST_CASE("lock_rank_aborts_on_an_inverted_acquire", "[sched][lock_rank]") {
         prim.unlock();
     }
     // Inverted: the timers' lock, then a primitive's.
-    ChildResult r = run_child([] {
+    ChildResult r = in_child([] {
         SpinLock prim;
         SpinLock timers{LockRank::Timers};
         timers.lock();
         prim.lock();
     });
     INFO(r.err);
-    CHECK(r.aborted);
+    CHECK(r.aborted());
     CHECK(r.err.find("lock order violation") != std::string::npos);
     CHECK(r.err.find("Timers::mu_") != std::string::npos);
     CHECK(r.err.find("Primitive") != std::string::npos);
 }
 
 TEST_CASE("lock_rank_aborts_on_one_level_nested", "[sched][lock_rank]") {
-    ChildResult r = run_child([] {
+    ChildResult r = in_child([] {
         SpinLock pool{LockRank::GPool};
         SpinLock stacks{LockRank::StackPool};
         pool.lock();
         stacks.lock();
     });
     INFO(r.err);
-    CHECK(r.aborted);
+    CHECK(r.aborted());
     CHECK(r.err.find("lock order violation") != std::string::npos);
 }
 
@@ -99,18 +58,18 @@ TEST_CASE("lock_rank_holds_primitives_to_address_order", "[sched][lock_rank]") {
         chans[0].unlock();
         chans[2].unlock();
     }
-    ChildResult r = run_child([] {
+    ChildResult r = in_child([] {
         SpinLock chans[2];
         chans[1].lock();
         chans[0].lock();
     });
     INFO(r.err);
-    CHECK(r.aborted);
+    CHECK(r.aborted());
     CHECK(r.err.find("lock order violation") != std::string::npos);
 }
 
 TEST_CASE("lock_rank_aborts_on_a_switch_with_a_lock_held", "[sched][lock_rank]") {
-    ChildResult r = run_child([] {
+    ChildResult r = in_child([] {
         goro::run(goro::Config{1, 0}, [] {
             SpinLock l;
             l.lock();
@@ -119,7 +78,7 @@ TEST_CASE("lock_rank_aborts_on_a_switch_with_a_lock_held", "[sched][lock_rank]")
         });
     });
     INFO(r.err);
-    CHECK(r.aborted);
+    CHECK(r.aborted());
     CHECK(r.err.find("context switch") != std::string::npos);
 }
 
