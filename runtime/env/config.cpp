@@ -1,6 +1,7 @@
 // runtime/env/config.cpp: environment variables, CPU count and cgroup quota.
 //
-// Owns: parsing GORO_MAXPROCS / GOMAXPROCS / GORO_STACK_SIZE, and detecting how many CPUs the process may
+// Owns: parsing GORO_MAXPROCS / GOMAXPROCS / GORO_STACK_SIZE (and GORO_DEBUG, GORO_TRACEBACK, GORO_TRACE,
+// GORO_TRACE_BUFFER), and detecting how many CPUs the process may
 // use. It decides nothing: the scheduler picks maxprocs (Config, then the environment, then num_cpu()) and
 // fiber/ applies the stack size. What else in goro may read the same sources: the contract atop config.hpp.
 //
@@ -319,6 +320,22 @@ Traceback parse_traceback(std::string_view var_name, std::string_view value) {
 Traceback traceback_from_env() {
     auto value = env_value("GORO_TRACEBACK");
     return value ? parse_traceback("GORO_TRACEBACK", *value) : Traceback::Single;
+}
+
+std::uint32_t parse_trace_buffer(std::string_view var_name, std::string_view value) {
+    auto n = parse_digits(value);
+    if (!n || *n < 1 || *n > kMaxTraceBufferEvents)
+        throw_bad_value(var_name, value,
+                        "is not valid: want a count of events per worker from 1 to " +
+                            std::to_string(kMaxTraceBufferEvents));
+    return static_cast<std::uint32_t>(*n);
+}
+
+TraceOptions trace_from_env() {
+    TraceOptions o;
+    if (auto value = env_value("GORO_TRACE_BUFFER")) o.buffer_events = parse_trace_buffer("GORO_TRACE_BUFFER", *value);
+    if (auto value = env_value("GORO_TRACE")) o.path = std::string(*value);
+    return o;
 }
 
 std::size_t stack_size_from_env() {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace goro::rt {
@@ -84,5 +85,20 @@ DebugOptions debug_from_env();
 enum class Traceback { None, Single, All, Crash };
 Traceback parse_traceback(std::string_view var_name, std::string_view value);
 Traceback traceback_from_env();
+
+// GORO_TRACE=PATH: record a timeline of scheduler events and write it to PATH,
+// in the Chrome trace event format, when run() ends (debug/trace.hpp).
+// GORO_TRACE_BUFFER=N: events kept per worker (a decimal count from 1 to
+// kMaxTraceBufferEvents; default kDefaultTraceBufferEvents); the events past
+// N are dropped and counted. A bad GORO_TRACE_BUFFER throws
+// std::invalid_argument naming it, whether or not GORO_TRACE is set.
+inline constexpr std::uint32_t kDefaultTraceBufferEvents = 1u << 16;  // 2 MiB of 32-byte events per worker
+inline constexpr std::uint32_t kMaxTraceBufferEvents = 1u << 24;
+struct TraceOptions {
+    std::string path;  // empty: no trace
+    std::uint32_t buffer_events = kDefaultTraceBufferEvents;
+};
+std::uint32_t parse_trace_buffer(std::string_view var_name, std::string_view value);
+TraceOptions trace_from_env();
 
 }  // namespace goro::rt

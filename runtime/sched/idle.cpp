@@ -216,7 +216,10 @@ void Runtime::idle_sleep(M* m) {
     if (poller) {
         // Re-check after publishing poll_m: a wake_m() that missed it used the futex.
         if (m->wake.load(std::memory_order_seq_cst) == 0 && !stopping.load(std::memory_order_seq_cst))
-            if (const int n = np->poll(deadline); n > 0) bump(m->p->io_wakeups, static_cast<std::uint64_t>(n));
+            if (const int n = np->poll(deadline); n > 0) {
+                trace_event(m, TraceKind::Netpoll, 0, static_cast<std::uint64_t>(n));
+                bump(m->p->io_wakeups, static_cast<std::uint64_t>(n));
+            }
         last_io_poll_ns_.store(steady_ns(detail::Clock::now()), std::memory_order_relaxed);
         idle_.poll_m.store(nullptr, std::memory_order_release);
     } else {

@@ -114,6 +114,7 @@ void Runtime::add_proc_locked(int id) {
     allp_[id].store(owned.release(), std::memory_order_release);          // pairs with acquire in steal_work
     auto m = std::make_unique<M>();
     m->id = id;
+    if (trace_) m->trace = std::make_unique<TraceBuf>(trace_->buffer_events());
     m->p = p;
     p->m = m.get();
     allm_.push_back(std::move(m));
@@ -148,6 +149,7 @@ void Runtime::ready_from(M* m, G* g, bool next) {
             case GStatus::Parked:
                 // acq_rel: the waker's writes (e.g. a received value) happen before the G resumes.
                 if (g->status.compare_exchange_weak(s, GStatus::Runnable, std::memory_order_acq_rel)) {
+                    trace_event(m, TraceKind::GoReady, g->id);
                     if (m && m->p) {
                         enqueue_local(m->p, g, next);
                     } else {
@@ -386,6 +388,7 @@ std::size_t resolve_stack_size(const Config& cfg) {
 
 void Runtime::run_main(std::function<void()>& main) {
     M* m0 = allm_[0].get();
+    if (trace_) trace_->start();  // before the main goroutine's creation
     set_this_m(m0);
     G* g = detail::spawn_goroutine([this, &main] {
         main();
@@ -406,6 +409,23 @@ void Runtime::run_main(std::function<void()>& main) {
     // longer add any (the main goroutine has ended).
     for (auto& m : allm_)
         if (m->thread.joinable()) m->thread.join();
+    if (trace_) trace_->stop();  // every worker has ended: their buffers are still
+}
+
+void Runtime::enable_trace(std::unique_ptr<Trace> t) {
+    std::lock_guard lk(procs_mu_);
+    trace_ = std::move(t);
+    for (auto& m : allm_) m->trace = std::make_unique<TraceBuf>(trace_->buffer_events());
+}
+
+void Runtime::write_trace() noexcept {
+    if (!trace_) return;
+    std::vector<std::pair<int, const TraceBuf*>> bufs;
+    {
+        std::lock_guard lk(procs_mu_);
+        for (auto& m : allm_) bufs.emplace_back(m->id, m->trace.get());
+    }
+    trace_->write(bufs, user_procs_.load(std::memory_order_relaxed));
 }
 
 // On the main goroutine, after the user's function returned.
@@ -481,6 +501,7 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
     std::size_t stack_size = resolve_stack_size(cfg);
     const DebugOptions debug = debug_from_env();  // throws on a bad GORO_DEBUG
     set_traceback(traceback_from_env());          // throws on a bad GORO_TRACEBACK
+    const TraceOptions trace_opts = trace_from_env();  // throws on a bad GORO_TRACE_BUFFER
     if (debug.sigquit) install_sigquit_dump();
     install_panic_handler();
 
@@ -497,9 +518,13 @@ void run_runtime(const Config& cfg, std::function<void()> main) {
                 std::this_thread::yield();  // pairs with release in ~RuntimeRef
         }
     } unpublish;
+    // GORO_TRACE: the file is opened now, so that a bad path fails run()
+    // before the program starts (std::invalid_argument naming GORO_TRACE).
+    if (!trace_opts.path.empty()) rt->enable_trace(std::make_unique<Trace>(trace_opts));
     SchedTrace trace(rt.get(), debug.schedtrace_ms, debug.scheddetail);
     rt->run_main(main);
     trace.stop();
+    rt->write_trace();  // a failure is a line on stderr: the program's result stands
     if (rt->deadlocked.load(std::memory_order_acquire)) throw Deadlock(rt->deadlock_what);
 }
 

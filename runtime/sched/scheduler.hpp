@@ -27,6 +27,7 @@
 
 #include "debug/assert.hpp"
 #include "debug/lock_rank.hpp"
+#include "debug/trace.hpp"
 #include "fiber/context.hpp"
 #include "fiber/stack.hpp"
 #include "sched/api.hpp"
@@ -212,8 +213,16 @@ struct M {
     std::atomic<clockid_t> cpu_clock{0};
     std::atomic<std::uint32_t> wake{0};  // futex word for idle parking
     ThreadSlots slots;                   // this thread's exception globals and errno (set in m_main)
+    std::unique_ptr<TraceBuf> trace;     // GORO_TRACE: this worker's events (null when off; debug/trace.hpp)
     std::thread thread;                  // empty for M0 (the thread inside run())
 };
+
+// GORO_TRACE (debug/trace.hpp): records an event of m's thread (m null: a
+// thread that is not a worker). Off, one relaxed load and an untaken branch.
+inline void trace_event(M* m, TraceKind k, std::uint64_t g, std::uint64_t arg = 0) noexcept {
+    if (trace_on()) [[unlikely]]
+        trace_record(m ? m->trace.get() : nullptr, k, g, arg);
+}
 
 // The handoff record of a switch (fiber/context.hpp): what the receiver must
 // do with the goroutine that switched away.
@@ -365,6 +374,11 @@ public:
     void retract_preempt(P* p);
     bool take_preempt_request(P* p);  // the hog's side: true once per request
     void run_main(std::function<void()>& main);  // on the thread inside run()
+    // GORO_TRACE: before run_main, gives every worker (and each added later)
+    // its buffer; run_main starts and stops the recording; write_trace
+    // (after run_main) writes the file.
+    void enable_trace(std::unique_ptr<Trace> t);
+    void write_trace() noexcept;
     void shutdown_from_main();
 
     // Names this runtime among all of the process's, past and present (never
@@ -436,6 +450,7 @@ private:
     Idle idle_;
     GPool gpool_;
     std::atomic<std::int64_t> started_offp_{0};  // goroutines started from plain threads
+    std::unique_ptr<Trace> trace_;                // GORO_TRACE, or null
 
     std::atomic<Netpoller*> netpoll_{nullptr};
     RankedMutex<LockRank::Netpoll> netpoll_mu_;  // serialises creation of netpoll_

@@ -181,6 +181,7 @@ void Runtime::execute(M* m, G* g) {
     P* p = m->p;
     if (!g->stack) bind_stack(p, g);
     racy_store(m->curg, g);
+    trace_event(m, TraceKind::GoStart, g->id);
     p->schedseq.store(p->schedseq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // odd: in a G
     Handoff h(m, Action::None, nullptr);
     assert_no_lock_held_at_switch();
@@ -352,6 +353,7 @@ bool Runtime::periodic_visit_due(P* p, std::uint32_t seq) noexcept {
     if (next) {
         if (!next->stack) bind_stack(p, next);
         racy_store(m->curg, next);
+        trace_event(m, TraceKind::GoStart, next->id);
         p->schedseq.store(seq + 2, std::memory_order_relaxed);
     } else {
         p->schedseq.store(seq + 1, std::memory_order_relaxed);  // even: back in g0
@@ -364,6 +366,8 @@ bool Runtime::periodic_visit_due(P* p, std::uint32_t seq) noexcept {
 void Runtime::g_switch_away(M* m, G* self, Action a) {
     if (!stack_pointer_inside(self->stack, current_sp())) [[unlikely]]
         stack_overflowed(self);  // fiber/stack.hpp
+    trace_event(m, a == Action::Park ? TraceKind::GoPark : TraceKind::GoYield, self->id,
+                static_cast<std::uint64_t>(self->wait_reason));
     G* next = switch_pick(m);
     Handoff h(m, a, self);
     assert_no_lock_held_at_switch();
@@ -387,6 +391,7 @@ void Runtime::g_exit(M* m, G* g) {
     // (acquire) also sees everything the goroutine did.
     if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
+    trace_event(m, TraceKind::GoEnd, g->id);
     G* next = switch_pick(m);
     Handoff h(m, Action::Exit, g);
     assert_no_lock_held_at_switch();
@@ -427,6 +432,7 @@ G* Runtime::steal_work(M* m) {
             // plain queue writes before it are visible).
             if (!victim->stealable.load(std::memory_order_acquire)) continue;
             if (const std::uint32_t n = victim->runq.steal_into(p->runq); n > 0) {
+                trace_event(m, TraceKind::Steal, 0, static_cast<std::uint64_t>(victim->id) << 32 | n);
                 bump(p->steals);  // metrics (stats.cpp): off the switch path
                 bump(p->stolen, n);
                 return p->runq.pop();
@@ -449,6 +455,7 @@ G* Runtime::steal_work(M* m) {
                     if (victim->runnext_taken.load(std::memory_order_relaxed) == taken &&
                         victim->runnext.load(std::memory_order_relaxed) == g &&
                         victim->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acquire)) {
+                        trace_event(m, TraceKind::Steal, 0, static_cast<std::uint64_t>(victim->id) << 32 | 1);
                         bump(p->steals);
                         bump(p->stolen);
                         return g;
@@ -481,7 +488,11 @@ bool Runtime::poll_io_nonblocking(detail::TimePoint now) {
     if (idle_.poll_m.load(std::memory_order_relaxed) != nullptr) return false;
     last_io_poll_ns_.store(steady_ns(now), std::memory_order_relaxed);
     const int n = np->poll(kPollNow);
-    if (n > 0) bump(this_m()->p->io_wakeups, static_cast<std::uint64_t>(n));
+    if (n > 0) {
+        M* m = this_m();
+        trace_event(m, TraceKind::Netpoll, 0, static_cast<std::uint64_t>(n));
+        bump(m->p->io_wakeups, static_cast<std::uint64_t>(n));
+    }
     return n > 0;
 }
 
@@ -497,7 +508,11 @@ void Runtime::poll_io_if_overdue(detail::TimePoint now) {
     if (!last_io_poll_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed))
         return;          // another worker polls
     const int n = np->poll(kPollNow);  // what it readies lands on our queue
-    if (n > 0) bump(this_m()->p->io_wakeups, static_cast<std::uint64_t>(n));
+    if (n > 0) {
+        M* m = this_m();
+        trace_event(m, TraceKind::Netpoll, 0, static_cast<std::uint64_t>(n));
+        bump(m->p->io_wakeups, static_cast<std::uint64_t>(n));
+    }
 }
 
 void Runtime::stop_spinning(M* m) {
@@ -518,8 +533,9 @@ G* Runtime::find_runnable(M* m) {
             // may be timed for: with every worker busy, the monitor must know
             // it in case this one blocks (notify_monitor_timer).
             bool lowered = false;
-            if (timers.run_expired(now, m->p->id, &lowered) > 0 && idle_.nidle.load(std::memory_order_relaxed) == 0)
-                notify_monitor_timer();
+            const int fired = timers.run_expired(now, m->p->id, &lowered);
+            if (fired > 0) trace_event(m, TraceKind::Timers, 0, static_cast<std::uint64_t>(fired));
+            if (fired > 0 && idle_.nidle.load(std::memory_order_relaxed) == 0) notify_monitor_timer();
             if (lowered) wake_for_timer();  // a race with an add moved the earliest deadline (time/timers.hpp)
         }
         poll_io_if_overdue(now);
@@ -552,6 +568,7 @@ G* Runtime::find_runnable(M* m) {
         if (!m->spinning && nallocated_.load(std::memory_order_relaxed) > 1)
             m->spinning = idle_.try_begin_spinning(nprocs_.load(std::memory_order_relaxed));
         if (m->spinning) {
+            trace_event(m, TraceKind::Spin, 0);
             // Spin for a bounded time before sleeping: work that appears
             // within it is taken without the cost of a futex wake-up.
             auto spin_until = now + kSpinBeforeIdle;
@@ -569,7 +586,9 @@ G* Runtime::find_runnable(M* m) {
             } while (now < spin_until);
         }
 
+        trace_event(m, TraceKind::IdleBegin, 0);
         idle_sleep(m);
+        trace_event(m, TraceKind::IdleEnd, 0);
     }
 }
 
