@@ -309,6 +309,13 @@ void Trace::write(const std::vector<std::pair<int, const TraceBuf*>>& workers, i
                         break;
                     case TraceKind::GoReady:
                         if (t.flow[i]) {
+                            // A flow starts inside a slice of its track: a
+                            // wake-up from the scheduler's own code (a timer,
+                            // a poll) gets an empty one to start from.
+                            if (!running && !idle) {
+                                o.head("wake", "worker", "X", t.tid, ts);
+                                o.raw(",\"dur\":0.000}");
+                            }
                             o.head("ready", "flow", "s", t.tid, ts);
                             o.raw(",\"id\":");
                             o.num(t.flow[i]);
