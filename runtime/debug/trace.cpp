@@ -14,7 +14,7 @@
 
 namespace goro::rt {
 
-std::atomic<bool> g_trace_on{false};
+[[gnu::visibility("hidden")]] std::atomic<bool> g_trace_on{false};
 
 namespace {
 // The trace being recorded, for the threads that are not workers (set

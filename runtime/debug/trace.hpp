@@ -84,7 +84,9 @@ struct TraceBuf {
     }
 };
 
-extern std::atomic<bool> g_trace_on;
+// Hidden: goro's own code reads it RIP-relative, not through the GOT (the
+// library is built position-independent).
+[[gnu::visibility("hidden")]] extern std::atomic<bool> g_trace_on;
 inline bool trace_on() noexcept { return g_trace_on.load(std::memory_order_relaxed); }
 
 // Records one event into buf, or into the shared buffer of the threads that
