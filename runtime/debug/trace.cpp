@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstring>
@@ -35,14 +36,22 @@ public:
     void raw(const char* s) { s_ += s; }
     void num(std::uint64_t v) {
         char b[24];
-        int n = std::snprintf(b, sizeof b, "%" PRIu64, v);
-        s_.append(b, static_cast<std::size_t>(n));
+        s_.append(b, std::to_chars(b, b + sizeof b, v).ptr);
     }
-    // ns as microseconds with three decimals, exactly (the format's unit).
+    void inum(int v) {
+        char b[16];
+        s_.append(b, std::to_chars(b, b + sizeof b, v).ptr);
+    }
+    // ns (never negative) as microseconds with three decimals, exactly (the format's unit).
     void us(std::int64_t ns) {
         char b[32];
-        int n = std::snprintf(b, sizeof b, "%" PRId64 ".%03" PRId64, ns / 1000, ns % 1000);
-        s_.append(b, static_cast<std::size_t>(n));
+        char* p = std::to_chars(b, b + sizeof b, ns / 1000).ptr;
+        const int frac = static_cast<int>(ns % 1000);
+        *p++ = '.';
+        *p++ = static_cast<char>('0' + frac / 100);
+        *p++ = static_cast<char>('0' + frac / 10 % 10);
+        *p++ = static_cast<char>('0' + frac % 10);
+        s_.append(b, p);
     }
     void str(const char* s) {  // our own names: no character needs escaping but these
         s_ += '"';
@@ -62,9 +71,7 @@ public:
         raw(",\"ph\":\"");
         raw(ph);
         raw("\",\"pid\":1,\"tid\":");
-        char b[16];
-        int n = std::snprintf(b, sizeof b, "%d", tid);
-        s_.append(b, static_cast<std::size_t>(n));
+        inum(tid);
         raw(",\"ts\":");
         us(ts);
     }
@@ -114,7 +121,7 @@ void trace_record(TraceBuf* buf, TraceKind k, std::uint64_t g, std::uint64_t arg
 }
 
 Trace::Trace(const TraceOptions& opts)
-    : outside(opts.buffer_events), path_(opts.path), buffer_events_(opts.buffer_events) {
+    : outside(opts.buffer_events, false), path_(opts.path), buffer_events_(opts.buffer_events) {
     file_ = std::fopen(path_.c_str(), "w");
     if (!file_) {
         const int e = errno;
@@ -239,7 +246,8 @@ void Trace::write(const std::vector<std::pair<int, const TraceBuf*>>& workers, i
             bool idle = false;
             std::int64_t idle_from = 0;
             auto close_run = [&](std::int64_t at, const char* end, const char* reason) {
-                std::snprintf(name, sizeof name, "G%" PRIu64, run_g);
+                name[0] = 'G';
+                *std::to_chars(name + 1, name + sizeof name - 1, run_g).ptr = '\0';
                 o.head(name, "goroutine", "X", t.tid, run_from);
                 o.raw(",\"dur\":");
                 o.us(at - run_from);

@@ -114,7 +114,7 @@ void Runtime::add_proc_locked(int id) {
     allp_[id].store(owned.release(), std::memory_order_release);          // pairs with acquire in steal_work
     auto m = std::make_unique<M>();
     m->id = id;
-    if (trace_) m->trace = std::make_unique<TraceBuf>(trace_->buffer_events());
+    if (trace_) m->trace = std::make_unique<TraceBuf>(trace_->buffer_events(), true);
     m->p = p;
     p->m = m.get();
     allm_.push_back(std::move(m));
@@ -415,7 +415,7 @@ void Runtime::run_main(std::function<void()>& main) {
 void Runtime::enable_trace(std::unique_ptr<Trace> t) {
     std::lock_guard lk(procs_mu_);
     trace_ = std::move(t);
-    for (auto& m : allm_) m->trace = std::make_unique<TraceBuf>(trace_->buffer_events());
+    for (auto& m : allm_) m->trace = std::make_unique<TraceBuf>(trace_->buffer_events(), true);
 }
 
 void Runtime::write_trace() noexcept {
