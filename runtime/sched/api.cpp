@@ -36,14 +36,14 @@ void Runtime::start_g(G* g) {
             p->goid_end = p->goid_next + kGoidBatch;
         }
         g->id = p->goid_next++;
-        trace_event(m, TraceKind::GoCreate, g->id, (m->curg ? m->curg->id : 0) | (g->user ? 0 : kTraceSystem));
+        trace_goroutine(m, TraceKind::GoCreate, g);
         if (g->user)
             p->started.store(p->started.load(std::memory_order_relaxed) + 1,
                              std::memory_order_relaxed);  // owner-only counter
         enqueue_local(p, g, true);
     } else {
         g->id = next_goid.fetch_add(1, std::memory_order_relaxed);
-        trace_event(nullptr, TraceKind::GoCreate, g->id, g->user ? 0 : kTraceSystem);
+        trace_goroutine(m, TraceKind::GoCreate, g);
         if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
         global_.push(g);
     }

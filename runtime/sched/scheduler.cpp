@@ -149,7 +149,7 @@ void Runtime::ready_from(M* m, G* g, bool next) {
             case GStatus::Parked:
                 // acq_rel: the waker's writes (e.g. a received value) happen before the G resumes.
                 if (g->status.compare_exchange_weak(s, GStatus::Runnable, std::memory_order_acq_rel)) {
-                    trace_event(m, TraceKind::GoReady, g->id);
+                    trace_goroutine(m, TraceKind::GoReady, g);
                     if (m && m->p) {
                         enqueue_local(m->p, g, next);
                     } else {

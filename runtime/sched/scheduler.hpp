@@ -223,6 +223,15 @@ inline void trace_event(M* m, TraceKind k, std::uint64_t g, std::uint64_t arg = 
     if (trace_on()) [[unlikely]]
         trace_record(m ? m->trace.get() : nullptr, k, g, arg);
 }
+// The same for a goroutine's events on the switch and spawn paths: what is
+// recorded (its id, its creator, its wait reason) is read from g out of
+// line, so that the hot path computes nothing for the untaken branch
+// (worker.cpp).
+[[gnu::noinline, gnu::cold]] void trace_goroutine_slow(M* m, TraceKind k, const G* g) noexcept;
+inline void trace_goroutine(M* m, TraceKind k, const G* g) noexcept {
+    if (trace_on()) [[unlikely]]
+        trace_goroutine_slow(m, k, g);
+}
 
 // The handoff record of a switch (fiber/context.hpp): what the receiver must
 // do with the goroutine that switched away.

@@ -150,6 +150,17 @@ void install_panic_handler() {
     std::call_once(once, [] { g_previous_terminate = std::set_terminate(&on_terminate); });
 }
 
+void trace_goroutine_slow(M* m, TraceKind k, const G* g) noexcept {
+    std::uint64_t arg = 0;
+    if (k == TraceKind::GoCreate) {
+        const G* parent = m ? m->curg : nullptr;
+        arg = (parent ? parent->id : 0) | (g->user ? 0 : kTraceSystem);
+    } else if (k == TraceKind::GoPark) {
+        arg = static_cast<std::uint64_t>(g->wait_reason);
+    }
+    trace_record(m ? m->trace.get() : nullptr, k, g->id, arg);
+}
+
 // ---------------------------------------------------------------- the loop
 
 void Runtime::m_main(M* m) {
@@ -181,7 +192,7 @@ void Runtime::execute(M* m, G* g) {
     P* p = m->p;
     if (!g->stack) bind_stack(p, g);
     racy_store(m->curg, g);
-    trace_event(m, TraceKind::GoStart, g->id);
+    trace_goroutine(m, TraceKind::GoStart, g);
     p->schedseq.store(p->schedseq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // odd: in a G
     Handoff h(m, Action::None, nullptr);
     assert_no_lock_held_at_switch();
@@ -353,7 +364,7 @@ bool Runtime::periodic_visit_due(P* p, std::uint32_t seq) noexcept {
     if (next) {
         if (!next->stack) bind_stack(p, next);
         racy_store(m->curg, next);
-        trace_event(m, TraceKind::GoStart, next->id);
+        trace_goroutine(m, TraceKind::GoStart, next);
         p->schedseq.store(seq + 2, std::memory_order_relaxed);
     } else {
         p->schedseq.store(seq + 1, std::memory_order_relaxed);  // even: back in g0
@@ -366,8 +377,7 @@ bool Runtime::periodic_visit_due(P* p, std::uint32_t seq) noexcept {
 void Runtime::g_switch_away(M* m, G* self, Action a) {
     if (!stack_pointer_inside(self->stack, current_sp())) [[unlikely]]
         stack_overflowed(self);  // fiber/stack.hpp
-    trace_event(m, a == Action::Park ? TraceKind::GoPark : TraceKind::GoYield, self->id,
-                static_cast<std::uint64_t>(self->wait_reason));
+    trace_goroutine(m, a == Action::Park ? TraceKind::GoPark : TraceKind::GoYield, self);
     G* next = switch_pick(m);
     Handoff h(m, a, self);
     assert_no_lock_held_at_switch();
@@ -391,7 +401,7 @@ void Runtime::g_exit(M* m, G* g) {
     // (acquire) also sees everything the goroutine did.
     if (g->user) p->ended.store(p->ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     if (shutting_down.load(std::memory_order_relaxed) && !g->is_main) main_waker.wake();
-    trace_event(m, TraceKind::GoEnd, g->id);
+    trace_goroutine(m, TraceKind::GoEnd, g);
     G* next = switch_pick(m);
     Handoff h(m, Action::Exit, g);
     assert_no_lock_held_at_switch();
