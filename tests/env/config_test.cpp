@@ -147,3 +147,29 @@ TEST_CASE("num_cpu_detect_is_within_hardware_concurrency") {
     if (unsigned hw = std::thread::hardware_concurrency(); hw > 0) CHECK(n <= static_cast<int>(hw));
     CHECK(num_cpu_detect() == n);
 }
+
+TEST_CASE("trace_buffer_parses_counts_in_range_and_rejects_the_rest") {
+    CHECK(parse_trace_buffer("GORO_TRACE_BUFFER", "1") == 1);
+    CHECK(parse_trace_buffer("GORO_TRACE_BUFFER", "65536") == 65536);
+    CHECK(parse_trace_buffer("GORO_TRACE_BUFFER", "16777216") == kMaxTraceBufferEvents);
+    for (const char* bad : {"", "0", "16777217", "-1", "+5", " 5", "5 ", "1k", "abc", "99999999999999999999"}) {
+        INFO(bad);
+        CHECK(what_of([bad] { parse_trace_buffer("GORO_TRACE_BUFFER", bad); })
+                  .find(std::string("GORO_TRACE_BUFFER=") + bad + " is not valid") != std::string::npos);
+    }
+}
+
+TEST_CASE("trace_env_unset_is_off_and_set_is_read") {
+    {
+        EnvVar trace("GORO_TRACE", nullptr);
+        EnvVar buffer("GORO_TRACE_BUFFER", nullptr);
+        TraceOptions o = trace_from_env();
+        CHECK(o.path.empty());
+        CHECK(o.buffer_events == kDefaultTraceBufferEvents);
+    }
+    EnvVar trace("GORO_TRACE", "/tmp/t.json");
+    EnvVar buffer("GORO_TRACE_BUFFER", "100");
+    TraceOptions o = trace_from_env();
+    CHECK(o.path == "/tmp/t.json");
+    CHECK(o.buffer_events == 100);
+}
