@@ -333,6 +333,15 @@ inline std::chrono::microseconds process_cpu_time() {
 
 inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
+// A child forked from a process with threads cannot start threads under TSan
+// (it dies saying so), and a runtime starts threads: every test that forks a
+// child which runs goro calls this first and returns when it says so.
+inline bool skip_fork_under_tsan() {
+    if (!kThreadSanitizer) return false;
+    WARN("skipped under TSan: a child forked from a threaded process cannot start threads there");
+    return true;
+}
+
 // in_child(body) forks, runs body in the child with its stderr going to a
 // pipe, and returns the child's wait status and what it wrote there. The
 // child exits 0 when body returns, 3 when body throws. In the child, SIGABRT,

@@ -13,6 +13,7 @@
 #include "sched/api.hpp"
 
 #include "env/config.hpp"
+#include "debug/racy.hpp"
 #include "sched/scheduler.hpp"
 
 #include <goro/detail/spawn.hpp>
@@ -35,14 +36,14 @@ void Runtime::start_g(G* g) {
             p->goid_next = next_goid.fetch_add(kGoidBatch, std::memory_order_relaxed);  // unique numbers, no ordering
             p->goid_end = p->goid_next + kGoidBatch;
         }
-        g->id = p->goid_next++;
+        racy_store(g->id, p->goid_next++);  // the dump reads a G's fields racily (debug/racy.hpp)
         trace_goroutine(m, TraceKind::GoCreate, g);
         if (g->user)
             p->started.store(p->started.load(std::memory_order_relaxed) + 1,
                              std::memory_order_relaxed);  // owner-only counter
         enqueue_local(p, g, true);
     } else {
-        g->id = next_goid.fetch_add(1, std::memory_order_relaxed);
+        racy_store(g->id, next_goid.fetch_add(1, std::memory_order_relaxed));
         trace_goroutine(m, TraceKind::GoCreate, g);
         if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
         global_.push(g);
@@ -120,10 +121,10 @@ void g_start(G* g, const EntryOps* ops, const std::string* name, bool user, bool
     g->ops = ops;
     g->name = name;
     g->owns_name = owns_name;
-    g->user = user;
+    rt::racy_store(g->user, user);
     rt::M* m = rt::this_m();
     G* parent = m ? m->curg : nullptr;
-    g->parent_id = parent ? parent->id : 0;  // the dump's "created by"
+    rt::racy_store(g->parent_id, parent ? parent->id : std::uint64_t{0});  // the dump's "created by"
     Runtime* r = m ? rt::worker_runtime() : rt::g_runtime.load(std::memory_order_relaxed);  // pinned in g_alloc
     r->start_g(g);
     if (!m) rt::unpin_runtime();  // pinned in g_alloc

@@ -21,6 +21,7 @@
 #include "sched/gpool.hpp"
 
 #include "debug/gdb_info.hpp"
+#include "debug/racy.hpp"
 #include "sched/scheduler.hpp"
 
 #include <cerrno>
@@ -132,8 +133,8 @@ G* Runtime::alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage) {
     }
     g->next = nullptr;
     detail::clear_cancel_request(g);  // not yet visible to anyone; normally cleared at its last exit
-    g->user = true;
-    g->is_main = false;
+    racy_store(g->user, true);  // the dump reads a G's fields racily (debug/racy.hpp)
+    racy_store(g->is_main, false);
     g->name = nullptr;
     if (fn_size <= detail::kInlineFnSize && fn_align <= alignof(std::max_align_t)) {
         g->fn = g->inline_fn;

@@ -192,6 +192,7 @@ TEST_CASE("dump_goroutines while goroutines churn: no crash, whole blocks", "[de
 }
 
 TEST_CASE("a deadlock prints the dump and names the wait reasons", "[debug]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     goro_test::ChildResult r = goro_test::in_child([] {
         int code = 0;
         try {
@@ -262,6 +263,7 @@ TEST_CASE("GORO_DEBUG: a bad key or value is an invalid_argument naming it", "[d
 }
 
 TEST_CASE("a panic prints the goroutine's block: name, exception type, created by", "[debug]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     goro_test::ChildResult r = goro_test::in_child([] {
         goro::run(goro::Config{1, 0}, [] {
             goro::go("boomer", [] { throw std::logic_error("boom"); });

@@ -69,6 +69,7 @@ void panicking_program(std::function<void()> fn) {
 }  // namespace
 
 TEST_CASE("a panic shows the stack where the exception was thrown", "[debug][panic]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult r = run_child(nullptr, [] { panicking_program([] { panic_thrower_deep(3); }); });
     INFO(r.err);
     CHECK(WIFEXITED(r.status));
@@ -87,6 +88,7 @@ TEST_CASE("a panic shows the stack where the exception was thrown", "[debug][pan
 }
 
 TEST_CASE("a rethrown exception shows the rethrow site; a non-std exception is named", "[debug][panic]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult r = run_child(nullptr, [] { panicking_program([] { panic_rethrower(); }); });
     INFO(r.err);
     CHECK(WEXITSTATUS(r.status) == 2);
@@ -102,6 +104,7 @@ TEST_CASE("a rethrown exception shows the rethrow site; a non-std exception is n
 }
 
 TEST_CASE("GORO_TRACEBACK=all adds every goroutine; none leaves only the first lines", "[debug][panic]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult all = run_child("all", [] { panicking_program([] { panic_thrower_deep(1); }); });
     INFO(all.err);
     CHECK(WEXITSTATUS(all.status) == 2);
@@ -118,6 +121,7 @@ TEST_CASE("GORO_TRACEBACK=all adds every goroutine; none leaves only the first l
 }
 
 TEST_CASE("GORO_TRACEBACK=crash aborts after the report", "[debug][panic]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult r = run_child("crash", [] { panicking_program([] { panic_thrower_deep(1); }); });
     INFO(r.err);
     REQUIRE(WIFSIGNALED(r.status));
@@ -136,6 +140,7 @@ TEST_CASE("a bad GORO_TRACEBACK is an error from run() naming it", "[debug][pani
 }
 
 TEST_CASE("a goroutine that catches its exception does not panic; Cancelled ends it quietly", "[debug][panic]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult r = run_child(nullptr, [] {
         goro::run(goro::Config{1, 0}, [] {
             goro::WaitGroup wg;

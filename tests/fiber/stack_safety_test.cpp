@@ -122,6 +122,7 @@ void fill_guard_budget(goro::Event& release, goro::WaitGroup& wg) {
 }  // namespace
 
 TEST_CASE("overflow_of_a_guarded_stack_is_named", "[fiber][overflow]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     for (const GuardKind& kind : guard_kinds())
         for (int procs : {1, 2}) {
             INFO(kind.name << ", maxprocs " << procs);
@@ -151,6 +152,7 @@ TEST_CASE("overflow_of_a_guarded_stack_is_named", "[fiber][overflow]") {
 }
 
 TEST_CASE("overflow_names_a_named_goroutine", "[fiber][overflow]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult r = in_child([] {
         goro::run(goro::Config{1, 0}, [] {
             static const std::string name = "deep-thought";
@@ -174,6 +176,7 @@ TEST_CASE("overflow_names_a_named_goroutine", "[fiber][overflow]") {
 }
 
 TEST_CASE("a_64k_local_array_does_not_jump_the_guard", "[fiber][overflow]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     for (const GuardKind& kind : guard_kinds())
         for (int procs : {1, 2}) {
             INFO(kind.name << ", maxprocs " << procs);
@@ -200,6 +203,7 @@ TEST_CASE("a_64k_local_array_does_not_jump_the_guard", "[fiber][overflow]") {
 }
 
 TEST_CASE("a_bounded_overflow_beyond_the_guard_budget_is_caught_at_exit", "[fiber][overflow]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         std::uint64_t id = 0;
@@ -238,6 +242,7 @@ TEST_CASE("a_bounded_overflow_beyond_the_guard_budget_is_caught_at_exit", "[fibe
 }
 
 TEST_CASE("runaway_recursion_beyond_the_guard_budget_is_named", "[fiber][overflow]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         std::uint64_t id = 0;
@@ -274,6 +279,7 @@ TEST_CASE("runaway_recursion_beyond_the_guard_budget_is_named", "[fiber][overflo
 // its slab's lowest guard, writing over its neighbours on the way), and the process's mappings do not grow
 // with the goroutines.
 TEST_CASE("overflow_past_the_old_guard_budget_hits_a_guard_region", "[fiber][overflow]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     if (!goro_test::rt::guard_regions_in_use()) {
         WARN("no guard regions on this kernel (guard_regions_test.cpp fails if it should have them)");
         SUCCEED("skipped");
@@ -360,6 +366,7 @@ TEST_CASE("stack_memory_is_given_back_after_a_spike", "[fiber][memory]") {
 // Stacks are bound at a goroutine's first run, but reserved at its spawn: the mmap that fails is the
 // spawner's (issue 13, defect 4). Every goroutine spawned before the failure still gets its stack.
 TEST_CASE("out_of_memory_is_a_system_error_in_the_spawner", "[fiber][memory]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     if (kSanitized) {
         WARN("skipped under sanitizers: their allocators abort when the address space runs out");
         SUCCEED("skipped");  // an assertion, for --warn NoAssertions

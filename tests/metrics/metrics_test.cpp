@@ -511,6 +511,7 @@ TEST_CASE("metrics_server's /metrics, scraped over 127.0.0.1, parses and counts 
 }
 
 TEST_CASE("GORO_DEBUG=schedtrace=MS prints Go's SCHED line every MS ms", "[metrics]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     const std::string err = child_stderr("schedtrace=50", [] {
         goro::run(goro::Config{2, 0}, [] {
             goro::Chan<int> ch;
@@ -542,6 +543,7 @@ TEST_CASE("GORO_DEBUG=schedtrace=MS prints Go's SCHED line every MS ms", "[metri
 }
 
 TEST_CASE("GORO_DEBUG=schedtrace,scheddetail=1 adds a line per P", "[metrics]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     const std::string err = child_stderr("schedtrace=40,scheddetail=1", [] {
         goro::run(goro::Config{2, 0}, [] { goro::sleep_for(150ms); });
     });
@@ -560,6 +562,7 @@ TEST_CASE("GORO_DEBUG=schedtrace,scheddetail=1 adds a line per P", "[metrics]") 
 }
 
 TEST_CASE("GORO_DEBUG=slow=100ms reports a 150 ms run, once, and not a 50 ms one", "[metrics]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     // Each goroutine also prints how long it really held its worker (wall
     // time, as the report measures it): on a loaded machine the kernel may
     // stop a thread for tens of milliseconds (CPU quota throttling), and
@@ -615,6 +618,7 @@ TEST_CASE("GORO_DEBUG=slow=100ms reports a 150 ms run, once, and not a 50 ms one
 }
 
 TEST_CASE("GORO_DEBUG=slow unset: no report for a 150 ms run", "[metrics]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     const std::string err = child_stderr("", [] {
         goro::run(goro::Config{1, 0}, [] {
             goro::go("hog", [] { busy_for(150ms); });

@@ -14,6 +14,7 @@ using goro_test::ChildResult;
 using goro_test::in_child;
 
 TEST_CASE("lock_rank_aborts_on_an_inverted_acquire", "[sched][lock_rank]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     // Allowed: a primitive's lock, then the timers' lock.
     {
         SpinLock prim;
@@ -38,6 +39,7 @@ TEST_CASE("lock_rank_aborts_on_an_inverted_acquire", "[sched][lock_rank]") {
 }
 
 TEST_CASE("lock_rank_aborts_on_one_level_nested", "[sched][lock_rank]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult r = in_child([] {
         SpinLock pool{LockRank::GPool};
         SpinLock stacks{LockRank::StackPool};
@@ -50,6 +52,7 @@ TEST_CASE("lock_rank_aborts_on_one_level_nested", "[sched][lock_rank]") {
 }
 
 TEST_CASE("lock_rank_holds_primitives_to_address_order", "[sched][lock_rank]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     // select's order: ascending addresses, released in any order.
     {
         SpinLock chans[3];
@@ -69,6 +72,7 @@ TEST_CASE("lock_rank_holds_primitives_to_address_order", "[sched][lock_rank]") {
 }
 
 TEST_CASE("lock_rank_aborts_on_a_switch_with_a_lock_held", "[sched][lock_rank]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     ChildResult r = in_child([] {
         goro::run(goro::Config{1, 0}, [] {
             SpinLock l;
