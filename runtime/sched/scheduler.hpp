@@ -83,6 +83,10 @@ inline constexpr std::size_t kStackSettleBatch = 64;
 // Every kGlobalCheckInterval schedules, look at the global queue and the
 // timers first, so neither starves behind a busy local queue (Go: 61).
 inline constexpr std::uint32_t kGlobalCheckInterval = 61;
+// A look at the timers fires at most as many as the local queue has room
+// for, and at least this many, so that timers cannot starve behind a P whose
+// queue stays full (the surplus then overflows to the global queue).
+inline constexpr std::uint32_t kMinTimersPerLook = 16;
 // A spinning worker looks for work this long before it sleeps (Go spins
 // through four steal rounds plus its other checks; a futex wake-up costs a
 // few microseconds, so spinning for a few tens of them pays off).

@@ -200,17 +200,18 @@ bool Timers::remove(TimerNode* n, bool* lowered) {
 }
 
 namespace {
-// Pops and fires s's nodes due at `now`, in batches so that the lock is not
-// held while goroutines are readied.
-int run_shard(TimerShard* s, detail::TimePoint now) {
+// Pops and fires up to `limit` of s's nodes due at `now`, earliest first, in
+// batches so that the lock is not held while goroutines are readied.
+int run_shard(TimerShard* s, detail::TimePoint now, int limit) {
     constexpr int kBatch = 64;
     TimerNode* due[kBatch];
     int total = 0;
-    for (;;) {
+    while (total < limit) {
+        const int want = std::min(kBatch, limit - total);
         int n = 0;
         {
             std::lock_guard lk(s->mu);
-            while (n < kBatch && !s->heap.empty() && s->heap[0].when <= now) {
+            while (n < want && !s->heap.empty() && s->heap[0].when <= now) {
                 due[n++] = s->heap[0].node;
                 s->remove_at(0);
             }
@@ -218,12 +219,13 @@ int run_shard(TimerShard* s, detail::TimePoint now) {
         }
         for (int i = 0; i < n; ++i) due[i]->fire(due[i]);
         total += n;
-        if (n < kBatch) return total;
+        if (n < want) break;
     }
+    return total;
 }
 }  // namespace
 
-int Timers::run_expired(detail::TimePoint now, int own, bool* lowered) {
+int Timers::run_expired(detail::TimePoint now, int own, bool* lowered, int limit) {
     if (lowered) *lowered = false;
     const std::int64_t now_ns = ticks(now);
     if (hint_.load(std::memory_order_seq_cst) > now_ns) return 0;
@@ -233,13 +235,15 @@ int Timers::run_expired(detail::TimePoint now, int own, bool* lowered) {
     // Our own shard first (its nodes' goroutines most likely ran here last),
     // then everyone else's: a P whose worker is busy, blocked or retired
     // cannot run its own.
-    for (int k = 0, i = own; k < n; ++k, i = i + 1 == n ? 0 : i + 1) {
+    for (int k = 0, i = own; k < n && total < limit; ++k, i = i + 1 == n ? 0 : i + 1) {
         TimerShard* s = shards_[i].load(std::memory_order_acquire);
         if (s->earliest() > now_ns) continue;
-        total += run_shard(s, now);
+        total += run_shard(s, now, limit - total);
     }
     // hint_ was due: it moves to the next deadline (or it was early, a
-    // removed node's or a transient one: it moves to the true one).
+    // removed node's or a transient one: it moves to the true one; or the
+    // limit left due nodes: it stays at or below now, and the next look fires
+    // them).
     bool l = refresh_hint();
     if (lowered) *lowered = l;
     return total;

@@ -64,6 +64,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -127,9 +128,11 @@ public:
     // *lowered (if given) is set when its re-computation of the earliest
     // deadline had to lower it (a race with an add: wake the timer sleeper).
     bool remove(TimerNode* n, bool* lowered = nullptr);
-    // Pops and fires every node due at `now`, in every shard (shard `own`
-    // first); returns how many fired. *lowered: as for remove().
-    int run_expired(detail::TimePoint now, int own = 0, bool* lowered = nullptr);
+    // Pops and fires the nodes due at `now`, in every shard (shard `own`
+    // first), up to `limit` of them; returns how many fired. Those left over
+    // stay due: the next call fires them. *lowered: as for remove().
+    int run_expired(detail::TimePoint now, int own = 0, bool* lowered = nullptr,
+                    int limit = std::numeric_limits<int>::max());
     // The earliest pending deadline, or TimePoint::max() when none: one load
     // (hint_). Exact while nothing changes the timers; never later than the
     // true earliest but for the moment described in the file comment.
