@@ -221,6 +221,7 @@ TEST_CASE("a deadlock prints the dump and names the wait reasons", "[debug]") {
 }
 
 TEST_CASE("GORO_DEBUG=sigquit=1: SIGQUIT prints the dump and exits 2", "[debug]") {
+    if (goro_test::skip_fork_under_tsan()) return;
     int pipefd[2];
     REQUIRE(::pipe(pipefd) == 0);
     pid_t pid = ::fork();
