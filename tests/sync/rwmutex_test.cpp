@@ -63,11 +63,14 @@ TEST_CASE("rwmutex_waiting_writer_blocks_new_readers", "[sync][rwmutex]") {
         mu.rlock();  // the first reader
         goro::Event writer_in;
         std::atomic<int> order{0}, writer_at{-1}, late_reader_at{-1};
+        goro::WaitGroup others_done;  // mu must outlive the writer's unlock() and the late reader's runlock()
+        others_done.add(2);
         goro::go([&] {
             mu.lock();
             writer_at = order.fetch_add(1);
             writer_in.set();
             mu.unlock();
+            others_done.done();
         });
         while (mu.try_lock()) mu.unlock();  // never succeeds: we hold a read lock
         goro::sleep_for(20ms);               // the writer is queued by now
@@ -76,12 +79,13 @@ TEST_CASE("rwmutex_waiting_writer_blocks_new_readers", "[sync][rwmutex]") {
             mu.rlock();
             late_reader_at = order.fetch_add(1);
             mu.runlock();
+            others_done.done();
         });
         goro::sleep_for(20ms);
         CHECK(late_reader_at.load() == -1);  // queued behind the writer
         mu.runlock();                        // the last reader out lets the writer in
         writer_in.wait();
-        while (late_reader_at.load() == -1) goro::sleep_for(1ms);
+        others_done.wait();
         CHECK(writer_at.load() == 0);
         CHECK(late_reader_at.load() == 1);
     });
