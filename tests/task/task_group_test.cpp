@@ -32,9 +32,10 @@ TEST_CASE("task_group_waits_for_every_child", "[task][task_group]") {
 TEST_CASE("task_group_first_failure_cancels_the_rest_and_all_failures_are_reported", "[task][task_group]") {
     for_each_maxprocs([](int) {
         goro::TaskGroup group;
-        std::atomic<int> cancelled{0}, finished{0};
+        std::atomic<int> cancelled{0}, finished{0}, started{0};
         for (int i = 0; i < 10; ++i)
             group.spawn([&] {
+                started.fetch_add(1);
                 try {
                     goro::sleep_for(1h);
                     finished.fetch_add(1);
@@ -43,12 +44,15 @@ TEST_CASE("task_group_first_failure_cancels_the_rest_and_all_failures_are_report
                     throw;
                 }
             });
-        group.spawn([] {
-            goro::sleep_for(2ms);
+        group.spawn([&] {
+            // Once every other child runs (a child cancelled before its first
+            // run never enters its body: slow under TSan, 2 ms was not enough).
+            while (started.load() < 11) goro::sleep_for(1ms);
             throw std::runtime_error("first");
         });
         // A child that fails while it is being cancelled: a second failure.
-        group.spawn([] {
+        group.spawn([&] {
+            started.fetch_add(1);
             try {
                 goro::sleep_for(1h);
             } catch (const goro::Cancelled&) {
@@ -95,12 +99,13 @@ TEST_CASE("task_group_limit_bounds_running_children", "[task][task_group]") {
 
 TEST_CASE("task_group_cancelled_waiter_cancels_children_first", "[task][task_group][cancel]") {
     for_each_maxprocs([](int) {
-        std::atomic<int> children_cancelled{0};
+        std::atomic<int> children_cancelled{0}, children_started{0};
         std::atomic<bool> all_unwound_before_waiter{false};
         auto waiter = goro::spawn([&] {
             goro::TaskGroup group;
             for (int i = 0; i < 5; ++i)
                 group.spawn([&] {
+                    children_started.fetch_add(1);
                     try {
                         goro::sleep_for(1h);
                     } catch (const goro::Cancelled&) {
@@ -116,6 +121,9 @@ TEST_CASE("task_group_cancelled_waiter_cancels_children_first", "[task][task_gro
                 throw;
             }
         });
+        // Once every child runs: one cancelled before its first run never
+        // enters its body, so it has nothing to unwind (slow under TSan).
+        while (children_started.load() < 5) goro::sleep_for(1ms);
         goro::sleep_for(10ms);
         waiter.cancel();
         CHECK_THROWS_AS(waiter.get(), goro::Cancelled);
