@@ -264,8 +264,9 @@ TEST_CASE("wait_for_result_timeout_and_cancellation", "[task][wait_for]") {
         CHECK(goro::wait_for(quick, 5s) == 7);
         CHECK(goro::wait_for([] { return 8; }, std::chrono::duration<double>(1.0)) == 8);
 
-        std::atomic<bool> unwound{false};
-        auto slow = goro::spawn([&unwound] {
+        std::atomic<bool> unwound{false}, started{false};
+        auto slow = goro::spawn([&unwound, &started] {
+            started = true;
             try {
                 goro::sleep_for(1h);
             } catch (const goro::Cancelled&) {
@@ -275,6 +276,7 @@ TEST_CASE("wait_for_result_timeout_and_cancellation", "[task][wait_for]") {
             }
             return 0;
         });
+        while (!started) goro::sleep_for(1ms);  // cancelled before its first run, it would have nothing to unwind
         auto t0 = Clock::now();
         CHECK_THROWS_AS(goro::wait_for(slow, 10ms), goro::Timeout);
         CHECK(Clock::now() - t0 >= 10ms);
@@ -314,12 +316,14 @@ TEST_CASE("as_completed_yields_in_completion_order", "[task][as_completed]") {
                 return 2;
             }),
         };
+        // Each event once the task before it has completed: the order cannot
+        // depend on how soon a woken task runs (slow under TSan).
         goro::go([&] {
             goro::sleep_for(1ms);
             e2.set();
-            goro::sleep_for(3ms);
+            while (!tasks[2].done()) goro::sleep_for(1ms);
             e0.set();
-            goro::sleep_for(3ms);
+            while (!tasks[0].done()) goro::sleep_for(1ms);
             e1.set();
         });
         std::vector<int> order;

@@ -145,12 +145,13 @@ TEST_CASE("task_group_no_child_outlives_the_group", "[task][task_group]") {
         }
         CHECK(alive.load() == 0);
         // Left by an exception: the children are cancelled, then awaited.
-        std::atomic<int> cancelled{0};
+        std::atomic<int> cancelled{0}, started{0};
         auto t0 = std::chrono::steady_clock::now();
         try {
             goro::TaskGroup group;
             for (int i = 0; i < 4; ++i)
                 group.spawn([&] {
+                    started.fetch_add(1);
                     try {
                         goro::sleep_for(1h);
                     } catch (const goro::Cancelled&) {
@@ -158,7 +159,7 @@ TEST_CASE("task_group_no_child_outlives_the_group", "[task][task_group]") {
                         throw;
                     }
                 });
-            goro::sleep_for(2ms);
+            while (started.load() < 4) goro::sleep_for(1ms);  // a child cancelled before it runs has no body to unwind
             throw std::runtime_error("scope left");
         } catch (const std::runtime_error&) {
         }
