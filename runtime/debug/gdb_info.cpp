@@ -2,7 +2,8 @@
 // gdb_info.hpp; the reader is dist/gdb/goro-gdb.py).
 //
 // Owns: the object's constant part (sizes and offsets, taken by the
-// compiler) and the one writer of its chunk table.
+// compiler), the one writer of its chunk table, and the .debug_gdb_scripts
+// entry that makes gdb auto-load goro-gdb.py.
 #include "debug/gdb_info.hpp"
 
 #include "sched/gpool.hpp"
@@ -74,3 +75,18 @@ void debug_info_set_chunks(G* const* chunks, std::size_t n) noexcept {
 }
 
 }  // namespace goro::rt
+
+// gdb's auto-load for programs linked to a static library: an entry in the
+// .debug_gdb_scripts section (gdb manual, "The .debug_gdb_scripts section")
+// naming the script, here where `meson install` puts it (GORO_GDB_SCRIPT,
+// from meson.build). Type 1 is a Python file. gdb loads it once the directory
+// is in its auto-load safe-path, and otherwise says which line to add. The
+// section is not allocated (no memory at run time) and the linker merges the
+// entries of every object that has one. This object is always linked in:
+// the descriptor pool registers its chunks here (gpool.cpp).
+#if defined(GORO_GDB_SCRIPT) && defined(__ELF__)
+asm(".pushsection \".debug_gdb_scripts\", \"MS\", @progbits, 1\n"
+    ".byte 1\n"
+    ".asciz \"" GORO_GDB_SCRIPT "\"\n"
+    ".popsection\n");
+#endif

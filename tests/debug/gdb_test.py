@@ -163,6 +163,13 @@ def main():
         print("SKIP: this gdb has no Python:\n" + probe)
         return 77
 
+    # Auto-load: the program (linked to libgoro) names the installed script
+    # in its .debug_gdb_scripts section; gdb lists it (loaded once installed
+    # and allowed by the auto-load safe-path; here, before any install, not).
+    scripts = run_gdb(gdb, [program], ["info auto-load python-scripts"], timeout=60)
+    check(re.search(r"^(Yes|No)\s+\S*/share/goro/gdb/goro-gdb\.py\s*$", scripts, re.M) is not None,
+          "gdb lists goro-gdb.py among the program's auto-load scripts:\n" + scripts)
+
     live = run_gdb(gdb, ["--args", program], [
         "source " + script,
         "break goro_test_breakpoint",
