@@ -194,7 +194,9 @@ TEST_CASE("task_cancel_states_and_results", "[task][cancel]") {
 
 TEST_CASE("task_that_catches_cancelled_and_returns_is_finished", "[task][cancel]") {
     for_each_maxprocs(kProcs, [](int) {
-        goro::Task<int> t = goro::spawn([] {
+        std::atomic<bool> started{false};
+        goro::Task<int> t = goro::spawn([&started] {
+            started = true;
             try {
                 goro::sleep_for(1h);
             } catch (const goro::Cancelled&) {
@@ -203,7 +205,7 @@ TEST_CASE("task_that_catches_cancelled_and_returns_is_finished", "[task][cancel]
             }
             return 0;
         });
-        goro::sleep_for(1ms);
+        while (!started) goro::sleep_for(1ms);  // cancelled before its first run, it would never catch
         CHECK(t.cancel());
         CHECK(t.get() == 5);
         CHECK(t.state() == goro::TaskState::Finished);
