@@ -316,7 +316,9 @@ TEST_CASE("runtime_stats: wait reasons, timers, workers, context switches", "[me
             CHECK(parked(s, "sleep") == 6);
             CHECK(s.timers_armed >= 6);
             CHECK(s.maxprocs == procs);
-            CHECK(s.workers == procs);
+            // A spare per hand-off may be alive too (under TSan a slow worker is handed off).
+            CHECK(s.workers >= procs);
+            CHECK(s.workers <= procs + static_cast<std::int64_t>(s.handoffs_total));
             CHECK(s.workers_running >= 1);
             CHECK(s.workers_running + s.workers_idle + s.workers_spinning <= procs + 1);
             // Context switches: 1000 yields are at least 1000 switches (at one
