@@ -539,17 +539,17 @@ G* Runtime::find_runnable(M* m) {
         // Every P's timers (its own first): those of a P whose worker hogs,
         // blocks, was handed off or retired fire here (time/timers.hpp).
         if (timers.next_deadline() <= now) {
-            // The next deadline is now a later one that no sleeping worker
-            // may be timed for: with every worker busy, the monitor must know
-            // it in case this one blocks (notify_monitor_timer).
             // At most what the local queue has room for (at least
             // kMinTimersPerLook): readied beyond that, they would overflow to
             // the global queue, behind every goroutine queued there (a
-            // spawner's flood: sleep_many's sleepers waited 0.25 s at p90
+            // spawner's flood: sleep_many's sleepers waited 0.2 s at p90
             // after firing, each holding its stack). Those left stay due, in
             // deadline order, for the next look (ours or another worker's).
             const std::uint32_t room = kRunqCapacity - m->p->runq.size();
             const int limit = static_cast<int>(std::max(room, kMinTimersPerLook));
+            // The next deadline is now a later one that no sleeping worker
+            // may be timed for: with every worker busy, the monitor must know
+            // it in case this one blocks (notify_monitor_timer).
             bool lowered = false;
             const int fired = timers.run_expired(now, m->p->id, &lowered, limit);
             if (fired > 0) trace_event(m, TraceKind::Timers, 0, static_cast<std::uint64_t>(fired));

@@ -176,38 +176,6 @@ TEST_CASE("timers: many timers due at once fire in order across batches", "[inte
     CHECK(timers.empty());
 }
 
-TEST_CASE("timers: run_expired's limit fires the earliest due nodes and leaves the rest due",
-          "[internal][timers]") {
-    // The scheduler passes the room left in its local queue, so a burst of due
-    // timers does not overflow to the global queue (sched/worker.cpp).
-    std::vector<int> log;
-    auto nodes = make_nodes(300, &log);
-    Timers timers(2);
-    timers.add_shard(0);
-    timers.add_shard(1);
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        nodes[i].when = at(static_cast<std::int64_t>(nodes.size() - i));  // the later the node, the earlier
-        timers.add(&nodes[i], static_cast<int>(i % 2));
-    }
-    CHECK(timers.run_expired(at(1000), 0, nullptr, 0) == 0);
-    CHECK(timers.run_expired(at(1000), 0, nullptr, 70) == 70);  // more than one batch of a shard
-    CHECK(log.size() == 70);
-    // Shard 0 (ours) went first, earliest first: its 70 earliest nodes.
-    bool own_earliest_first = true;
-    for (std::size_t k = 0; k < log.size(); ++k)
-        if (log[k] != static_cast<int>(nodes.size()) - 2 - 2 * static_cast<int>(k)) own_earliest_first = false;
-    CHECK(own_earliest_first);
-    // The rest are still due, and the next looks fire each of them once.
-    CHECK(timers.next_deadline() <= at(1000));
-    CHECK(timers.run_expired(at(1000), 1, nullptr, 100) == 100);
-    CHECK(timers.run_expired(at(1000), 0, nullptr, 1000) == 130);
-    CHECK(timers.empty());
-    std::vector<int> sorted = log;
-    std::sort(sorted.begin(), sorted.end());
-    CHECK(sorted.size() == nodes.size());
-    CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
-}
-
 TEST_CASE("timers: the destructor drops the nodes still pending", "[internal][timers]") {
     struct Owned : TimerNode {
         int* dropped = nullptr;
@@ -544,4 +512,35 @@ TEST_CASE("timers: shards: the global earliest is exact once adds, removes and f
         for (auto& n : v)
             if (n.index >= 0) CHECK(timers.remove(&n));
     CHECK(timers.empty());
+}
+
+TEST_CASE("timers: run_expired's limit fires the earliest due nodes and leaves the rest due",
+          "[internal][timers]") {
+    // The scheduler passes the room left in its local queue, so a burst of due
+    // timers does not overflow to the global queue (sched/worker.cpp).
+    std::vector<int> log;
+    auto nodes = make_nodes(300, &log);
+    Timers timers(2);
+    timers.add_shard(1);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        nodes[i].when = at(static_cast<std::int64_t>(nodes.size() - i));  // the later the node, the earlier
+        timers.add(&nodes[i], static_cast<int>(i % 2));
+    }
+    CHECK(timers.run_expired(at(1000), 0, nullptr, 0) == 0);
+    CHECK(timers.run_expired(at(1000), 0, nullptr, 70) == 70);  // more than one batch of a shard
+    CHECK(log.size() == 70);
+    // Shard 0 (ours) went first, earliest first: its 70 earliest nodes.
+    bool own_earliest_first = true;
+    for (std::size_t k = 0; k < log.size(); ++k)
+        if (log[k] != static_cast<int>(nodes.size()) - 2 - 2 * static_cast<int>(k)) own_earliest_first = false;
+    CHECK(own_earliest_first);
+    // The rest are still due, and the next looks fire each of them once.
+    CHECK(timers.next_deadline() <= at(1000));
+    CHECK(timers.run_expired(at(1000), 1, nullptr, 100) == 100);
+    CHECK(timers.run_expired(at(1000), 0, nullptr, 1000) == 130);
+    CHECK(timers.empty());
+    std::vector<int> sorted = log;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(sorted.size() == nodes.size());
+    CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
 }

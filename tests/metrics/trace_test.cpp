@@ -280,13 +280,13 @@ Summary check_trace(const std::string& path) {
     return s;
 }
 
-// 20 goroutines: each waits on a channel for its turn, passes it on, then
-// ends; main waits for them all.
 // Hand-offs seen by the last twenty_goroutines(): a worker the monitor finds
 // stuck (slow under sanitizers) gives its P to a spare, which traces on a track
 // of its own.
 std::uint64_t g_handoffs = 0;
 
+// 20 goroutines: each waits on a channel for its turn, passes it on, then
+// ends; main waits for them all.
 void twenty_goroutines() {
     constexpr int n = 20;
     std::vector<goro::Chan<int>> chans;
