@@ -26,7 +26,7 @@ namespace goro::rt {
 
 // ---------------------------------------------------------------- spawning
 
-void Runtime::start_g(G* g) {
+bool Runtime::start_g(G* g) {
     g->stack = Stack{};
     g->status.store(GStatus::Runnable, std::memory_order_relaxed);  // published by the queue push
     M* m = this_m();
@@ -42,13 +42,22 @@ void Runtime::start_g(G* g) {
             p->started.store(p->started.load(std::memory_order_relaxed) + 1,
                              std::memory_order_relaxed);  // owner-only counter
         enqueue_local(p, g, true);
-    } else {
-        racy_store(g->id, next_goid.fetch_add(1, std::memory_order_relaxed));
-        trace_goroutine(m, TraceKind::GoCreate, g);
-        if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
-        global_.push(g);
+        wakep();
+        // The spawn slice (kSpawnsPerRun), counted only while a goroutine
+        // runs (schedseq odd): g0's spawns (a timer's after_func) never yield.
+        const std::uint32_t seq = p->schedseq.load(std::memory_order_relaxed);
+        if (seq != p->spawn_run) {
+            p->spawn_run = seq;
+            p->run_spawns = 0;
+        }
+        return ++p->run_spawns >= kSpawnsPerRun && (seq & 1) != 0;
     }
+    racy_store(g->id, next_goid.fetch_add(1, std::memory_order_relaxed));
+    trace_goroutine(m, TraceKind::GoCreate, g);
+    if (g->user) started_offp_.fetch_add(1, std::memory_order_relaxed);  // a counter, no ordering
+    global_.push(g);
     wakep();
+    return false;
 }
 
 // ---------------------------------------------------------------- doors (api.hpp)
@@ -126,8 +135,14 @@ void g_start(G* g, const EntryOps* ops, const std::string* name, bool user, bool
     G* parent = m ? m->curg : nullptr;
     rt::racy_store(g->parent_id, parent ? parent->id : std::uint64_t{0});  // the dump's "created by"
     Runtime* r = m ? rt::worker_runtime() : rt::g_runtime.load(std::memory_order_relaxed);  // pinned in g_alloc
-    r->start_g(g);
-    if (!m) rt::unpin_runtime();  // pinned in g_alloc
+    const bool slice_used = r->start_g(g);
+    if (!m) {
+        rt::unpin_runtime();  // pinned in g_alloc
+        return;
+    }
+    // The spawner has started kSpawnsPerRun goroutines without a switch: to
+    // the back of the global queue, behind them (scheduler.hpp).
+    if (slice_used && parent) r->g_switch_away(m, parent, rt::Action::YieldGlobal);
 }
 
 }  // namespace goro::detail

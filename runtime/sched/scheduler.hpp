@@ -87,6 +87,17 @@ inline constexpr std::uint32_t kGlobalCheckInterval = 61;
 // for, and at least this many, so that timers cannot starve behind a P whose
 // queue stays full (the surplus then overflows to the global queue).
 inline constexpr std::uint32_t kMinTimersPerLook = 16;
+// A goroutine that starts this many goroutines in one run (without a switch
+// in between) goes to the back of the global queue, behind what it queued:
+// the spawn slice. A loop of go() otherwise runs on (it never parks) while
+// what it spawns piles up unstarted in the global queue, each holding a
+// descriptor and later a stack: sleep_many's spawner queued ~80,000 before
+// the first of them ran (spawn_join at one worker: 1 million descriptors
+// faulted in). Go gets the same pacing from its 10 ms preemption, which
+// sends the spawner to the back of the global queue too. One local queue's
+// worth: the spawner has filled its own queue by then. A goroutine that
+// spawns a few and parks (a tree like skynet's) never reaches it.
+inline constexpr std::uint32_t kSpawnsPerRun = kRunqCapacity;
 // A spinning worker looks for work this long before it sleeps (Go spins
 // through four steal rounds plus its other checks; a futex wake-up costs a
 // few microseconds, so spinning for a few tens of them pays off).
@@ -164,6 +175,11 @@ struct P {
     std::atomic<bool> slow_requested{false};
     std::atomic<std::uint32_t> slow_seq{0};
     std::atomic<std::int64_t> slow_since_ns{0};
+    // Owner only: the spawn slice (kSpawnsPerRun). spawn_run is the schedseq
+    // of the run whose spawns run_spawns counts; a new run starts the count
+    // again without a store on the switch path.
+    std::uint32_t spawn_run = 0;
+    std::uint32_t run_spawns = 0;
     std::uint64_t rng = 0;                 // owner only (steal order)
     std::uint64_t goid_next = 0;           // owner only: ids reserved from Runtime::next_goid,
     std::uint64_t goid_end = 0;            //   [goid_next, goid_end), kGoidBatch at a time
@@ -239,7 +255,8 @@ inline void trace_goroutine(M* m, TraceKind k, const G* g) noexcept {
 
 // The handoff record of a switch (fiber/context.hpp): what the receiver must
 // do with the goroutine that switched away.
-enum class Action : std::uint8_t { None, Yield, Park, Exit };
+// YieldGlobal: a yield to the back of the global queue (the spawn slice).
+enum class Action : std::uint8_t { None, Yield, YieldGlobal, Park, Exit };
 // It also names the sender's M: the receiver runs on that same thread, so it
 // learns its M without a thread-local lookup.
 struct Handoff : HandoffHeader {
@@ -269,7 +286,9 @@ public:
 
     // --- goroutines: descriptors (gpool.cpp), spawning (api.cpp), ready (scheduler.cpp)
     G* alloc_g(std::size_t fn_size, std::size_t fn_align, void** storage);
-    void start_g(G* g);
+    // Queues a new goroutine. True when the caller, a goroutine of this
+    // runtime, has used up its spawn slice and must yield (YieldGlobal).
+    bool start_g(G* g);
     // Back to p's free list, or to the pool when p is null (a plain thread).
     void free_g(P* p, G* g);
     // A spawn's stack reservation (fiber/stack.hpp): one of p's credits, or

@@ -229,6 +229,7 @@ inline void Runtime::after_switch(M* m, Handoff* h) {
             if (m->p->id >= nprocs_.load(std::memory_order_relaxed)) global_.push(g);
             else enqueue_local(m->p, g, false);
             return;
+        case Action::YieldGlobal: global_.push(g); return;  // a spawner's slice (scheduler.hpp)
         case Action::Park: {
             // Publish Parked only now that its stack is free. A permit that
             // arrived meanwhile (Notified) makes it runnable again at once.

@@ -187,3 +187,31 @@ TEST_CASE("goroutine_chain_spawn_depth_10k", "[sched]") {
         CHECK(eventually([] { return goro::num_goroutines() == 1; }));
     });
 }
+
+TEST_CASE("a loop of go() is paced: the spawner yields behind what it queued", "[sched][spawn_slice]") {
+    // The spawn slice (runtime/sched/scheduler.hpp, kSpawnsPerRun = the local queue's 256): a goroutine
+    // that starts 256 goroutines without a switch goes to the back of the global queue, so the
+    // goroutines it queued start before it spawns more. Before it, a loop of go() never parked and its
+    // goroutines piled up unstarted (at one worker, all of them until the loop ended).
+    const long n = scale_alive(40000);
+    for_each_maxprocs([&](int procs) {
+        std::atomic<long> started{0};
+        goro::WaitGroup wg;
+        wg.add(n);
+        long most_waiting = 0;  // spawned but not yet started, as the spawner saw it after each go()
+        for (long i = 0; i < n; ++i) {
+            goro::go([&] {
+                started.fetch_add(1, std::memory_order_relaxed);
+                wg.done();
+            });
+            most_waiting = std::max(most_waiting, i + 1 - started.load(std::memory_order_relaxed));
+        }
+        wg.wait();
+        CHECK(started.load() == n);
+        // Each worker's local queue (256) may hold unstarted goroutines when the spawner resumes,
+        // and the spawner queues one slice more.
+        const long bound = (procs + 2) * 256L;
+        INFO("most goroutines waiting to start: " << most_waiting << " (bound " << bound << ", n " << n << ")");
+        CHECK(most_waiting <= bound);
+    });
+}
