@@ -496,10 +496,14 @@ private:
     // notify_monitor_busy). monitor_wake_: its futex word.
     // monitor_look_ns_: when its current sleep ends (steady ns; INT64_MAX
     // while parked), a relaxed hint for wake_for_timer.
+    // monitor_timer_floor_ns_: the earliest moment it will look for a timer's
+    // sake (steady ns; the spacing of timer looks, monitor.cpp), a relaxed
+    // hint for notify_monitor_timer.
     std::thread monitor_;
     std::atomic<bool> monitor_parked_{false};
     std::atomic<std::uint32_t> monitor_wake_{0};
     std::atomic<std::int64_t> monitor_look_ns_{INT64_MAX};
+    std::atomic<std::int64_t> monitor_timer_floor_ns_{0};
 };
 
 // Prints GORO_DEBUG=slow's line (monitor.cpp); name may be null.

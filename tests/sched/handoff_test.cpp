@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -595,4 +597,60 @@ TEST_CASE("hogs that call preempt_point stay on maxprocs threads' worth of CPU",
     });
     INFO("CPU time over wall time: " << cpus);
     CHECK(cpus < 1.3);
+}
+
+namespace {
+
+// The monitor thread's wake-ups so far: its context switches, from /proc/self/task/TID/status (-1 if
+// there is no thread named goro-monitor).
+long monitor_switches() {
+    DIR* d = ::opendir("/proc/self/task");
+    if (!d) return -1;
+    long total = -1;
+    while (dirent* e = ::readdir(d)) {
+        const std::string dir = std::string("/proc/self/task/") + e->d_name;
+        std::ifstream comm(dir + "/comm");
+        std::string name;
+        if (!std::getline(comm, name) || name != "goro-monitor") continue;
+        std::ifstream status(dir + "/status");
+        total = 0;
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+                total += std::stol(line.substr(line.find(':') + 1));
+        }
+    }
+    ::closedir(d);
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("busy workers firing dense timers do not keep the monitor awake", "[sched][handoff][monitor]") {
+    // With every worker busy, the monitor looks just after timer deadlines (a stuck worker would make
+    // them late). 100,000 sleepers put a deadline every few microseconds: the monitor woke every
+    // 50-100 us (about 2,500 times in a 300 ms sleep_many run, ~10% of the CPU, reading /proc at each
+    // look). Its timer looks now back off to one per ms while they find nothing to do, so the count
+    // stays near one per ms of the run (two, with the period's own looks); the bound leaves room.
+    const long n = goro_test::scale_alive(100000);
+    for (int procs : {1, 2}) {
+        long switches = 0;
+        double run_ms = 0;
+        goro_test::run_at(procs, [&] {
+            REQUIRE(goro_test::eventually([] { return monitor_switches() >= 0; }));  // it names itself
+            const long before = monitor_switches();
+            const auto start = Clock::now();
+            goro::WaitGroup wg;
+            wg.add(n);
+            for (long i = 0; i < n; ++i)
+                goro::go([&] {
+                    goro::sleep_for(10ms);
+                    wg.done();
+                });
+            wg.wait();
+            run_ms = goro_test::ms(Clock::now() - start);
+            switches = monitor_switches() - before;
+        });
+        INFO("maxprocs " << procs << ": the monitor switched " << switches << " times in " << run_ms << " ms");
+        CHECK(switches <= 4 * static_cast<long>(run_ms) + 20);
+    }
 }
