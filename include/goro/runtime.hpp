@@ -103,6 +103,12 @@ auto run(F&& fn) -> std::invoke_result_t<F&> {
 /// Cancelled) ends the process with a message naming the goroutine, as a Go
 /// panic does. Callable from goroutines and from plain threads while a runtime
 /// runs; throws InvalidState when none does.
+///
+/// A goroutine that has started 256 goroutines without parking or yielding
+/// in between yields at its next go() or spawn(), to the back of the queue
+/// behind them (as Go's preemption paces a spawning loop): a loop of go()
+/// cannot queue goroutines faster than they start. A plain thread's go()
+/// never yields.
 template <class F>
 void go(F&& fn) {
     detail::spawn_goroutine(std::forward<F>(fn));

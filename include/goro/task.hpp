@@ -208,7 +208,9 @@ private:
 /// spawn(fn) starts fn as a task's goroutine now (asyncio.create_task); the
 /// task is named "Task-N". spawn(name, fn) names it. Returns the
 /// Task<R> of fn's result type R; callable from goroutines and plain threads
-/// while a runtime runs (InvalidState when none does).
+/// while a runtime runs (InvalidState when none does). Like go(), it yields
+/// once the calling goroutine has started 256 goroutines without a switch
+/// (goro/runtime.hpp).
 ///@{
 template <class F>
 auto spawn(std::string name, F&& fn) {
