@@ -64,10 +64,11 @@
 // time between two of them, from kConfirmPeriod up to kTimerLookMaxGap
 // (1 ms), and one that acts starts again at none. Busy workers that fire
 // dense deadlines themselves (sleep_many: 100,000 sleepers) would
-// otherwise wake the monitor every 50-100 us, each look reading
-// /proc for every P: 2,500 wake-ups and ~10% of the CPU in one run. A
-// worker that blocks among dense deadlines is then handed off within about
-// kTimerLookMaxGap; a lone timer is still looked at just after it is due. When every active worker is idle it parks without a timeout
+// otherwise wake the monitor every 50-100 us, each look reading /proc for
+// every P: ~2,400 wake-ups and ~10% of the CPU in one run. A worker that
+// blocks among dense deadlines is then handed off within about
+// kTimerLookMaxGap; a lone timer is still looked at just after it is due.
+// When every active worker is idle it parks without a timeout
 // (monitor_parked_), and a worker that leaves its idle sleep wakes it
 // (notify_monitor_busy): an idle runtime costs no wake-ups.
 //

@@ -91,9 +91,10 @@ inline constexpr std::uint32_t kMinTimersPerLook = 16;
 // in between) goes to the back of the global queue, behind what it queued:
 // the spawn slice. A loop of go() otherwise runs on (it never parks) while
 // what it spawns piles up unstarted in the global queue, each holding a
-// descriptor and later a stack: sleep_many's spawner queued ~80,000 before
-// the first of them ran (spawn_join at one worker: 1 million descriptors
-// faulted in). Go gets the same pacing from its 10 ms preemption, which
+// descriptor and later a stack: sleep_many's sleepers started up to 180 ms
+// after their spawn (bench/sleep_latency), and a loop of 40,000 go() at one
+// worker had 39,679 of them waiting at once (tests/sched/spawn_test.cpp).
+// Go gets the same pacing from its 10 ms preemption, which
 // sends the spawner to the back of the global queue too. One local queue's
 // worth: the spawner has filled its own queue by then. A goroutine that
 // spawns a few and parks (a tree like skynet's) never reaches it.
