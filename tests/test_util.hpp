@@ -19,6 +19,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -322,6 +323,24 @@ inline std::chrono::microseconds cpu_time_from_stat() {
     }
     long hz = ::sysconf(_SC_CLK_TCK);
     return std::chrono::microseconds((utime + stime) * 1000000ULL / static_cast<unsigned long long>(hz));
+}
+
+// thread_dirs() lists /proc/self/task/TID of every thread of the process now; thread_name(dir) is its
+// comm (the name top -H shows), "" when unreadable.
+inline std::vector<std::string> thread_dirs() {
+    std::vector<std::string> dirs;
+    DIR* d = ::opendir("/proc/self/task");
+    if (!d) return dirs;
+    while (dirent* e = ::readdir(d))
+        if (e->d_name[0] != '.') dirs.push_back(std::string("/proc/self/task/") + e->d_name);
+    ::closedir(d);
+    return dirs;
+}
+inline std::string thread_name(const std::string& dir) {
+    std::ifstream f(dir + "/comm");
+    std::string name;
+    std::getline(f, name);
+    return name;
 }
 
 // process_cpu_time() is the CPU time of all threads of the process (CLOCK_PROCESS_CPUTIME_ID: ns precision).

@@ -14,7 +14,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -604,23 +603,17 @@ namespace {
 // The monitor thread's wake-ups so far: its context switches, from /proc/self/task/TID/status (-1 if
 // there is no thread named goro-monitor).
 long monitor_switches() {
-    DIR* d = ::opendir("/proc/self/task");
-    if (!d) return -1;
-    long total = -1;
-    while (dirent* e = ::readdir(d)) {
-        const std::string dir = std::string("/proc/self/task/") + e->d_name;
-        std::ifstream comm(dir + "/comm");
-        std::string name;
-        if (!std::getline(comm, name) || name != "goro-monitor") continue;
+    for (const std::string& dir : goro_test::thread_dirs()) {
+        if (goro_test::thread_name(dir) != "goro-monitor") continue;
         std::ifstream status(dir + "/status");
-        total = 0;
+        long total = 0;
         for (std::string line; std::getline(status, line);) {
             if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
                 total += std::stol(line.substr(line.find(':') + 1));
         }
+        return total;
     }
-    ::closedir(d);
-    return total;
+    return -1;
 }
 
 }  // namespace

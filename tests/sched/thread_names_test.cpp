@@ -6,8 +6,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <dirent.h>
-#include <fstream>
 #include <set>
 #include <string>
 
@@ -15,27 +13,14 @@ using namespace goro_test;
 
 namespace {
 
-std::string comm_of(const std::string& tid) {
-    std::ifstream f("/proc/self/task/" + tid + "/comm");
-    std::string name;
-    std::getline(f, name);
-    return name;
-}
-
 // The names of every thread of the process now.
 std::multiset<std::string> thread_names() {
     std::multiset<std::string> names;
-    DIR* d = ::opendir("/proc/self/task");
-    if (!d) return names;
-    while (dirent* e = ::readdir(d)) {
-        if (e->d_name[0] == '.') continue;
-        names.insert(comm_of(e->d_name));
-    }
-    ::closedir(d);
+    for (const std::string& dir : thread_dirs()) names.insert(thread_name(dir));
     return names;
 }
 
-std::string my_name() { return comm_of(std::to_string(::gettid())); }
+std::string my_name() { return thread_name("/proc/self/task/" + std::to_string(::gettid())); }
 
 }  // namespace
 
