@@ -4,13 +4,18 @@
 // Mutual exclusion under contention at 2-4 threads: a plain (non-atomic) counter incremented under the
 // lock must come out exact, and an occupancy gauge must never see two holders (under TSan a broken lock
 // is also a reported race on the counter). try_lock fails while the lock is held, succeeds when free, and
-// excludes as lock() does.
+// excludes as lock() does. A waiter whose holder was preempted on its own CPU yields that CPU instead of
+// spinning through its time slice.
 #include "internal/runtime_export.hpp"
 #include "test_util.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
+#include <ctime>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -95,4 +100,64 @@ TEST_CASE("spinlock: mutual exclusion under contention at 2-4 threads", "[intern
             CHECK(max_holders == 1);
         }
     }
+}
+
+namespace {
+
+double thread_cpu_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// Pins the calling thread to one CPU; false when the affinity mask cannot be changed.
+bool pin_to(int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return ::pthread_setaffinity_np(::pthread_self(), sizeof one, &one) == 0;
+}
+
+}  // namespace
+
+// A holder preempted while it holds the lock: with both threads on one CPU, the waiter can only get the
+// lock once the holder has run again. A waiter that spins on burns its whole share of that CPU (as
+// much CPU as the holder needs to finish: 100% of the hold before the fix); one that gives the CPU
+// away after a bounded spin burns a small part of it. Measured in CPU time, a ratio, not a duration.
+TEST_CASE("spinlock: a waiter gives its CPU to a holder preempted on the same CPU", "[internal][spinlock]") {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    REQUIRE(::sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+    int cpu = 0;
+    while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed)) ++cpu;
+    REQUIRE(cpu < CPU_SETSIZE);
+
+    SpinLock lock;
+    std::atomic<bool> held{false};
+    std::atomic<bool> pinned_ok{true};
+    const double hold_cpu_ms = 100;
+    double holder_ms = 0, waiter_ms = 0;
+    std::thread holder([&] {
+        if (!pin_to(cpu)) pinned_ok = false;
+        lock.lock();
+        held.store(true, std::memory_order_release);
+        const double t0 = thread_cpu_ms();
+        while (thread_cpu_ms() - t0 < hold_cpu_ms) {
+        }
+        holder_ms = thread_cpu_ms() - t0;
+        lock.unlock();
+    });
+    std::thread waiter([&] {
+        if (!pin_to(cpu)) pinned_ok = false;
+        while (!held.load(std::memory_order_acquire)) std::this_thread::yield();
+        const double t0 = thread_cpu_ms();
+        lock.lock();
+        waiter_ms = thread_cpu_ms() - t0;
+        lock.unlock();
+    });
+    holder.join();
+    waiter.join();
+    REQUIRE(pinned_ok);
+    INFO("holder ran " << holder_ms << " ms of CPU holding the lock; the waiter burned " << waiter_ms << " ms");
+    CHECK(waiter_ms < holder_ms / 4);
 }

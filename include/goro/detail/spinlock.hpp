@@ -44,24 +44,14 @@ public:
     }
 
 private:
-    // Under contention the waiter backs off exponentially (up to kMaxBackoff
-    // pauses between looks): a thread that keeps looking at the lock's line
-    // steals it from the holder, and when two workers hammer one channel,
-    // letting the holder run a few critical sections in a row moves far more
-    // items than handing the line back and forth on every one. Out of line,
-    // so that the uncontended lock() stays a few instructions where it is
-    // inlined (channel operations).
-    static constexpr unsigned kMaxBackoff = 64;
-    [[gnu::noinline, gnu::cold]] void lock_contended() noexcept {
-        unsigned backoff = 1;
-        for (;;) {
-            do {
-                for (unsigned i = 0; i < backoff; ++i) pause();
-                if (backoff < kMaxBackoff) backoff <<= 1;
-            } while (locked_.load(std::memory_order_relaxed));
-            if (!locked_.exchange(true, std::memory_order_acquire)) return;  // pairs with release in unlock()
-        }
-    }
+    // The contended path, out of line in the library (runtime/sync/
+    // spinlock.cpp), so that what it does does not depend on the caller's
+    // optimisation level and the uncontended lock() stays a few
+    // instructions where it is inlined (channel operations). It backs off
+    // exponentially, and gives the CPU away (sched_yield) once it has
+    // waited far longer than any critical section takes: the holder has
+    // then been preempted, perhaps on this very CPU.
+    [[gnu::cold]] void lock_contended() noexcept;
 
 public:
     // One spin-wait hint to the CPU (x86 `pause`); the scheduler's spin
