@@ -2,11 +2,16 @@
 // (include/goro/detail/spinlock.hpp), the lock of the primitives' short
 // critical sections.
 //
-// A waiter backs off exponentially, up to kMaxBackoff pauses between looks:
-// a thread that keeps reading the lock's line takes it away from the holder,
-// and when two workers hammer one channel, letting the holder run a few
-// critical sections in a row moves far more items than passing the line
-// back and forth on every one.
+// A waiter looks at the lock every kMaxBackoff pauses, after a first wait of
+// kFirstBackoff: each look pulls the lock's line away from the thread that
+// holds it, and when two workers hammer one channel, letting the holder run
+// a long string of critical sections moves far more items than passing the
+// line back and forth. A waiter that has lost a race (seen the lock free,
+// then failed to take it) is facing such a thread and goes straight to the
+// longest wait. chan_throughput at two workers moved 14-17 Mmsg/s when the
+// first look came after one pause and the wait doubled from there, 36 with
+// these two (bench/RESULTS.md, "Internal locks"); a holder that is done
+// within a few hundred nanoseconds is not kept waiting long by either.
 //
 // A critical section is a few loads and stores (at most a batch of timer
 // pops), so a waiter that has not seen the lock free for kSpinsBeforeYield
@@ -24,12 +29,13 @@
 namespace goro::detail {
 
 namespace {
+constexpr unsigned kFirstBackoff = 32;
 constexpr unsigned kMaxBackoff = 64;
 constexpr unsigned kSpinsBeforeYield = 4096;
 }  // namespace
 
 void SpinLock::lock_contended() noexcept {
-    unsigned backoff = 1;
+    unsigned backoff = kFirstBackoff;
     unsigned spins = 0;
     for (;;) {
         do {
@@ -42,8 +48,13 @@ void SpinLock::lock_contended() noexcept {
             }
         } while (locked_.load(std::memory_order_relaxed));
         if (!locked_.exchange(true, std::memory_order_acquire)) return;  // pairs with release in unlock()
-        // Lost the race for a lock that was free: its holders are running,
-        // so the count of a wait for a preempted one starts again.
+        // Lost the race for a lock that was free: another thread is taking
+        // it again and again (two workers on one channel). Look at it
+        // seldom from now on, so that it keeps the line for a long run of
+        // critical sections instead of losing it to every look of ours.
+        // And its holders are running, so the count of a wait for a
+        // preempted one starts again.
+        backoff = kMaxBackoff;
         spins = 0;
     }
 }

@@ -112,7 +112,15 @@ TEST_CASE("timers armed on a P that set_maxprocs retires still fire, on time", "
             goro::Event all_woke;
             for (int i = 0; i < K; ++i) {
                 goro::go([&, i] {
-                    goro::yield();  // spread them over both workers (and so over both Ps' timers)
+                    // Spread them over both workers (and so over both Ps' timers): 20 us of work
+                    // each makes the batch last ~4 ms, and the second worker, woken by the first
+                    // go(), takes its share. Without it the first worker could run all 200 before
+                    // the second ran its first (~0.1-0.3 ms on the 2-vCPU VM: stacks for the batch
+                    // it stole, on fresh pages), and in ~1 run in 5 no trial armed a timer on P 1.
+                    const auto busy_until = Clock::now() + 20us;
+                    while (Clock::now() < busy_until) {
+                    }
+                    goro::yield();
                     {
                         std::lock_guard lk(threads_mu);
                         threads.insert(current_thread());
