@@ -11,7 +11,8 @@
 //    exactly once, consistently (a Timeout only after the deadline, a value exactly once);
 //  * a burst of due timers: the goroutines it wakes run before most of a flood of spawns queued ahead of
 //    them (a guard: see the case for what it does not reproduce);
-//  * 100,000 sleeps spread over the workers ([stress]): all end, none before its deadline.
+//  * 100,000 sleeps spread over the workers ([stress]): all end, none before its deadline, and they wake
+//    in order of deadline within 50 ms (deadlines 1-250 ms apart, all after the spawning is done).
 // Timing checks are a window (300 ms) far wider than the deadlines they guard (30-65 ms), never a tight
 // absolute figure: the test machine is a shared 2-vCPU VM.
 #include "test_util.hpp"
@@ -295,15 +296,35 @@ TEST_CASE("goroutines woken by a burst of timers run before a flood of spawns qu
     CHECK(median < flood / 2);
 }
 
-TEST_CASE("100k sleeps spread over the workers all end, none before its deadline", "[stress][timers]") {
+TEST_CASE("100k sleeps spread over the workers all end, none before its deadline, in deadline order",
+          "[stress][timers]") {
+    using std::chrono::microseconds;
     const long n = scale_alive(100000);
     const long sample_every = std::max(1L, n / 100);  // 100 samples of the thread, whatever n is (4,000 under TSan)
+    // The sleepers arm their timers while main spawns them; the deadlines all come after the spawning
+    // is done (base + 1-250 ms; 1-2000 ms in sanitized builds), so that what is checked is the order in
+    // which the timers fire and their goroutines run, not how long a woken sleeper waits behind a flood
+    // of first runs. "In order" within the timers' precision under this load: no sleeper may wake after
+    // another whose deadline is more than kOrderSlack later than its own. A wake-up runs a little after
+    // its timer fires (the woken goroutines wait in run queues, one per worker), so wakes of close
+    // deadlines may swap; a heap that fired out of order, or a P's timers left behind, swaps deadlines
+    // tens or hundreds of milliseconds apart (a 4-ary heap whose sift-down always took the first child
+    // failed here with a 249 ms swap; the checks before this one passed it).
+    const auto kOrderSlack = std::chrono::milliseconds(50) * (kSanitized ? 3 : 1);
+    const auto kSpawnBudget = std::chrono::milliseconds(400) * (kSanitized ? 5 : 1);
+    // Sanitized builds spread the deadlines 8x wider: a wake-up there costs so much more that 4,000 of
+    // them in 250 ms saturate both workers, and a backlog on one worker's queue but not the other's
+    // swaps wake-ups by hundreds of milliseconds (seen under TSan) without any timer firing late.
+    const long span_us = 249000L * (kSanitized ? 8 : 1);
+    auto deadline_offset = [span_us](long i) { return microseconds(1000 + (i * 7919) % span_us); };
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
-        std::atomic<long> early{0}, completed{0};
+        std::atomic<long> early{0}, completed{0}, armed_late{0};
         std::set<std::thread::id> threads;
         std::mutex threads_mu;
+        std::vector<Clock::time_point> deadline(static_cast<std::size_t>(n)), woke(static_cast<std::size_t>(n));
         run_at(procs, [&] {
+            const auto base = Clock::now() + kSpawnBudget;
             goro::WaitGroup wg;
             wg.add(n);
             for (long i = 0; i < n; ++i) {
@@ -312,9 +333,13 @@ TEST_CASE("100k sleeps spread over the workers all end, none before its deadline
                         std::lock_guard lk(threads_mu);
                         threads.insert(current_thread());
                     }
-                    const auto deadline = Clock::now() + std::chrono::microseconds(1000 + (i * 7919) % 49000);
-                    goro::sleep_until(deadline);
-                    if (Clock::now() < deadline) early.fetch_add(1);
+                    const auto d = base + deadline_offset(i);
+                    if (Clock::now() >= base) armed_late.fetch_add(1);
+                    goro::sleep_until(d);
+                    const auto now = Clock::now();
+                    if (now < d) early.fetch_add(1);
+                    deadline[static_cast<std::size_t>(i)] = d;  // each sleeper its own slots; read after run()
+                    woke[static_cast<std::size_t>(i)] = now;
                     completed.fetch_add(1);
                     wg.done();
                 });
@@ -324,5 +349,27 @@ TEST_CASE("100k sleeps spread over the workers all end, none before its deadline
         CHECK(completed.load() == n);
         CHECK(early.load() == 0);
         if (procs > 1) CHECK(threads.size() >= 2);  // armed on both workers' Ps
+
+        // In order of waking, the latest deadline seen so far must not run ahead of each new one by more
+        // than the slack.
+        std::vector<std::size_t> by_wake(static_cast<std::size_t>(n));
+        for (std::size_t i = 0; i < by_wake.size(); ++i) by_wake[i] = i;
+        std::sort(by_wake.begin(), by_wake.end(), [&](std::size_t a, std::size_t b) { return woke[a] < woke[b]; });
+        long out_of_order = 0;
+        Clock::duration worst{0};
+        Clock::time_point latest_deadline = deadline[by_wake.front()];
+        for (std::size_t i : by_wake) {
+            if (latest_deadline - deadline[i] > kOrderSlack) ++out_of_order;
+            worst = std::max(worst, latest_deadline - deadline[i]);
+            latest_deadline = std::max(latest_deadline, deadline[i]);
+        }
+        INFO(armed_late.load() << " sleepers armed after the spawning budget (the machine was slow)");
+        Clock::duration latest_wake{0};
+        for (std::size_t i = 0; i < woke.size(); ++i) latest_wake = std::max(latest_wake, woke[i] - deadline[i]);
+        INFO("the latest wake-up came " << std::chrono::duration_cast<microseconds>(latest_wake).count()
+                                       << " us after its deadline");
+        INFO("worst swap: a sleeper woke after one whose deadline was "
+             << std::chrono::duration_cast<microseconds>(worst).count() << " us later than its own");
+        if (armed_late.load() == 0) CHECK(out_of_order == 0);  // else the first runs were still going on
     }
 }
