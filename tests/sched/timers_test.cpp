@@ -290,8 +290,8 @@ TEST_CASE("goroutines woken by a burst of timers run before a flood of spawns qu
     // goroutine's 64 KiB under ASan (its frames are several KiB there).
     std::sort(woke_after.begin(), woke_after.end());
     const int median = woke_after[kSleepers / 2];
-    INFO("flood " << flood << "; sleepers woke after " << woke_after.front() << " (first), " << median
-                  << " (median), " << woke_after.back() << " (last) of the flood had run");
+    INFO("flood " << flood << "; sleepers woke after " << woke_after.front() << " (first), " << median << " (median), "
+                  << woke_after.back() << " (last) of the flood had run");
     CHECK(woke_after.front() >= 0);
     CHECK(median < flood / 2);
 }
@@ -367,9 +367,13 @@ TEST_CASE("100k sleeps spread over the workers all end, none before its deadline
         Clock::duration latest_wake{0};
         for (std::size_t i = 0; i < woke.size(); ++i) latest_wake = std::max(latest_wake, woke[i] - deadline[i]);
         INFO("the latest wake-up came " << std::chrono::duration_cast<microseconds>(latest_wake).count()
-                                       << " us after its deadline");
+                                        << " us after its deadline");
         INFO("worst swap: a sleeper woke after one whose deadline was "
              << std::chrono::duration_cast<microseconds>(worst).count() << " us later than its own");
-        if (armed_late.load() == 0) CHECK(out_of_order == 0);  // else the first runs were still going on
+        if (armed_late.load() == 0) {
+            CHECK(out_of_order == 0);
+        } else {
+            WARN("the wake order is not checked: the first runs were still going on at the first deadlines");
+        }
     }
 }
