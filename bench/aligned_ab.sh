@@ -10,11 +10,13 @@
 #   bench/aligned_ab.sh OLD_BUILD NEW_BUILD WORKLOAD [WORKERS]    e.g. bench/aligned_ab.sh /tmp/base/b build chan_throughput 2
 #   REPS=9 bench/aligned_ab.sh /tmp/base/b build pingpong 1
 #
-# Both builds must have libgoro.a and BUILD/bench/goro-WORKLOAD built (its link line is
-# reused). The headers are the new build's: a change to a header's inlined code is measured
-# by bench/ab.sh, not here. Scratch files go to a temporary directory, removed at the end.
+# Both builds must have libgoro.a and BUILD/bench/goro-WORKLOAD built (their link lines are
+# reused). The program is compiled with the new build's headers and linked to the old library
+# too, so the two must agree on those headers (what the program inlines and the library's
+# symbols): a change to a header is measured by bench/ab.sh, not here. Scratch files go to a
+# temporary directory, removed at the end.
 set -u -o pipefail
-[ $# -ge 3 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 old=$(cd "$1" && pwd) new=$(cd "$2" && pwd) workload=$3 workers=${4:-1}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 for b in "$old" "$new"; do
@@ -26,36 +28,53 @@ done
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-# The new build's compile flags for the -O2 program, without its output, dependency-file and
-# source arguments; the alignment flags go after them.
-flags=$(python3 -c '
+# Commands are rebuilt by python's shlex from the build's own: the new build's compile line for the
+# -O2 program (its compiler, without a ccache/sccache launcher, and its flags, without its output,
+# dependency-file and source arguments) plus the alignment flags; each build's link line with our
+# object in place of its own.
+compile=$(python3 -c '
 import json, shlex, sys
-build, workload = sys.argv[1], sys.argv[2]
+build, workload, obj, src = sys.argv[1:5]
 for e in json.load(open(build + "/compile_commands.json")):
     if e["output"].startswith("bench/goro-" + workload + ".p/"):
-        keep, skip = [], 0
-        for w in shlex.split(e["command"])[1:]:
+        words = shlex.split(e["command"])
+        while words and words[0].rsplit("/", 1)[-1] in ("ccache", "sccache"):
+            words = words[1:]
+        keep, skip = words[:1], 0
+        for w in words[1:]:
             if skip:
                 skip -= 1
             elif w in ("-MQ", "-MF", "-o", "-c"):
                 skip = 1
-            elif w != "-MD":
+            elif w != "-MD" and w != e["file"]:
                 keep.append(w)
-        print(shlex.join(keep))
+        print(shlex.join(keep + ["-falign-functions=64", "-falign-loops=64", "-o", obj, "-c", src]))
         break
-' "$new" "$workload")
-[ -n "$flags" ] || { echo "aligned_ab: no compile line for bench/goro-$workload in $new" >&2; exit 1; }
-obj=$scratch/$workload.o
-(cd "$new" && eval "c++ $flags -falign-functions=64 -falign-loops=64 -o $obj -c $here/peers/goro/$workload.cpp") ||
-    { echo "aligned_ab: compiling $workload failed" >&2; exit 1; }
+' "$new" "$workload" "$scratch/$workload.o" "$here/peers/goro/$workload.cpp")
+[ -n "$compile" ] || { echo "aligned_ab: no compile line for bench/goro-$workload in $new" >&2; exit 1; }
+(cd "$new" && eval "$compile") || { echo "aligned_ab: compiling $workload failed" >&2; exit 1; }
 
 for side in old new; do
     build=${!side}
     mkdir -p "$scratch/$side/bench"
-    # The build's own link line names the program's object before the first -Wl,: ours
-    # takes its place, the libraries and options stay.
-    link=$(ninja -C "$build" -t commands "bench/goro-$workload" | tail -1)
-    (cd "$build" && eval "c++ -o $scratch/$side/bench/goro-$workload $obj -Wl,${link#* -Wl,}") ||
-        { echo "aligned_ab: linking against $build failed" >&2; exit 1; }
+    link=$(ninja -C "$build" -t commands "bench/goro-$workload" | tail -1 | python3 -c '
+import shlex, sys
+obj, out = sys.argv[1:3]
+words = shlex.split(sys.stdin.read())
+result, skip = [], 0
+for i, w in enumerate(words):
+    if skip:
+        skip -= 1
+    elif w == "-o":
+        result += ["-o", out]
+        skip = 1
+    elif w.endswith(".o"):
+        if obj not in result:
+            result.append(obj)
+    else:
+        result.append(w)
+print(shlex.join(result))
+' "$scratch/$workload.o" "$scratch/$side/bench/goro-$workload")
+    (cd "$build" && eval "$link") || { echo "aligned_ab: linking against $build failed" >&2; exit 1; }
 done
 "$here/ab.sh" "$scratch/old" "$scratch/new" "$workload" "$workers"

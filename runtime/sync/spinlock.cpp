@@ -19,12 +19,19 @@
 // waiting for a holder that is not running: preempted by the kernel, maybe
 // on this waiter's own CPU (more workers than CPUs, a busy machine). Spinning
 // on would burn the rest of the waiter's time slice and keep the holder off
-// that CPU; so from then on the waiter yields its CPU between looks. Go's
+// that CPU; so from then on the waiter yields its CPU between looks. What
+// sched_yield does differs between kernels' schedulers (some pick the
+// yielder again while the other thread is far ahead in its share), so after
+// kYieldsBeforeSleep yields without the lock the waiter sleeps kSleepNs
+// between looks: a holder left waiting for this CPU then surely gets it.
+// Only a holder that has stopped running keeps a waiter that long, and a
+// 20 us sleep is small beside the time slice it is waiting out. Go's
 // runtime lock does the same in spirit (a few spins, then osyield, then a
-// futex sleep); a SpinLock never sleeps, since its holders never block.
+// futex sleep); a futex would cost every unlock() a check for sleepers.
 #include <goro/detail/spinlock.hpp>
 
 #include <sched.h>
+#include <time.h>
 
 namespace goro::detail {
 
@@ -32,11 +39,25 @@ namespace {
 constexpr unsigned kFirstBackoff = 32;
 constexpr unsigned kMaxBackoff = 64;
 constexpr unsigned kSpinsBeforeYield = 4096;
+constexpr unsigned kYieldsBeforeSleep = 16;
+constexpr long kSleepNs = 20'000;
+
+// One look's worth of giving the CPU away, once spinning has gone on too long.
+void give_cpu_away(unsigned& yields) noexcept {
+    if (yields < kYieldsBeforeSleep) {
+        ++yields;
+        ::sched_yield();
+    } else {
+        const timespec pause_for{0, kSleepNs};
+        ::nanosleep(&pause_for, nullptr);
+    }
+}
 }  // namespace
 
 void SpinLock::lock_contended() noexcept {
     unsigned backoff = kFirstBackoff;
     unsigned spins = 0;
+    unsigned yields = 0;
     for (;;) {
         do {
             if (spins < kSpinsBeforeYield) {
@@ -44,7 +65,7 @@ void SpinLock::lock_contended() noexcept {
                 spins += backoff;
                 if (backoff < kMaxBackoff) backoff <<= 1;
             } else {
-                ::sched_yield();
+                give_cpu_away(yields);
             }
         } while (locked_.load(std::memory_order_relaxed));
         if (!locked_.exchange(true, std::memory_order_acquire)) return;  // pairs with release in unlock()
@@ -56,6 +77,7 @@ void SpinLock::lock_contended() noexcept {
         // preempted one starts again.
         backoff = kMaxBackoff;
         spins = 0;
+        yields = 0;
     }
 }
 

@@ -49,9 +49,10 @@ private:
     // optimisation level and the uncontended lock() stays a few
     // instructions where it is inlined (channel operations). It looks at
     // the lock seldom (every 64 pauses), so that a holder taking it again
-    // and again keeps its cache line, and gives the CPU away (sched_yield)
-    // once it has waited far longer than any critical section takes: the
-    // holder has then been preempted, perhaps on this very CPU.
+    // and again keeps its cache line, and gives the CPU away (sched_yield,
+    // then short sleeps) once it has waited far longer than any critical
+    // section takes: the holder has then been preempted, perhaps on this
+    // very CPU.
     [[gnu::cold]] void lock_contended() noexcept;
 
 public:
