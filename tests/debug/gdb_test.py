@@ -170,13 +170,20 @@ def main():
     check(re.search(r"^(Yes|No)\s+\S*/share/goro/gdb/goro-gdb\.py\s*$", scripts, re.M) is not None,
           "gdb lists goro-gdb.py among the program's auto-load scripts:\n" + scripts)
 
+    # No gcore of an AddressSanitizer build: its shadow memory (terabytes of
+    # address space, unreadable to some gdbs, read as zeros by others) went
+    # into a 78 GB core with gdb 13.1 on Linux 6.18 and filled the disk. The
+    # kernel leaves the shadow out of its own cores (ASan marks it
+    # MADV_DONTDUMP), so the kernel's core is still checked below.
+    with open(program, "rb") as f:
+        asan = b"__asan_init" in f.read()
     live = run_gdb(gdb, ["--args", program], [
         "source " + script,
         "break goro_test_breakpoint",
         "run",
         "info goroutines",
         "goroutine all bt",
-        "gcore " + core,
+    ] + ([] if asan else ["gcore " + core]) + [
         "kill",
     ])
     with open(os.path.join(workdir, "live.txt"), "w") as f:
@@ -187,7 +194,10 @@ def main():
     print("---- live process ----\n" + live)
     listed = check_session("live", live, True)
 
-    check(os.path.exists(core), "gcore wrote " + core)
+    if asan:
+        print("NOTE: an ASan build: no gcore (see above)")
+    else:
+        check(os.path.exists(core), "gcore wrote " + core)
     # gdb's gcore (13 at least) stops copying a mapping at the first page it
     # cannot read, and a guard region (Linux 6.13+, fiber/stack.cpp) is such a
     # page: its core then lacks the goroutine stacks, and only the goroutine
@@ -203,7 +213,9 @@ def main():
         os.remove(kcore)
     else:
         print("NOTE: no core file from the kernel here (core_pattern is a pipe or a path elsewhere)")
-        check(gcore_complete, "a core file with the goroutine stacks (gcore's is incomplete here, and the kernel wrote none)")
+        if not asan:
+            check(gcore_complete,
+                  "a core file with the goroutine stacks (gcore's is incomplete here, and the kernel wrote none)")
 
     if failures:
         print("%d check(s) failed" % len(failures))
