@@ -262,6 +262,11 @@ TEST_CASE("goroutines woken by a burst of timers run before a flood of spawns qu
     // tested in tests/internal/timers_test.cpp.
     constexpr int kSleepers = 2000;
     const int flood = static_cast<int>(scale(20000));
+    // Each flood goroutine works longer when the flood is scaled down (100 us
+    // under the sanitizers), so that the flood still lasts ~100 ms at 2 workers,
+    // far past the sleepers' 20 ms: a 2,000-goroutine flood of 10 us each was
+    // over before they came due under ASan on a fast VM, and the check failed.
+    const auto work = std::chrono::microseconds(10 * 20000 / flood);
     std::vector<int> woke_after(kSleepers, -1);
     run_at(2, [&] {
         std::atomic<int> ran{0};    // flood goroutines that have run
@@ -278,7 +283,7 @@ TEST_CASE("goroutines woken by a burst of timers run before a flood of spawns qu
         while (armed.load(std::memory_order_relaxed) < kSleepers) goro::yield();
         for (int i = 0; i < flood; ++i)
             goro::go([&] {
-                const auto until = Clock::now() + 10us;
+                const auto until = Clock::now() + work;
                 while (Clock::now() < until) {
                 }
                 ran.fetch_add(1, std::memory_order_relaxed);
