@@ -322,8 +322,8 @@ TEST_CASE("100k sleeps spread over the workers all end, none before its deadline
     // Sanitized builds spread the deadlines 4x wider: a wake-up there costs so much more that 4,000 of
     // them in 250 ms saturated both workers, and a backlog on one worker's queue but not the other's
     // swaps wake-ups by hundreds of milliseconds (seen under TSan) without any timer firing late.
-    const long span_us = 499000L * (kSanitized ? 4 : 1);
-    auto deadline_offset = [span_us](long i) { return microseconds(1000 + (i * 7919) % span_us); };
+    constexpr long kSpanUs = 499000L * (kSanitized ? 4 : 1);
+    auto deadline_offset = [](long i) { return microseconds(1000 + (i * 7919) % kSpanUs); };
     for (int procs : {1, 2}) {
         INFO("maxprocs " << procs);
         std::atomic<long> early{0}, completed{0}, armed_late{0};
