@@ -24,6 +24,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
+#include <goro/debug.hpp>
 #include <goro/errors.hpp>
 #include <goro/local.hpp>
 #include <goro/net.hpp>

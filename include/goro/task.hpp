@@ -123,7 +123,8 @@ public:
         return c.error();
     }
 
-    /// The name given to spawn(name, fn); "" when none was.
+    /// The name given to spawn(name, fn); "Task-N" for a task spawned without
+    /// one (asyncio's default; N numbers the process's tasks from 1).
     const std::string& name() const { return core().name(); }
 
     /// add_done_callback(cb) schedules cb(const Task<R>&) once when the task is

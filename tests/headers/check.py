@@ -8,6 +8,8 @@ For each header include/goro/*.hpp (and the generated goro/version.hpp):
     build of scripts/test.sh checks it against libc++ too);
   * under -std=c++17 it stops with goro's `#error "goro needs C++20
     (-std=c++20)"` and nothing else (no error from deeper in the headers);
+  * <goro/goro.hpp> reaches it (API.md's promise: everything in namespace
+    goro is reachable through that one include);
   * the usage example its opening comment shows (its first `/// @code`
     block, before `#pragma once`) compiles: inside a function, or
     as it is when it defines main(), after <goro/goro.hpp> and a prelude
@@ -117,7 +119,22 @@ def main():
                 print(f'FAIL {h}: its usage example does not compile\n{example_tu(example)}\n{out}')
                 continue
             print(f'ok   {h}')
-    print(f'{len(headers) - failures} of {len(headers)} headers compile alone, refuse C++17 and have an example that compiles')
+        # goro.hpp reaches every public header: the preprocessor's list of what one TU including only
+        # goro.hpp reads (-M) names each of them.
+        src = pathlib.Path(tmp) / 'tu.cpp'
+        src.write_text('#include <goro/goro.hpp>\n')
+        r = subprocess.run(cxx + extra + inc + ['-std=c++20', '-M', str(src)], capture_output=True, text=True,
+                           timeout=120)
+        read = {pathlib.Path(word).name for word in r.stdout.replace('\\\n', ' ').split()
+                if pathlib.Path(word).parent.name == 'goro'}
+        unreached = [h for h in headers if h != 'goro.hpp' and h not in read]
+        if r.returncode != 0 or unreached:
+            failures += 1
+            print(f'FAIL goro.hpp: does not reach {", ".join(unreached) or "(the -M run failed)"}\n{r.stderr}')
+        else:
+            print(f'ok   goro.hpp reaches all {len(headers) - 1} other public headers')
+    print(f'{failures} failure(s) over {len(headers)} headers: each compiles alone, refuses C++17, has an example '
+          'that compiles, and is reached by goro.hpp')
     return 1 if failures else 0
 
 
