@@ -148,13 +148,18 @@ bool Timers::refresh_hint() noexcept {
         // wake nobody): so we report it, and our caller wakes the sleeper.
         if (m < old) return lower_hint(m);
         if (m == old) return false;
-        if (hint_.compare_exchange_strong(old, m, std::memory_order_seq_cst, std::memory_order_seq_cst)) break;
-        // hint_ moved meanwhile (`old` now holds it): scan again.
+        // Raise. If the CAS fails, hint_ moved meanwhile (`old` now holds
+        // it): scan again. If it succeeds, scan again too: an add whose load
+        // of hint_ came before our CAS may have found it low enough and left
+        // it alone, but its mirror store precedes our CAS in S, so the next
+        // scan sees it and the first branch lowers hint_ for it (timers.hpp).
+        // And a remove of another shard's top whose load of hint_ came before
+        // our CAS may have found its deadline later than hint_ and left the
+        // re-computation to us, while our scan read its mirror before the
+        // remove: the next scan sees the later mirror and raises again (else
+        // hint_ would stay at a deadline nobody has until it passes).
+        if (hint_.compare_exchange_strong(old, m, std::memory_order_seq_cst, std::memory_order_seq_cst)) old = m;
     }
-    // Raised. An add whose load of hint_ came before our CAS may have found
-    // it low enough and left it alone: its mirror store precedes our CAS in
-    // S, so this second scan sees it (timers.hpp).
-    return lower_hint(scan_min());
 }
 
 bool Timers::add(TimerNode* n, int shard) {

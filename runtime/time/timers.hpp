@@ -42,8 +42,9 @@
 //        loop, nothing written when hint_ is already lower or equal).
 //      - raising: only refresh_hint (after run_expired, and after a remove of
 //        a shard's top that may have been the global earliest) raises it: it
-//        scans the mirrors, CASes the old value to the minimum, and then
-//        scans once more and lowers hint_ to anything it missed.
+//        scans the mirrors, CASes the old value to the minimum, and scans
+//        again until a scan agrees with hint_: it lowers hint_ to an add it
+//        missed, and raises it again past a remove it missed.
 //      - whoever writes a lower value into hint_ re-times the timer sleeper
 //        (add() returns true; refresh_hint reports it through `lowered`, and
 //        the Runtime calls wake_for_timer()).
@@ -57,7 +58,11 @@
 //    Between those two steps the hint may be too late by one deadline for a
 //    moment (a reader then re-checks on its next pass); otherwise it can
 //    only be early, which costs a spurious look at the shards, never a
-//    missed deadline.
+//    missed deadline. A remove of a shard's top whose deadline is later than
+//    hint_ leaves the re-computation to whoever removes the earlier top; if
+//    that remover's scan read the mirror before the remove, its next scan
+//    (after its CAS) reads the later one, so the raiser goes on raising: the
+//    hint is not left early until a deadline that nobody has any more.
 #pragma once
 
 #include <goro/detail/park.hpp>

@@ -514,6 +514,62 @@ TEST_CASE("timers: shards: the global earliest is exact once adds, removes and f
     CHECK(timers.empty());
 }
 
+TEST_CASE("timers: shards: two shards' tops removed at once leave no deadline behind", "[internal][timers]") {
+    // Shard 0's top A is the global earliest; shard 1's top B is later. A thread that removes A re-computes
+    // the hint: it may read shard 1's mirror before B's removal and raise the hint to B's deadline, while
+    // the thread removing B read the hint (still A's) before that raise and, B being later than it, left
+    // the re-computation to others. The raiser's second look then finds no timer at all: unless it raises
+    // again, the hint stays at B's deadline with nothing pending (empty() false: a deadlock reported late,
+    // an idle worker woken for nothing). Each round, this thread removes A while a second removes B, and
+    // then the heap must be empty. Rounds stop after 200,000 or 2 s, whichever comes first (a loaded
+    // machine runs fewer: the race is then less often tried, never falsely reported).
+    const long max_rounds = goro_test::scale(200000);
+    const auto stop_at = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    Timers timers(2);
+    timers.add_shard(1);
+    RaceNode a, b;
+    a.fire = b.fire = &RaceNode::fire_fn;
+    std::atomic<long> round{-1};     // the round the second thread may run; -2 tells it to end
+    std::atomic<long> finished{-1};  // the last round the second thread has run
+    std::atomic<long> b_not_found{0};  // Catch2's CHECK is for the test's own thread only
+    // Spin a little, then yield: two spinning threads may share one CPU with other jobs.
+    auto wait_until = [](auto&& cond) {
+        for (int spins = 0; !cond(); ++spins)
+            if (spins > 200) std::this_thread::yield();
+    };
+    std::thread remove_b([&] {
+        for (long r = 0;; ++r) {
+            long now_r;
+            wait_until([&] { return (now_r = round.load(std::memory_order_acquire)) == r || now_r == -2; });
+            if (now_r == -2) return;
+            // A delay that sweeps over the rounds, so that some remove of B meets the window in A's.
+            for (long spin = (r * 7) % 97; spin > 0; --spin) std::atomic_signal_fence(std::memory_order_seq_cst);
+            if (!timers.remove(&b)) b_not_found.fetch_add(1, std::memory_order_relaxed);
+            finished.store(r, std::memory_order_release);
+        }
+    });
+    long rounds = 0, left_behind = 0, a_not_found = 0;
+    for (; rounds < max_rounds && (rounds % 256 != 0 || std::chrono::steady_clock::now() < stop_at); ++rounds) {
+        a.when = at(2 * rounds + 1);
+        b.when = at(2 * rounds + 2);
+        timers.add(&a, 0);
+        timers.add(&b, 1);
+        round.store(rounds, std::memory_order_release);
+        if (!timers.remove(&a)) ++a_not_found;
+        wait_until([&] { return finished.load(std::memory_order_acquire) == rounds; });
+        if (!timers.empty()) {
+            ++left_behind;
+            timers.run_expired(at(2 * rounds + 2), 0);  // puts the hint right, as the next pass would
+        }
+    }
+    round.store(-2, std::memory_order_release);
+    remove_b.join();
+    INFO(rounds << " rounds");
+    CHECK(a_not_found == 0);
+    CHECK(b_not_found == 0);
+    CHECK(left_behind == 0);
+}
+
 TEST_CASE("timers: run_expired's limit fires the earliest due nodes and leaves the rest due",
           "[internal][timers]") {
     // The scheduler passes the room left in its local queue, so a burst of due
