@@ -45,6 +45,19 @@ void sleep_until_steady(TimePoint deadline);
 Chan<std::chrono::steady_clock::time_point> after_chan(TimePoint when);
 struct ChanTimer;    // runtime/time/timer.cpp
 struct TimerAccess;  // after_func's way in (below)
+
+// ticker_period(d) is a Ticker's period in nanoseconds, saturating as every
+// other duration does (clock.hpp): a century or more (hours::max()) ticks
+// never, instead of wrapping to a negative or wrong period. Zero, NaN and
+// negative periods stay zero or negative (at most a century below zero), for
+// the Ticker to refuse.
+template <class Rep, class Period>
+constexpr std::chrono::nanoseconds ticker_period(const std::chrono::duration<Rep, Period>& d) {
+    if (d > d.zero()) return saturating_nanos(d);
+    if (!(d < d.zero())) return std::chrono::nanoseconds::zero();  // zero or NaN
+    if (std::chrono::duration<double>(d) <= -std::chrono::duration<double>(kNoDeadline)) return -kNoDeadline;
+    return std::chrono::floor<std::chrono::nanoseconds>(d);
+}
 }  // namespace detail
 
 /// Any clock and precision; a time point too far ahead to represent (e.g.
@@ -133,7 +146,7 @@ public:
     /// Starts a ticker with the given period (time.NewTicker).
     template <class Rep, class Period>
     explicit Ticker(const std::chrono::duration<Rep, Period>& period)
-        : Ticker(std::chrono::duration_cast<std::chrono::nanoseconds>(period)) {}
+        : Ticker(detail::ticker_period(period)) {}
 
     /// The channel that receives the ticks (Go's t.C).
     const Chan<std::chrono::steady_clock::time_point>& c() const noexcept { return c_; }
@@ -144,7 +157,7 @@ public:
     /// std::invalid_argument and changes nothing.
     template <class Rep, class Period>
     void reset(const std::chrono::duration<Rep, Period>& period) const {
-        reset_period(std::chrono::duration_cast<std::chrono::nanoseconds>(period));
+        reset_period(detail::ticker_period(period));
     }
 
 private:

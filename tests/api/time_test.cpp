@@ -160,6 +160,11 @@ TEST_CASE("sleeps_and_after_beyond_the_clocks_range_last_until_cancelled", "[api
             [] { goro::sleep_until(steady_clock::time_point::max()); },
             [] { goro::sleep_until(time_point<steady_clock, hours>::max()); },
             [] { goro::sleep_until(system_clock::time_point::max()); },
+            // Another clock's time point whose precision is coarser than nanoseconds: compared with that
+            // clock's now() in nanoseconds, seconds::max() wrapped into the past (it returned at once).
+            [] { goro::sleep_until(sys_seconds::max()); },
+            [] { goro::sleep_until(time_point<system_clock, hours>::max()); },
+            [] { goro::sleep_until(sys_days(year(2400) / 1 / 1)); },  // beyond 2262, the end of 64-bit ns
         };
         std::vector<goro::Task<void>> tasks;
         for (auto& f : forever) tasks.push_back(goro::spawn(f));

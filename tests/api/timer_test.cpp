@@ -5,6 +5,7 @@
 #include "test_util.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 using namespace goro_test;
@@ -120,6 +121,20 @@ TEST_CASE("ticker_rejects_a_period_that_is_not_positive", "[api][timer]") {
         CHECK_THROWS_AS(goro::Ticker(-5ms), std::invalid_argument);
         goro::Ticker tk(1h);
         CHECK_THROWS_AS(tk.reset(0ms), std::invalid_argument);
+        tk.stop();
+        // Periods beyond nanoseconds' range saturate, as every duration does, instead of wrapping:
+        // hours::max() wrapped to a negative period (refused) and 600 years to one of about 14 years.
+        CHECK_THROWS_AS(goro::Ticker(-std::chrono::hours::max()), std::invalid_argument);
+        CHECK_THROWS_AS(goro::Ticker(std::chrono::duration<double>(std::nan(""))), std::invalid_argument);
+        goro::Ticker never(std::chrono::hours::max());
+        goro::Ticker never2(std::chrono::years(600));
+        tk.reset(std::chrono::hours::max());
+        goro::sleep_for(20ms);
+        CHECK_FALSE(never.c().try_recv().has_value());
+        CHECK_FALSE(never2.c().try_recv().has_value());
+        CHECK_FALSE(tk.c().try_recv().has_value());
+        never.stop();
+        never2.stop();
         tk.stop();
     });
 }

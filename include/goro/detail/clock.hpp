@@ -57,8 +57,17 @@ TimePoint deadline_at(const std::chrono::time_point<C, D>& t) {
         if (ticks.count() <= static_cast<double>(TimePoint::min().time_since_epoch().count())) return TimePoint::min();
         return TimePoint(std::chrono::ceil<Clock::duration>(t.time_since_epoch()));
     } else {
-        // Another clock: how long until t on it, from now on ours.
-        auto now = C::now();
+        // Another clock: how long until t on it, from now on ours. t and
+        // C::now() meet in their common duration type: a t of coarse
+        // precision far from the clock's epoch would overflow there
+        // (sys_seconds::max() in nanoseconds wraps into the past), so how far
+        // ahead it is is judged in floating point first; within a century of
+        // now, the conversion is exact and safe.
+        const auto now = C::now();
+        using Seconds = std::chrono::duration<double>;
+        const Seconds ahead = Seconds(t.time_since_epoch()) - Seconds(now.time_since_epoch());
+        if (ahead >= Seconds(kNoDeadline)) return TimePoint::max();
+        if (!(ahead > -Seconds(kNoDeadline))) return Clock::now();  // long past (or NaN)
         if (t <= now) return Clock::now();
         return deadline_after(t - now);
     }
