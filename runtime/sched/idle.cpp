@@ -235,7 +235,14 @@ void Runtime::idle_sleep(M* m) {
         }
     }
     if (timer_sleeper) {
-        idle_.timer_m.store(nullptr, std::memory_order_release);
+        // seq_cst, as the sleeper's claim above: against an add that lowers
+        // the earliest deadline and then reads timer_m (wake_for_timer).
+        // Either it reads nullptr and wakes another idle worker, or our read
+        // of the deadline below sees its add and we hand the watch on. With a
+        // release store our read could pass the store (x86 lets a load pass
+        // an earlier store), and both could miss: the add waking us, already
+        // awake, and we seeing no earlier deadline to hand on.
+        idle_.timer_m.store(nullptr, std::memory_order_seq_cst);
         stacks.trim_if_settled(detail::Clock::now());
         // Woken for other work before the deadline: hand the timer watch to
         // another idle worker, or the pending timers would wait for us.
