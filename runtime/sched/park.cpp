@@ -54,8 +54,16 @@ struct ThreadParker {
             rt::QuietScope quiet;  // only a goroutine or another thread can wake us now
             rt::futex_wait(&permit, 0, deadline);
         }
-        permit.store(0, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_acquire);  // pairs with release in unpark
+        // Take the permit, if one came, with a read-modify-write. futex_wait
+        // also returns without one (a signal's EINTR, the deadline, a stale
+        // wake meant for an earlier wait on this pooled parker); a plain store
+        // of 0 here could land after an unpark's store of 1 and erase it,
+        // while the caller's next look at its condition, a load that x86 lets
+        // pass our store, still missed the waker's write: the caller would
+        // park again with nobody left to wake it. The exchange either takes
+        // that permit (and, acquire, the waker's writes before it) or comes
+        // before it in the permit's order, leaving it for the next park().
+        permit.exchange(0, std::memory_order_acquire);  // pairs with release in unpark
     }
     void unpark() noexcept {
         permit.store(1, std::memory_order_release);
