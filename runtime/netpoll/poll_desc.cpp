@@ -366,8 +366,13 @@ void pd_sleep(PollDesc* pd, TimePoint deadline) {
         }
         return;
     }
-    // Readiness events wake us early: wait again until the deadline.
-    while (pd_wait(pd, kRead, pd->seq[kRead].load(std::memory_order_acquire), &deadline)) {
+    // Readiness events wake us early: wait again until the deadline, and not
+    // past it. A pd_wait whose deadline has passed only looks (poll), and
+    // the fd stays readable while what we back off from (a connection that
+    // accept4 could not take) is queued: woken by a new connection just
+    // before the deadline and run just after it, this loop used to spin on
+    // that look for good, deaf to close() and cancellation.
+    while (Clock::now() < deadline && pd_wait(pd, kRead, pd->seq[kRead].load(std::memory_order_acquire), &deadline)) {
     }
 }
 

@@ -715,3 +715,71 @@ TEST_CASE("accept_backs_off_on_emfile_and_recovers", "[net]") {
         CHECK(accepted.load() == 3);
     });
 }
+
+TEST_CASE("accept_backoff_does_not_spin_while_connections_keep_arriving", "[net]") {
+    // Out of fds, accept() sleeps between tries (pd_sleep). A new connection wakes that sleep early, and
+    // when the woken goroutine ran just after its deadline the sleep used to go on looking (poll) at a
+    // listener that stays readable, without end: a worker pinned at 100% and deaf to close(). Here another
+    // process (its own fd table) keeps connecting while this one is out of fds.
+    for_each_maxprocs(kProcs, [](int) {
+        auto ln = TcpListener::listen("127.0.0.1", 0);
+        const int port = ln.port();
+        // A first connection made and taken before the fds run out (the netpoller's own fds too).
+        TcpStream first = TcpStream::connect("127.0.0.1", ln.port());
+        TcpStream first_in = ln.accept();
+        rlimit old{};
+        ::getrlimit(RLIMIT_NOFILE, &old);
+        int probe = ::dup(0);
+        ::close(probe);
+        rlimit low = old;
+        low.rlim_cur = static_cast<rlim_t>(probe);
+        std::atomic<int> accepted{0};
+        std::atomic<bool> closed_seen{false};
+        std::atomic<int> other_error{0};
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+        pid_t connector = ::fork();
+        if (connector == 0) {  // only system calls from here: the parent's other threads are not copied
+            ::setrlimit(RLIMIT_NOFILE, &old);
+            sockaddr_in to{};
+            to.sin_family = AF_INET;
+            to.sin_port = htons(static_cast<std::uint16_t>(port));
+            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            for (int i = 0; i < 3000; ++i) {  // ~300 ms at one connection per 100 us
+                // Kept open (closed when the process ends): a connection closed before its handshake ends
+                // leaves the listener's queue again.
+                int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+                if (fd >= 0) ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+                timespec pause{0, 100000};
+                ::nanosleep(&pause, nullptr);
+            }
+            ::_exit(0);
+        }
+        REQUIRE(connector > 0);
+        goro::Task<void> acceptor = goro::spawn([&] {
+            try {
+                for (;;) {
+                    TcpStream c = ln.accept();
+                    accepted.fetch_add(1);
+                }
+            } catch (const std::system_error& e) {
+                if (e.code().value() == EBADF) closed_seen = true;  // close() below
+                else other_error = e.code().value();
+            }
+        });
+        // The connections arrive while the acceptor backs off; each may wake it early. Then, with no more
+        // arriving and the fds still out, a quiet 200 ms: an acceptor that sleeps uses next to no CPU, one
+        // that spins uses all of it.
+        int status = 0;
+        CHECK(eventually([&] { return ::waitpid(connector, &status, WNOHANG) == connector; }, 20s));
+        auto cpu0 = process_cpu_time();
+        goro::sleep_for(200ms);
+        auto cpu = process_cpu_time() - cpu0;
+        ::setrlimit(RLIMIT_NOFILE, &old);
+        CHECK(other_error.load() == 0);
+        CHECK(cpu < 100ms);  // backing off, not spinning
+        CHECK(eventually([&] { return accepted.load() > 0; }, 5s));  // takes connections again
+        ln.close();
+        CHECK(eventually([&] { return closed_seen.load(); }, 5s));  // and hears close()
+        if (closed_seen) acceptor.get();
+    });
+}
