@@ -29,7 +29,10 @@
 /// signal_stop(ch) stops delivery to ch (Go's signal.Stop); a signal no
 /// channel asks for any more gets back the disposition it had before goro's
 /// handler (SIG_DFL, SIG_IGN or the program's own handler). SIGKILL, SIGSTOP
-/// and numbers outside 1..64 are std::invalid_argument.
+/// and numbers outside 1..64 are std::invalid_argument, and so is a signal
+/// the system refuses (32 and 33, kept by the C library); a call that throws
+/// subscribes nothing. A channel closed while subscribed receives nothing
+/// more (close it after signal_stop).
 #pragma once
 
 #if !defined(__cplusplus) || __cplusplus < 202002L

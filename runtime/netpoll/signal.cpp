@@ -76,7 +76,15 @@ void reader_main() {
                 std::lock_guard lk(h.mu);
                 if (sig >= 1 && sig <= kMaxSignal) to = h.subs[sig];
             }
-            for (const Chan<int>& ch : to) (void)ch.try_send(sig);
+            for (const Chan<int>& ch : to) {
+                // A channel closed while subscribed (or between signal_stop,
+                // which we may have copied the list before, and close) just
+                // receives nothing more; thrown here it would end the process.
+                try {
+                    (void)ch.try_send(sig);
+                } catch (const ChannelClosed&) {
+                }
+            }
         }
     }
 }
@@ -88,6 +96,19 @@ void count_subscription(Hub& h, bool add) {
         if (h.subscriptions++ == 0) rt::g_quiet_threads.fetch_sub(1, std::memory_order_relaxed);
     } else {
         if (--h.subscriptions == 0) rt::g_quiet_threads.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+// Under hub().mu: ch no longer receives any signal; a signal nobody asks
+// for any more gets its previous disposition back.
+void unsubscribe_locked(Hub& h, const Chan<int>& ch) {
+    for (int sig = 1; sig <= kMaxSignal; ++sig) {
+        auto& list = h.subs[sig];
+        auto it = std::find(list.begin(), list.end(), ch);
+        if (it == list.end()) continue;
+        list.erase(it);
+        count_subscription(h, false);
+        if (list.empty()) ::sigaction(sig, &h.saved[sig], nullptr);  // back to what it was
     }
 }
 
@@ -121,8 +142,16 @@ Chan<int> signal_notify(std::initializer_list<int> signals) {
             sa.sa_handler = goro_signal_handler;
             sigemptyset(&sa.sa_mask);
             sa.sa_flags = SA_RESTART;
-            if (::sigaction(sig, &sa, &h.saved[sig]) != 0)
-                throw std::system_error(errno, std::system_category(), "goro: sigaction " + std::to_string(sig));
+            if (::sigaction(sig, &sa, &h.saved[sig]) != 0) {
+                const int err = errno;
+                // All or nothing: the signals of this call subscribed so far
+                // are given back (the caller never gets the channel to stop).
+                unsubscribe_locked(h, ch);
+                if (err == EINVAL)  // e.g. 32 and 33, which the C library keeps for itself
+                    throw std::invalid_argument("goro: signal_notify: signal " + std::to_string(sig) +
+                                                " cannot be caught");
+                throw std::system_error(err, std::system_category(), "goro: sigaction " + std::to_string(sig));
+            }
         }
         list.push_back(ch);
         count_subscription(h, true);
@@ -133,14 +162,7 @@ Chan<int> signal_notify(std::initializer_list<int> signals) {
 void signal_stop(const Chan<int>& ch) {
     Hub& h = hub();
     std::lock_guard lk(h.mu);
-    for (int sig = 1; sig <= kMaxSignal; ++sig) {
-        auto& list = h.subs[sig];
-        auto it = std::find(list.begin(), list.end(), ch);
-        if (it == list.end()) continue;
-        list.erase(it);
-        count_subscription(h, false);
-        if (list.empty()) ::sigaction(sig, &h.saved[sig], nullptr);  // back to what it was
-    }
+    unsubscribe_locked(h, ch);
 }
 
 }  // namespace goro

@@ -1,6 +1,7 @@
 // tests/net/signal_test.cpp: goro::signal_notify / signal_stop (runtime/netpoll/signal.cpp): signals
 // arrive in order on every subscribed channel, at maxprocs 1 and 2 and on plain threads, a program waiting
-// for a signal is not a deadlock, stop restores the previous disposition, and bad signals are refused.
+// for a signal is not a deadlock, stop restores the previous disposition, bad signals are refused and a
+// refused call subscribes nothing, and a subscribed channel closed does not end the process.
 #include "test_util.hpp"
 
 #include <goro/signal.hpp>
@@ -69,4 +70,31 @@ TEST_CASE("signal_notify_refuses_what_cannot_be_caught", "[net][signal]") {
     CHECK_THROWS_AS(goro::signal_notify({SIGSTOP}), std::invalid_argument);
     CHECK_THROWS_AS(goro::signal_notify({0}), std::invalid_argument);
     CHECK_THROWS_AS(goro::signal_notify({65}), std::invalid_argument);
+}
+
+TEST_CASE("signal_notify_that_fails_subscribes_nothing", "[net][signal]") {
+    // 32 and 33 pass the 1..64 check but the C library keeps them (sigaction: EINVAL). SIGUSR2, listed
+    // first, used to stay subscribed to the channel the failed call never returned: swallowed for good.
+    struct sigaction mine = {};
+    mine.sa_handler = own_handler;
+    sigemptyset(&mine.sa_mask);
+    struct sigaction before = {};
+    REQUIRE(::sigaction(SIGUSR2, &mine, &before) == 0);
+    g_own_handler_ran = 0;
+    CHECK_THROWS_AS(goro::signal_notify({SIGUSR2, 32}), std::invalid_argument);
+    std::raise(SIGUSR2);
+    CHECK(g_own_handler_ran == 1);  // the program's own handler, not goro's
+    ::sigaction(SIGUSR2, &before, nullptr);
+}
+
+TEST_CASE("a_subscribed_channel_closed_does_not_end_the_process", "[net][signal]") {
+    // The reader thread try_sends to every subscriber: a closed channel threw ChannelClosed on that thread,
+    // and the process ended (std::terminate). Now it just receives nothing; the next subscriber still does.
+    goro::Chan<int> closed = goro::signal_notify({SIGUSR2});
+    goro::Chan<int> open = goro::signal_notify({SIGUSR2});
+    closed.close();
+    std::raise(SIGUSR2);
+    CHECK(open.recv() == SIGUSR2);
+    goro::signal_stop(closed);
+    goro::signal_stop(open);
 }
