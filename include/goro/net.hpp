@@ -84,6 +84,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -116,7 +117,8 @@ bool wait_fd(int fd, bool write, std::optional<std::chrono::nanoseconds> timeout
 class TcpListener;
 
 /// IpEndpoint is an IP address and a port, IPv4 or IPv6 (Go's
-/// netip.AddrPort): a plain value, comparable and hashable by its text.
+/// netip.AddrPort): a plain value, comparable, and hashable (std::hash, so
+/// it can key an unordered_map; equal endpoints hash alike).
 /// parse() takes Go's text forms — "127.0.0.1:8080", "[::1]:8080",
 /// "[fe80::1%eth0]:80" (a zone: an interface name or index) — and to_string()
 /// writes them back the same way. Bad text throws std::invalid_argument
@@ -155,6 +157,17 @@ public:
     /// Same family, address, zone and port.
     friend bool operator==(const IpEndpoint& a, const IpEndpoint& b) noexcept {
         return a.family_ == b.family_ && a.port_ == b.port_ && a.scope_ == b.scope_ && a.bytes_ == b.bytes_;
+    }
+    /// A hash of what operator== compares (FNV-1a); what std::hash gives.
+    std::size_t hash() const noexcept {
+        std::uint64_t h = 14695981039346656037ull;
+        auto mix = [&h](std::uint64_t byte) { h = (h ^ byte) * 1099511628211ull; };
+        mix(family_);
+        mix(port_ & 0xff);
+        mix(port_ >> 8);
+        for (int shift = 0; shift < 32; shift += 8) mix((scope_ >> shift) & 0xff);
+        for (std::uint8_t b : bytes_) mix(b);
+        return static_cast<std::size_t>(h);
     }
 
 private:
@@ -583,3 +596,9 @@ bool wait_writable(int fd, std::optional<std::chrono::duration<Rep, Period>> tim
 ///@}
 
 }  // namespace goro::net
+
+/// IpEndpoint as a key of std::unordered_map / unordered_set.
+template <>
+struct std::hash<goro::net::IpEndpoint> {
+    std::size_t operator()(const goro::net::IpEndpoint& e) const noexcept { return e.hash(); }
+};

@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 
 using goro::net::IpEndpoint;
 using namespace goro_test;
@@ -48,6 +49,19 @@ TEST_CASE("endpoint_bad_text_names_it", "[net][endpoint]") {
         }
     }
     CHECK_THROWS_AS(IpEndpoint("example.com", 80), std::invalid_argument);  // never a name lookup
+}
+
+TEST_CASE("endpoints_key_an_unordered_set_equal_ones_once", "[net][endpoint]") {
+    using goro::net::IpEndpoint;
+    std::unordered_set<IpEndpoint> seen;
+    for (const char* text : {"127.0.0.1:80", "127.0.0.1:81", "[::1]:80", "[::ffff:127.0.0.1]:80", "[fe80::1%1]:80",
+                             "[fe80::1%2]:80", "[fe80::1]:80", "0.0.0.0:0"})
+        CHECK(seen.insert(IpEndpoint::parse(text)).second);
+    CHECK(seen.size() == 8);
+    CHECK_FALSE(seen.insert(IpEndpoint("127.0.0.1", 80)).second);  // equal to the first: one entry
+    CHECK_FALSE(seen.insert(IpEndpoint::parse("[::1]:80")).second);
+    CHECK(std::hash<IpEndpoint>{}(IpEndpoint::parse("[::1]:80")) == IpEndpoint("::1", 80).hash());
+    CHECK(IpEndpoint::parse("127.0.0.1:80").hash() != IpEndpoint::parse("127.0.0.1:81").hash());
 }
 
 TEST_CASE("endpoint_unmap_loopback_and_sockaddr", "[net][endpoint]") {
