@@ -30,6 +30,8 @@ namespace {
 
 IpEndpoint::IpEndpoint(std::string_view ip, std::uint16_t port) : port_(port) {
     if (ip.size() >= INET6_ADDRSTRLEN + IF_NAMESIZE) bad(ip, "too long for an address");
+    // The C functions below would read only up to it: "127.0.0.1\0junk" was 127.0.0.1.
+    if (ip.find('\0') != std::string_view::npos) bad(ip, "contains a NUL byte");
     std::string addr(ip);
     std::string zone;
     if (auto pct = addr.find('%'); pct != std::string::npos) {

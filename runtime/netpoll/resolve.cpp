@@ -40,6 +40,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -152,6 +153,11 @@ const std::error_category& resolve_category() noexcept {
 
 std::vector<SockAddr> resolve_tcp(std::string_view host, std::uint16_t port, bool passive,
                                   const detail::TimePoint* deadline) {
+    // getaddrinfo and inet_pton would read the name only up to it, and
+    // resolve another host than the one asked for.
+    if (host.find('\0') != std::string_view::npos)
+        throw std::invalid_argument("goro::net: host name \"" + std::string(host.substr(0, host.find('\0'))) +
+                                    "\\0...\" contains a NUL byte");
     std::vector<SockAddr> out(1);
     if (host.empty()) {
         auto* sa = reinterpret_cast<sockaddr_in*>(&out[0].storage);

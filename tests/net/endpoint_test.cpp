@@ -49,6 +49,15 @@ TEST_CASE("endpoint_bad_text_names_it", "[net][endpoint]") {
         }
     }
     CHECK_THROWS_AS(IpEndpoint("example.com", 80), std::invalid_argument);  // never a name lookup
+    // A NUL inside the text: the C library would stop there and take "127.0.0.1" (it used to).
+    using namespace std::string_view_literals;
+    CHECK_THROWS_AS(IpEndpoint::parse("127.0.0.1\0junk:80"sv), std::invalid_argument);
+    CHECK_THROWS_AS(IpEndpoint("127.0.0.1\0junk"sv, 80), std::invalid_argument);
+    run_at(1, [] {
+        auto ln = goro::net::TcpListener::listen("127.0.0.1", 0);
+        CHECK_THROWS_AS(goro::net::TcpStream::connect("127.0.0.1\0junk"sv, ln.port()), std::invalid_argument);
+        CHECK_THROWS_AS(goro::net::TcpStream::connect("localhost\0.example.com"sv, ln.port()), std::invalid_argument);
+    });
 }
 
 TEST_CASE("endpoints_key_an_unordered_set_equal_ones_once", "[net][endpoint]") {
