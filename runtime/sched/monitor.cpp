@@ -419,6 +419,7 @@ bool Runtime::work_waits_for(P* p, const detail::TimePoint* now, bool io_ready) 
 bool Runtime::hand_off(P* p) {
     std::lock_guard lk(procs_mu_);
     if (stopping.load(std::memory_order_acquire) || p->handed_off.load(std::memory_order_relaxed)) return false;
+    if (handoff_refused_until_ != detail::TimePoint{} && detail::Clock::now() < handoff_refused_until_) return false;
     p->handed_off.store(true, std::memory_order_relaxed);
     const int n = active_wanted_locked();
     if (n == nprocs_.load(std::memory_order_relaxed)) {
@@ -427,7 +428,17 @@ bool Runtime::hand_off(P* p) {
         p->handed_off.store(false, std::memory_order_relaxed);
         return false;
     }
-    set_active_locked(n);
+    if (!set_active_locked(n)) {
+        // No thread for the spare (out of memory or of threads): the P
+        // stays with its blocked worker, and its goroutines wait for the
+        // blocking to end, as with no hand-off at all. Asked again in 10 ms
+        // (not at every look of the monitor: a refused pthread_create costs
+        // an mmap and its failure).
+        p->handed_off.store(false, std::memory_order_relaxed);
+        set_active_locked(active_wanted_locked());
+        handoff_refused_until_ = detail::Clock::now() + std::chrono::milliseconds(10);
+        return false;
+    }
     handoffs.store(handoffs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // under procs_mu_
     return true;
 }

@@ -37,12 +37,14 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cerrno>
 #include <exception>
 #include <new>
+#include <string>
 #include <system_error>
 
 namespace goro::rt {
@@ -245,7 +247,15 @@ int Runtime::set_maxprocs(int n) {
     if (n <= 0 || n == old) return old;
     if (n > kMaxProcsLimit) checked_maxprocs("set_maxprocs n", n);  // throws
     user_procs_.store(n, std::memory_order_release);
-    set_active_locked(active_wanted_locked());
+    std::error_code err;
+    if (!set_active_locked(active_wanted_locked(), &err)) {
+        // No thread for a new worker (out of memory or of threads): back to
+        // the old count, which needs none, and say so.
+        user_procs_.store(old, std::memory_order_release);
+        set_active_locked(active_wanted_locked());
+        throw std::system_error(err, "goro: set_maxprocs(" + std::to_string(n) + "): cannot start a worker thread (" +
+                                         std::to_string(old) + " workers kept)");
+    }
     return old;
 }
 
@@ -265,9 +275,9 @@ int Runtime::active_wanted_locked() const {
     return k;
 }
 
-void Runtime::set_active_locked(int n) {
+bool Runtime::set_active_locked(int n, std::error_code* err) {
     int old = nprocs_.load(std::memory_order_relaxed);
-    if (n == old) return;
+    if (n == old) return true;
     int allocated = nallocated_.load(std::memory_order_relaxed);
     for (int i = allocated; i < n; ++i) add_proc_locked(i);
     if (n > allocated) nallocated_.store(n, std::memory_order_release);  // pairs with acquire in steal_work
@@ -285,18 +295,29 @@ void Runtime::set_active_locked(int n) {
     nprocs_.store(n, std::memory_order_seq_cst);  // retiring Ms read it at every schedule
     for (int i = old; i < n; ++i) {
         M* m = allm_[i].get();
+        bool started = true;
         if (i >= allocated) {
-            start_m(i);
+            started = start_m(i, err);
         } else if (m->exited) {
-            // An idle spare's thread ended (worker.cpp check_retire): a new one.
-            m->thread.join();
+            // An idle spare's thread ended (worker.cpp check_retire), or the
+            // system refused one before: a new one.
+            if (m->thread.joinable()) m->thread.join();
             m->exited = false;
             m->retired = false;
-            start_m(i);
+            started = start_m(i, err);
         } else if (m->retired) {
             m->retired = false;
             m->wake.store(1, std::memory_order_release);  // pairs with acquire in the retired wait
             futex_wake(&m->wake);
+        }
+        if (!started) {
+            // Ps [i, n) stay retired: they have no thread. Their new Ms are
+            // marked exited (start_m marked M i), so that a later call
+            // starts them; the older ones, not reached, keep their state.
+            for (int k = std::max(i + 1, allocated); k < n; ++k) allm_[k]->exited = true;
+            nprocs_.store(i, std::memory_order_seq_cst);
+            if (i > old) notify_monitor_busy();
+            return false;
         }
     }
     // Workers beyond n retire at their next schedule: wake the idle ones
@@ -304,6 +325,7 @@ void Runtime::set_active_locked(int n) {
     // over at once.
     for (int i = n; i < old; ++i) wake_m(allm_[i].get());
     if (n > old) notify_monitor_busy();
+    return true;
 }
 
 namespace {
@@ -347,13 +369,23 @@ void place_new_worker(int creator_cpu, int offset) noexcept {
 
 }  // namespace
 
-void Runtime::start_m(int id) {
+bool Runtime::start_m(int id, std::error_code* err) noexcept {
     M* m = allm_[id].get();
     const int creator_cpu = ::sched_getcpu();
-    m->thread = std::thread([this, m, creator_cpu, id] {
-        place_new_worker(creator_cpu, id);
-        m_main(m);
-    });
+    try {
+        m->thread = std::thread([this, m, creator_cpu, id] {
+            place_new_worker(creator_cpu, id);
+            m_main(m);
+        });
+        return true;
+    } catch (const std::system_error& e) {  // pthread_create: EAGAIN (threads, memory, address space)
+        if (err) *err = e.code();
+    } catch (const std::bad_alloc&) {
+        if (err) *err = std::make_error_code(std::errc::not_enough_memory);
+    }
+    m->exited = true;  // no thread: the next activation of this P starts one (set_active_locked)
+    m->retired = false;
+    return false;
 }
 
 void Runtime::stop_all() {
@@ -399,7 +431,18 @@ void Runtime::run_main(std::function<void()>& main) {
     int procs = nprocs_.load(std::memory_order_relaxed);
     {
         std::lock_guard lk(procs_mu_);
-        for (int i = 1; i < procs; ++i) start_m(i);
+        for (int i = 1; i < procs; ++i) {
+            std::error_code err;
+            if (start_m(i, &err)) continue;
+            // Run with the workers that started (at least this thread's),
+            // and say so; set_maxprocs may ask for more later.
+            for (int k = i + 1; k < procs; ++k) allm_[k]->exited = true;  // none started (start_m marked M i)
+            user_procs_.store(i, std::memory_order_release);  // what maxprocs() reports
+            nprocs_.store(i, std::memory_order_seq_cst);
+            std::fprintf(stderr, "goro: cannot start worker thread %d of %d (%s): running with %d\n", i + 1, procs,
+                         err.message().c_str(), i);
+            break;
+        }
     }
     start_monitor();
     m_main(m0);

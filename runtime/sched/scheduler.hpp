@@ -51,6 +51,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <system_error>
 #include <vector>
 
 namespace goro::rt {
@@ -431,6 +432,9 @@ public:
     std::atomic<std::uint64_t> next_goid{1};
     const detail::TimePoint started_at = detail::Clock::now();
     std::atomic<std::uint64_t> handoffs{0};  // hand_off() that activated a P (under procs_mu_; metrics)
+    // Until then hand_off() starts no thread (under procs_mu_): the system
+    // refused the last one, and the monitor would ask again every look.
+    detail::TimePoint handoff_refused_until_{};
 
 private:
     // --- queues (scheduler.cpp, worker.cpp)
@@ -449,13 +453,17 @@ private:
     void execute(M* m, G* g);
     void bind_stack(P* p, G* g) noexcept;  // at a G's first run: consumes its reservation
     bool check_retire(M* m);  // true: look for work again; m->exited: leave the loop
-    void set_active_locked(int n);  // REQUIRES(procs_mu_): activate Ps [0, n), retire the rest
+    // REQUIRES(procs_mu_): activate Ps [0, n), retire the rest. False when
+    // the system refused a worker thread (*err says why): then only the Ps
+    // whose threads run are active (nprocs_ stops there), the rest stay
+    // retired, and a later call tries those threads again.
+    bool set_active_locked(int n, std::error_code* err = nullptr);
     int active_wanted_locked() const;  // REQUIRES(procs_mu_): user_procs_ plus the handed-off Ps among them
     bool open_from_outside(P* p);  // a stuck owner_only P's queue opened to thieves (monitor.cpp)
     bool work_waits_for(P* p, const detail::TimePoint* now, bool io_ready);  // now null: timers not looked at
     void release_p_caches(P* p);  // an exiting spare's free descriptors, stacks and reservations back to the pools
     void stop_spinning(M* m);
-    void start_m(int id);
+    bool start_m(int id, std::error_code* err) noexcept;  // false: no thread (m->exited set, *err why)
     void add_proc_locked(int id);  // REQUIRES(procs_mu_)
 
     // --- idle (idle.cpp)

@@ -237,7 +237,12 @@ inline void Runtime::after_switch(M* m, Handoff* h) {
             if (!g->status.compare_exchange_strong(s, GStatus::Parked, std::memory_order_acq_rel)) {
                 GORO_ASSERT(s == GStatus::Notified, "goroutine %llu in state %u at park",
                             static_cast<unsigned long long>(g->id), static_cast<unsigned>(s));
-                g->status.store(GStatus::Runnable, std::memory_order_relaxed);
+                // Take the permit back by a read-modify-write, not a store:
+                // another waker's CAS (Notified -> Notified) may land after
+                // our failed CAS, and only an RMW reads from it and so sees
+                // what that waker wrote before waking us (g.hpp). A rare
+                // path: a wake-up that came while the goroutine switched out.
+                g->status.exchange(GStatus::Runnable, std::memory_order_acquire);
                 enqueue_local(m->p, g, false);
             }
             return;

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -646,4 +647,76 @@ TEST_CASE("busy workers firing dense timers do not keep the monitor awake", "[sc
         INFO("maxprocs " << procs << ": the monitor switched " << switches << " times in " << run_ms << " ms");
         CHECK(switches <= 4 * static_cast<long>(run_ms) + 20);
     }
+}
+
+// The system may refuse a worker thread (pthread_create: EAGAIN when memory, address space or threads run
+// out). set_maxprocs then throws std::system_error naming itself and keeps the old count; a hand-off that
+// cannot start its spare leaves the P with its blocked worker, and the goroutines behind it run once the
+// blocking ends. Before, std::thread's exception came out of the monitor thread (std::terminate: seen once
+// in CI, under a test that fills the address space) and out of set_maxprocs with the new count published
+// and no thread behind it. Address space is what runs out here: a thread's stack takes 8 MiB of it.
+TEST_CASE("a worker thread the system refuses: set_maxprocs throws and keeps its count, hand-offs wait",
+          "[sched][handoff][maxprocs]") {
+    if (goro_test::skip_fork_under_tsan()) return;
+    if (goro_test::kSanitized) {
+        WARN("skipped under sanitizers: their allocators abort when the address space runs out");
+        SUCCEED("skipped");
+        return;
+    }
+    goro_test::ChildResult r = goro_test::in_child([] {
+        int code = 0;
+        goro::run(goro::Config{1, 0}, [&] {
+            long pages = 0;
+            if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+                if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+                std::fclose(f);
+            }
+            // New threads' stacks 64 MiB: glibc then cannot reuse a cached stack of an earlier thread
+            // (this process has had many), and must map a new one, which the limit refuses.
+            pthread_attr_t attr;
+            if (::pthread_attr_init(&attr) != 0 || ::pthread_attr_setstacksize(&attr, 64u << 20) != 0 ||
+                ::pthread_setattr_default_np(&attr) != 0)
+                ::_exit(3);
+            ::pthread_attr_destroy(&attr);
+            rlimit old{};
+            ::getrlimit(RLIMIT_AS, &old);
+            rlimit lim = old;
+            lim.rlim_cur = static_cast<rlim_t>(pages) * 4096 + (2u << 20);  // 2 MiB more: no thread stack fits
+            if (pages == 0 || ::setrlimit(RLIMIT_AS, &lim) != 0) ::_exit(4);
+            try {
+                goro::set_maxprocs(2);
+                code = 5;  // a thread started after all: the limit did not bite
+            } catch (const std::system_error& e) {
+                std::fprintf(stderr, "set_maxprocs: %s\n", e.what());
+                if (std::string(e.what()).find("cannot start a worker thread") == std::string::npos) code = 6;
+            }
+            if (goro::maxprocs() != 1) code = 7;
+            // A goroutine blocks the one worker in plain code while another waits behind it: the monitor
+            // tries a hand-off, whose spare cannot start.
+            std::atomic<bool> behind_ran{false};
+            goro::WaitGroup wg;
+            wg.add(2);
+            goro::go([&] {  // queued behind the blocker (which, spawned last, runs first)
+                behind_ran = true;
+                wg.done();
+            });
+            goro::go([&] {
+                ::usleep(150000);
+                wg.done();
+            });
+            wg.wait();
+            if (!behind_ran) code = 8;
+            ::setrlimit(RLIMIT_AS, &old);
+            // With room again, the same call starts the thread.
+            goro::set_maxprocs(2);
+            if (goro::maxprocs() != 2 || !goro_test::eventually([] { return goro::runtime_stats().workers >= 2; }))
+                code = 9;
+        });
+        std::fprintf(stderr, "code %d\n", code);
+        ::_exit(code);
+    });
+    INFO("child stderr: " << r.err);
+    CHECK(r.exited_ok());
+    CHECK(r.err.find("set_maxprocs: goro: set_maxprocs(2): cannot start a worker thread") != std::string::npos);
+    CHECK(r.err.find("terminate called") == std::string::npos);
 }
