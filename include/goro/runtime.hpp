@@ -135,8 +135,10 @@ void yield();
 int maxprocs();
 /// set_maxprocs(n) changes it while running and returns the previous value;
 /// n <= 0 only asks; n above 10000 (the environment's limit) throws
-/// std::invalid_argument and changes nothing. Without a running runtime it
-/// returns 0 and does nothing.
+/// std::invalid_argument and changes nothing; if the system refuses a new
+/// worker thread (out of memory or of threads), it throws std::system_error
+/// and keeps the old count. Without a running runtime it returns 0 and does
+/// nothing.
 /// New workers start at once; workers beyond n stop at their next switch. A
 /// runtime started with one worker keeps that worker's queue to itself (it
 /// needs no atomic read-modify-write there): after growing it from a plain
