@@ -684,19 +684,25 @@ TEST_CASE("plain_threads_use_blocking_calls_with_and_without_runtime", "[net]") 
     });
 }
 
+// Lowers the soft fd limit to the next free fd, so that accept4 fails with EMFILE; returns the limits to
+// put back.
+static rlimit limit_fds_to_those_open() {
+    rlimit old{};
+    ::getrlimit(RLIMIT_NOFILE, &old);
+    int probe = ::dup(0);
+    ::close(probe);
+    rlimit low = old;
+    low.rlim_cur = static_cast<rlim_t>(probe);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    return old;
+}
+
 TEST_CASE("accept_backs_off_on_emfile_and_recovers", "[net]") {
     for_each_maxprocs(kProcs, [](int) {
         auto ln = TcpListener::listen("127.0.0.1", 0);
         std::vector<TcpStream> clients;
         for (int i = 0; i < 3; ++i) clients.push_back(TcpStream::connect("127.0.0.1", ln.port()));
-        // Lower the soft limit to the next free fd: accept4 now fails with EMFILE.
-        rlimit old{};
-        ::getrlimit(RLIMIT_NOFILE, &old);
-        int probe = ::dup(0);
-        ::close(probe);
-        rlimit low = old;
-        low.rlim_cur = static_cast<rlim_t>(probe);
-        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+        const rlimit old = limit_fds_to_those_open();
         std::atomic<int> accepted{0};
         goro::Task<void> acceptor = goro::spawn([&] {
             for (int i = 0; i < 3; ++i) {
@@ -727,16 +733,10 @@ TEST_CASE("accept_backoff_does_not_spin_while_connections_keep_arriving", "[net]
         // A first connection made and taken before the fds run out (the netpoller's own fds too).
         TcpStream first = TcpStream::connect("127.0.0.1", ln.port());
         TcpStream first_in = ln.accept();
-        rlimit old{};
-        ::getrlimit(RLIMIT_NOFILE, &old);
-        int probe = ::dup(0);
-        ::close(probe);
-        rlimit low = old;
-        low.rlim_cur = static_cast<rlim_t>(probe);
         std::atomic<int> accepted{0};
         std::atomic<bool> closed_seen{false};
         std::atomic<int> other_error{0};
-        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+        const rlimit old = limit_fds_to_those_open();
         pid_t connector = ::fork();
         if (connector == 0) {  // only system calls from here: the parent's other threads are not copied
             ::setrlimit(RLIMIT_NOFILE, &old);
